@@ -1,0 +1,109 @@
+"""One error vocabulary for the whole package.
+
+Every error a user can cause is a subclass of :class:`VLError` and carries a stable
+``code`` (for programs, the CLI and the server API) and a message written as *what went
+wrong and what to do*. Where the error comes from a file, ``file`` and ``line`` say where;
+where it comes from a control, ``control_id`` says which.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class VLError(Exception):
+    """Base class of every error vl_jupyter raises on purpose."""
+
+    code = "VL_ERROR"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | None = None,
+        line: int | None = None,
+        control_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = message
+        self.file = file
+        self.line = line
+        self.control_id = control_id
+        self.hint = hint
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ""
+        if self.file:
+            where = self.file + (f":{self.line}" if self.line else "")
+        elif self.line:
+            where = f"line {self.line}"
+        parts = []
+        if where:
+            parts.append(where + ":")
+        if self.control_id:
+            parts.append(f"control '{self.control_id}':")
+        parts.append(self.message)
+        text = " ".join(parts)
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form for the CLI, evidence and the server API."""
+        return {
+            "code": self.code,
+            "message": str(self),
+            "file": self.file,
+            "line": self.line,
+            "control_id": self.control_id,
+            "hint": self.hint,
+        }
+
+
+class PolicyError(VLError):
+    """A policy could not be read or understood."""
+
+    code = "POLICY_INVALID"
+
+
+class BindingError(VLError):
+    """A role or variable could not be bound to a column of the data."""
+
+    code = "BINDING_FAILED"
+
+
+class MetricError(VLError):
+    """A metric could not be computed on the bound data (the control's status is ``error``)."""
+
+    code = "METRIC_UNDEFINED"
+
+
+class EvidenceError(VLError):
+    """The evidence store could not be read or written."""
+
+    code = "EVIDENCE_FAILED"
+
+
+class EnforcementError(VLError):
+    """Raised by ``enforce(..., strict=True)`` when a control could not be evaluated."""
+
+    code = "CONTROL_ERROR"
+
+    def __init__(self, message: str, *, report: Any = None, **kwargs: Any) -> None:
+        self.report = report
+        super().__init__(message, **kwargs)
+
+
+class ComplianceBlockError(VLError):
+    """A control in ``enforcement_mode: block`` failed; the evidence was written first."""
+
+    code = "COMPLIANCE_BLOCKED"
+
+    def __init__(self, message: str, *, report: Any = None, **kwargs: Any) -> None:
+        self.report = report
+        super().__init__(message, **kwargs)
+
+
+class VLWarning(UserWarning):
+    """Something was evaluated, but a reader of the evidence should know this about it."""

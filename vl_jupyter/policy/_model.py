@@ -1,0 +1,112 @@
+"""The normalised policy model every dialect is read into.
+
+Whatever shape a policy file has (see ``docs/policy-format.md``), the rest of the package
+sees only these two frozen dataclasses.
+"""
+
+from __future__ import annotations
+
+import operator as _op
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Canonical operator names, the Python comparison behind each, and the symbol shown to users.
+OPERATORS: dict[str, tuple[Callable[[float, float], bool], str]] = {
+    "gt": (_op.gt, ">"),
+    "ge": (_op.ge, ">="),
+    "lt": (_op.lt, "<"),
+    "le": (_op.le, "<="),
+    "eq": (_op.eq, "=="),
+    "ne": (_op.ne, "!="),
+}
+
+#: Every spelling of an operator that a policy may use, mapped to its canonical name.
+OPERATOR_ALIASES: dict[str, str] = {
+    "gt": "gt", ">": "gt",
+    "gte": "ge", "ge": "ge", ">=": "ge",
+    "lt": "lt", "<": "lt",
+    "lte": "le", "le": "le", "<=": "le",
+    "eq": "eq", "==": "eq", "=": "eq",
+    "ne": "ne", "!=": "ne",
+}  # fmt: skip
+
+ENFORCEMENT_MODES = ("monitor", "warn", "block")
+LIFECYCLE_PHASES = ("training", "validation", "monitoring", "incident")
+
+
+@dataclass(frozen=True)
+class Control:
+    """One check: ``metric(inputs) operator threshold``.
+
+    ``inputs`` maps a metric role (``target``, ``prediction``, ``score``, ``dimension``,
+    ``sensitive``...) to the semantic variable or column that feeds it; a role may map to
+    a tuple of names (intersectional ``dimension``). ``params`` are the metric's own
+    parameters (``min_group_size``, ``quasi_identifiers``, ``pos_label``...), already
+    converted to Python values by the policy reader.
+    """
+
+    id: str
+    metric: str
+    operator: str
+    threshold: float
+    description: str = ""
+    warn_threshold: float | None = None
+    severity: str = "medium"
+    inputs: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    phases: tuple[str, ...] = ()
+    enforcement_mode: str = "warn"
+    line: int | None = None
+    #: the metric key as the policy wrote it, when it was an alias of ``metric``
+    metric_as_written: str | None = None
+
+    @property
+    def operator_symbol(self) -> str:
+        return OPERATORS[self.operator][1]
+
+    def compare(self, value: float, threshold: float | None = None) -> bool:
+        """Strict comparison: ``0.8 gt 0.8`` is False."""
+        fn = OPERATORS[self.operator][0]
+        return bool(fn(value, self.threshold if threshold is None else threshold))
+
+    def applies_to(self, phase: str | None) -> bool:
+        """A control without phases applies to every phase."""
+        return phase is None or not self.phases or phase in self.phases
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A normalised policy: what was read, from where, and its controls in file order."""
+
+    title: str
+    version: str
+    controls: tuple[Control, ...]
+    source: str  # a path, or "<string>" / "<dict>"
+    sha256: str  # of the source text exactly as read (of canonical JSON for a dict)
+    text: str  # the source text, kept for the evidence snapshot
+    dialect: str
+    warnings: tuple[str, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.controls)
+
+    def __iter__(self):
+        return iter(self.controls)
+
+    def control(self, control_id: str) -> Control:
+        for c in self.controls:
+            if c.id == control_id:
+                return c
+        raise KeyError(control_id)
+
+    def summary(self) -> dict[str, Any]:
+        """The small JSON-ready description stored with every evidence record."""
+        return {
+            "title": self.title,
+            "version": self.version,
+            "source": self.source,
+            "sha256": self.sha256,
+            "dialect": self.dialect,
+            "controls": len(self.controls),
+        }
