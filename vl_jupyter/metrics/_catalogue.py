@@ -354,3 +354,6 @@ def coerce_params(key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], 
             continue
         out[name] = param.coerce(value)
     return out, unknown
+
+#: key -> (per-group rate, aggregation) for the generated families.
+FAMILY_OF: dict[str, tuple[str, str]] = {key: (rate, agg) for key, rate, agg, *_ in _FAMILY}

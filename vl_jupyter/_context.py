@@ -1,0 +1,60 @@
+"""Where a piece of evidence was produced: software versions and the git commit.
+
+Shared by enforcement and telemetry so both describe their environment the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import platform
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+_KEY_PACKAGES = ("vl-jupyter", "numpy", "pandas", "pyyaml", "scikit-learn", "ipython")
+
+
+@functools.lru_cache(maxsize=1)
+def software() -> dict[str, object]:
+    """Python, OS and versions of the packages that shape results (cached per process)."""
+    packages = {}
+    for name in _KEY_PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "os": f"{platform.system()} {platform.release()}",
+        "machine": platform.machine(),
+        "packages": packages,
+    }
+
+
+def git_state(directory: str | Path = ".") -> dict[str, object] | None:
+    """Commit, branch and dirtiness of the repository holding ``directory``, if any.
+
+    Evidence should say which code produced it; a missing git or repository is normal
+    (None), and a slow one is given up after two seconds rather than stalling a notebook.
+    """
+
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=directory, capture_output=True, text=True, timeout=2
+            )
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return None
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "commit": commit,
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
+        "dirty": bool(status),
+    }

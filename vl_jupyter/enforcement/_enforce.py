@@ -1,0 +1,257 @@
+"""``enforce``: evaluate a policy against a DataFrame and leave evidence of it.
+
+The flow is one way: policy -> binding -> statistics -> measurement -> judgement ->
+Report -> evidence. A control that cannot be evaluated becomes an ``error`` result with
+its reason (never a pass); ``strict=True`` turns that into an exception, and a failing
+``enforcement_mode: block`` control raises ``ComplianceBlockError`` — both only after the
+evidence has been written, so a stopped pipeline still leaves its record.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..binding import Binder, Binding
+from ..errors import BindingError, ComplianceBlockError, EnforcementError, MetricError
+from ..metrics import get_spec
+from ..metrics._evaluate import CISettings, Measurement, Statistics, measure
+from ..metrics._params import coerce_bins
+from ..policy import Control, Policy, load_policy
+from ._fingerprint import fingerprint
+from ._judge import judge
+from ._report import ControlResult, Report
+
+# List parameters whose values name columns (or variables) rather than being plain values.
+_COLUMN_PARAMS = ("quasi_identifiers", "columns")
+
+
+def enforce(
+    data: pd.DataFrame,
+    policy: Policy | str | Path | Mapping[str, Any],
+    *,
+    target: str | None = None,
+    prediction: str | None = None,
+    score: str | None = None,
+    strict: bool = False,
+    phase: str | None = None,
+    pos_label: Any = None,
+    min_group_size: int | None = None,
+    bins: Mapping[str, Any] | None = None,
+    ci: bool = True,
+    n_boot: int = 1000,
+    ci_level: float = 0.95,
+    seed: int | None = 0,
+    name: str | None = None,
+    evidence: bool = True,
+    evidence_dir: str | Path | None = None,
+    **bindings: str | list[str],
+) -> Report:
+    """Evaluate ``policy`` on ``data`` and return a :class:`Report`.
+
+    Keyword arguments bind the policy's variables to columns: ``target="class"`` binds the
+    variable ``target``; ``gender="Attribute9"`` binds ``gender``; a list binds an
+    intersectional dimension. ``pos_label`` and ``min_group_size`` apply to every control
+    that does not set its own; ``bins`` maps a variable or column to bins for a numeric
+    dimension (``{"age": [25, 60]}``). Confidence intervals (``ci``) use ``n_boot``
+    multinomial replicates of the per-group counts, seeded by ``seed``.
+
+    Example::
+
+        >>> import vl_jupyter as vl
+        >>> df = vl.datasets.load_german_credit()
+        >>> report = vl.enforce(df, vl.datasets.policy_path("german_credit_data"),
+        ...                     target="class", gender="gender", age="age", evidence=False)
+        >>> report.status in {"pass", "warn", "fail", "error"}
+        True
+    """
+    started_at = datetime.now(timezone.utc)
+    clock = time.perf_counter()
+    if isinstance(data, Mapping):
+        data = pd.DataFrame(data)
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"enforce() needs a pandas DataFrame, got {type(data).__name__}")
+    policy = load_policy(policy)
+    keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
+    binder = Binder(data.columns, keywords)
+    stats = Statistics(data)
+    ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
+    defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
+    results = [
+        _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {})
+        for control in policy.controls
+    ]
+    report = Report(
+        results,
+        policy={**policy.summary(), "text": policy.text, "warnings": list(policy.warnings)},
+        data=fingerprint(data),
+        bindings={k: v for k, v in keywords.items() if v is not None},
+        name=name,
+        phase=phase,
+        started=_iso(started_at),
+        finished=_iso(datetime.now(timezone.utc)),
+        warnings=list(policy.warnings),
+    )
+    duration = time.perf_counter() - clock
+    if evidence:
+        from ._record import record_report
+
+        record_report(report, evidence_dir=evidence_dir, duration_s=duration)
+    _raise_if_stopped(report, policy, strict)
+    return report
+
+
+def _evaluate(
+    control: Control,
+    binder: Binder,
+    stats: Statistics,
+    ci: CISettings,
+    phase: str | None,
+    defaults: dict[str, Any],
+    bins: Mapping[str, Any],
+) -> ControlResult:
+    metadata: dict[str, Any] = {
+        "enforcement_mode": control.enforcement_mode,
+        "phases": list(control.phases),
+        "warn_threshold": control.warn_threshold,
+        "inputs": {k: v if isinstance(v, str) else list(v) for k, v in control.inputs.items()},
+    }
+    if control.metric_as_written:
+        metadata["metric_as_written"] = control.metric_as_written
+    if not control.applies_to(phase):
+        metadata["reason"] = (
+            f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"
+        )
+        return _result(control, None, "skipped", metadata)
+    spec = get_spec(control.metric)
+    try:
+        bound = binder.bind(control, spec)
+        metadata["bindings"] = {role: b.to_dict() for role, b in bound.items()}
+        params = _params(control, defaults, bins, bound)
+        columns = {role: b.columns for role, b in bound.items()}
+        for name in _COLUMN_PARAMS:
+            if name in params:
+                columns[name] = _resolve_columns(binder, control, params[name])
+        metadata["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+        measured = measure(spec, params, columns, stats, ci)
+    except (BindingError, MetricError) as exc:
+        exc.control_id = exc.control_id or control.id
+        metadata["reason"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
+        metadata["error_code"] = exc.code
+        return _result(control, None, "error", metadata)
+    except Exception as exc:  # a bug must not become a pass, nor lose the other results
+        metadata["reason"] = f"internal error while computing {control.metric}: {exc!r}"
+        metadata["error_code"] = "INTERNAL_ERROR"
+        metadata["traceback"] = traceback.format_exc(limit=8)
+        return _result(control, None, "error", metadata)
+    status, reason = judge(control, measured)
+    metadata.update(_describe(measured, ci))
+    if reason:
+        metadata["reason"] = reason
+    return _result(control, measured.value, status, metadata)
+
+
+def _params(
+    control: Control, defaults: dict[str, Any], bins: Mapping[str, Any], bound: dict[str, Binding]
+) -> dict[str, Any]:
+    """The control's own parameters, falling back to the call's defaults."""
+    params = dict(control.params)
+    spec = get_spec(control.metric)
+    for name, value in defaults.items():
+        if value is not None and name not in params and spec.param(name) is not None:
+            params[name] = value
+    dimension = bound.get("dimension")
+    if dimension and "bins" not in params and spec.param("bins") is not None:
+        for key in (dimension.variable, *dimension.columns):
+            if key in bins:
+                params["bins"] = coerce_bins("bins", bins[key])
+                break
+    return params
+
+
+def _resolve_columns(binder: Binder, control: Control, names: tuple[str, ...]) -> tuple[str, ...]:
+    columns: list[str] = []
+    for name in names:
+        found = binder.resolve(name)
+        if found is None:
+            raise BindingError(
+                f"parameter names '{name}', which matches no column",
+                control_id=control.id,
+                hint=binder._suggest(name),
+            )
+        columns.extend(found[0])
+    return tuple(columns)
+
+
+def _describe(m: Measurement, ci: CISettings) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "n": m.n,
+        "groups": m.groups,
+        "excluded_groups": m.excluded_groups,
+        "warnings": m.warnings,
+        "details": m.details,
+    }
+    if m.ci is not None:
+        out["ci"] = {
+            "low": m.ci[0],
+            "high": m.ci[1],
+            "level": ci.level,
+            "method": m.ci_method,
+            "n_boot": ci.n_boot,
+            "seed": ci.seed,
+            "undefined_replicates": m.undefined_replicates,
+        }
+    else:
+        out["ci"] = None
+        if m.ci_note:
+            out["ci_note"] = m.ci_note
+    return out
+
+
+def _result(control: Control, value: float | None, status: str, meta: dict) -> ControlResult:
+    return ControlResult(
+        control_id=control.id,
+        description=control.description,
+        metric_key=control.metric,
+        threshold=control.threshold,
+        actual_value=value,
+        operator=control.operator,
+        passed=status in ("pass", "warn"),
+        severity=control.severity,
+        status=status,
+        metadata=meta,
+    )
+
+
+def _raise_if_stopped(report: Report, policy: Policy, strict: bool) -> None:
+    errors = [r for r in report if r.status == "error"]
+    if strict and errors:
+        first = errors[0]
+        raise EnforcementError(
+            f"{len(errors)} control(s) could not be evaluated; first: {first.reason}",
+            control_id=first.control_id,
+            file=None if policy.source.startswith("<") else policy.source,
+            report=report,
+        )
+    blocking = [
+        r
+        for r in report
+        if r.metadata.get("enforcement_mode") == "block" and r.status in ("fail", "error")
+    ]
+    if blocking:
+        names = ", ".join(f"{r.control_id} ({r.status})" for r in blocking)
+        raise ComplianceBlockError(
+            f"blocking control(s) did not pass: {names}; evidence {report.evidence_id or 'not written'}",
+            control_id=blocking[0].control_id,
+            report=report,
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")

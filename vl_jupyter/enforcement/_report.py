@@ -1,0 +1,182 @@
+"""What ``enforce`` returns: one ``ControlResult`` per control, gathered in a ``Report``."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
+
+STATUSES = ("pass", "warn", "fail", "error", "skipped")
+
+
+@dataclass
+class ControlResult:
+    """The judgement of one control. ``dataclasses.asdict(result)`` gives the record shape
+    that Venturalítica tooling reads (``control_id`` ... ``metadata``) plus ``status``.
+
+    ``passed`` is True for ``pass`` and ``warn`` only; ``actual_value`` is None when the
+    control could not be evaluated (``metadata["reason"]`` says why).
+    """
+
+    control_id: str
+    description: str
+    metric_key: str
+    threshold: float
+    actual_value: float | None
+    operator: str
+    passed: bool
+    severity: str
+    status: str
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str | None:
+        return self.metadata.get("reason")
+
+    @property
+    def ci(self) -> tuple[float, float] | None:
+        ci = self.metadata.get("ci")
+        return (ci["low"], ci["high"]) if ci else None
+
+
+class Report(Sequence[ControlResult]):
+    """The results of one ``enforce`` call, in policy order.
+
+    ``passed`` is True only when at least one control was evaluated and none failed or
+    errored: an empty or all-skipped report never passes. ``score`` is the share of the
+    evaluated (non-skipped) controls that passed.
+    """
+
+    def __init__(
+        self,
+        results: list[ControlResult],
+        *,
+        policy: dict[str, Any],
+        data: dict[str, Any],
+        bindings: dict[str, Any],
+        name: str | None = None,
+        phase: str | None = None,
+        started: str | None = None,
+        finished: str | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
+        self.results = list(results)
+        self.policy = policy
+        self.data = data
+        self.bindings = bindings
+        self.name = name
+        self.phase = phase
+        self.started = started
+        self.finished = finished
+        self.warnings = list(warnings or [])
+        self.evidence_id: str | None = None
+        self.session: str | None = None
+
+    @overload
+    def __getitem__(self, index: int) -> ControlResult: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[ControlResult]: ...
+    def __getitem__(self, index):
+        if isinstance(index, str):
+            for result in self.results:
+                if result.control_id == index:
+                    return result
+            raise KeyError(index)
+        return self.results[index]
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __iter__(self) -> Iterator[ControlResult]:
+        return iter(self.results)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        found = Counter(r.status for r in self.results)
+        return {status: found.get(status, 0) for status in STATUSES}
+
+    @property
+    def evaluated(self) -> list[ControlResult]:
+        return [r for r in self.results if r.status != "skipped"]
+
+    @property
+    def passed(self) -> bool:
+        evaluated = self.evaluated
+        return bool(evaluated) and all(r.passed for r in evaluated)
+
+    @property
+    def score(self) -> float:
+        evaluated = self.evaluated
+        return sum(r.passed for r in evaluated) / len(evaluated) if evaluated else 0.0
+
+    @property
+    def status(self) -> str:
+        """The worst status: error > fail > warn > pass (skipped only if all skipped)."""
+        counts = self.counts
+        for status in ("error", "fail", "warn", "pass"):
+            if counts[status]:
+                return status
+        return "skipped" if counts["skipped"] else "error"
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "score": self.score,
+            "status": self.status,
+            "counts": self.counts,
+            "controls": len(self.results),
+            "policy_title": self.policy.get("title"),
+            "policy_version": self.policy.get("version"),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.summary(),
+            "evidence_id": self.evidence_id,
+            "session": self.session,
+            "phase": self.phase,
+            "started": self.started,
+            "finished": self.finished,
+            "policy": {k: v for k, v in self.policy.items() if k != "text"},
+            "data": self.data,
+            "bindings": self.bindings,
+            "warnings": self.warnings,
+            "results": [dataclasses.asdict(r) for r in self.results],
+        }
+
+    def to_frame(self):
+        """One row per control: id, metric, value, CI, operator, threshold, status, reason."""
+        import pandas as pd
+
+        rows = []
+        for r in self.results:
+            ci = r.ci
+            rows.append(
+                {
+                    "control_id": r.control_id,
+                    "metric_key": r.metric_key,
+                    "actual_value": r.actual_value,
+                    "ci_low": ci[0] if ci else None,
+                    "ci_high": ci[1] if ci else None,
+                    "operator": r.operator,
+                    "threshold": r.threshold,
+                    "status": r.status,
+                    "passed": r.passed,
+                    "severity": r.severity,
+                    "reason": r.reason,
+                }
+            )
+        return pd.DataFrame(rows).set_index("control_id")
+
+    def __repr__(self) -> str:
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts.items() if n)
+        title = self.policy.get("title")
+        return f"<Report {title!r}: {self.status.upper()}, score {self.score:.2f} ({counts})>"
+
+    def _repr_html_(self) -> str:
+        from ._html import report_html
+
+        return report_html(self)

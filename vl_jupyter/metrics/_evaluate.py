@@ -1,0 +1,303 @@
+"""Measure one control: bound columns -> sufficient statistic -> value, groups and CI.
+
+``Statistics`` caches column encodings and count tables for one frame, so every control
+that needs the same (dimension, target, prediction) combination shares one pass over the
+rows. ``measure`` returns a ``Measurement``; it raises ``MetricError`` with a reason a
+user can act on when the metric cannot be evaluated (the control's status is then
+``error``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import MetricError
+from . import _formulas as F
+from . import _frame_metrics
+from ._catalogue import FAMILY_OF, MetricSpec
+from ._stats import MANY_VALUES, Encoded, GroupTable, bin_numeric, combine, count_cells, encode
+
+
+@dataclass(frozen=True)
+class CISettings:
+    """Bootstrap settings. ``n_boot=0`` or ``enabled=False`` turns intervals off."""
+
+    enabled: bool = True
+    n_boot: int = 1000
+    level: float = 0.95
+    seed: int | None = 0
+
+
+@dataclass
+class Measurement:
+    value: float
+    n: int
+    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
+    excluded_groups: dict[str, int] = field(default_factory=dict)
+    ci: tuple[float, float] | None = None
+    ci_method: str = "none"
+    ci_note: str = ""
+    undefined_replicates: int = 0
+    warnings: list[str] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class Statistics:
+    """Encodings and count tables of one frame, computed on first use and shared."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self.n_rows = len(frame)
+        self._cache: dict[tuple, Any] = {}
+
+    def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def encoded(self, column: str) -> Encoded:
+        return self.cached(("encode", column), lambda: encode(self.frame[column]))
+
+    def groups(self, columns: tuple[str, ...], bins: Any) -> tuple[Encoded, list[str]]:
+        """Group codes of a (possibly intersectional, possibly binned) dimension."""
+        warnings: list[str] = []
+        parts = []
+        for column in columns:
+            series = self.frame[column]
+            if bins is not None and pd.api.types.is_numeric_dtype(series.dtype):
+                part = self.cached(("bins", column, bins), lambda s=series: bin_numeric(s, bins))
+            else:
+                part = self.encoded(column)
+                distinct = len(part.labels) - (1 if part.n_missing else 0)
+                if part.numeric and distinct > MANY_VALUES:
+                    warnings.append(
+                        f"dimension column '{column}' has {distinct} distinct numeric values, "
+                        "each treated as a group; bin it with the 'bins' parameter "
+                        "(e.g. bins: \"25,60\")"
+                    )
+            if part.n_missing:
+                warnings.append(
+                    f"dimension column '{column}' has {part.n_missing} missing values, "
+                    "reported as the group '(missing)'"
+                )
+            parts.append(part)
+        key = ("groups", columns, bins)
+        return self.cached(key, lambda: combine(parts)), warnings
+
+    def labels_of(self, column: str, role: str) -> Encoded:
+        """A target/prediction/score column; missing values make it unusable."""
+        enc = self.encoded(column)
+        if enc.n_missing:
+            raise MetricError(
+                f"{role} column '{column}' has {enc.n_missing} missing values, so the metric "
+                "is undefined for those rows",
+                hint="drop or impute them before enforcing",
+            )
+        return enc
+
+    def indicator(self, column: str, role: str, pos_label: Any) -> np.ndarray:
+        """1 where the column equals the favourable label, else 0."""
+
+        def build() -> np.ndarray:
+            enc = self.labels_of(column, role)
+            if role == "prediction":
+                self._reject_scores(column)
+            index = _label_index(enc.labels, pos_label)
+            if index is None:
+                shown = ", ".join(repr(v) for v in enc.labels[:10])
+                raise MetricError(
+                    f"pos_label {pos_label!r} does not occur in {role} column '{column}' "
+                    f"(values: {shown})",
+                    hint="set pos_label in enforce() or in the control's params",
+                )
+            return (enc.codes == index).astype(np.intp)
+
+        return self.cached(("indicator", column, role, pos_label), build)
+
+    def _reject_scores(self, column: str) -> None:
+        values = self.frame[column]
+        if pd.api.types.is_float_dtype(values.dtype):
+            array = values.to_numpy()
+            if np.any(array != np.round(array)):
+                raise MetricError(
+                    f"prediction column '{column}' holds scores, not labels",
+                    hint="bind scores with score=..., or threshold them into labels",
+                )
+
+    def classes(self, columns: tuple[str, ...]) -> tuple[list[np.ndarray], tuple[Any, ...]]:
+        """Codes of several label columns over their shared class set (sorted)."""
+
+        def build() -> tuple[list[np.ndarray], tuple[Any, ...]]:
+            encs = [self.labels_of(c, "label") for c in columns]
+            union = sorted(set().union(*(e.labels for e in encs)), key=_sort_key)
+            position = {label: i for i, label in enumerate(union)}
+            codes = [np.asarray([position[x] for x in e.labels], np.intp)[e.codes] for e in encs]
+            return codes, tuple(union)
+
+        return self.cached(("classes", columns), build)
+
+    def numeric(self, column: str, role: str) -> np.ndarray:
+        series = self.frame[column]
+        if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(
+            series.dtype
+        ):
+            raise MetricError(f"{role} column '{column}' is not numeric ({series.dtype})")
+        self.labels_of(column, role)  # missing-value check
+        return series.to_numpy(dtype=float)
+
+
+def _sort_key(value: Any) -> tuple[str, str]:
+    return (type(value).__name__, str(value)) if not isinstance(value, (int, float)) else ("", f"{value:020.6f}")
+
+
+def _label_index(labels: tuple[Any, ...], wanted: Any) -> int | None:
+    for i, label in enumerate(labels):
+        if label == wanted and isinstance(label, str) == isinstance(wanted, str):
+            return i
+    return None
+
+
+def measure(
+    spec: MetricSpec,
+    params: Mapping[str, Any],
+    columns: Mapping[str, tuple[str, ...]],
+    stats: Statistics,
+    ci: CISettings,
+) -> Measurement:
+    """Compute ``spec`` on the bound ``columns`` (role -> column names)."""
+    if stats.n_rows == 0:
+        raise MetricError("the data has no rows")
+    if spec.statistic == "frame":
+        return _frame_metrics.measure(spec, params, columns, stats)
+    return _CountMetric(spec, params, columns, stats, ci).run()
+
+
+class _CountMetric:
+    """A metric computed from a count table, with its bootstrap interval."""
+
+    def __init__(self, spec, params, columns, stats: Statistics, ci: CISettings) -> None:
+        self.spec, self.params, self.columns, self.stats, self.ci = spec, params, columns, stats, ci
+        self.pos_label = params.get("pos_label", 1)
+        self.warnings: list[str] = []
+        self.details: dict[str, Any] = {}
+
+    # -- building the table -------------------------------------------------------------
+    def _group(self) -> Encoded:
+        if "dimension" not in self.columns:
+            return Encoded(np.zeros(self.stats.n_rows, np.intp), ("all",), 0, False)
+        group, warnings = self.stats.groups(self.columns["dimension"], self.params.get("bins"))
+        self.warnings.extend(warnings)
+        return group
+
+    def _outcome_column(self) -> str:
+        role = "prediction" if "prediction" in self.columns else "target"
+        self.details["outcome"] = {"role": role, "column": self.columns[role][0]}
+        return self.columns[role][0]
+
+    def table(self) -> GroupTable:
+        s, stat, cols = self.stats, self.spec.statistic, self.columns
+        group = self._group()
+        dim = cols.get("dimension", ())
+        pos = self.pos_label
+        if stat == "outcome":
+            column = self._outcome_column()
+            role = self.details["outcome"]["role"]
+            key = ("outcome", dim, self.params.get("bins"), column, pos)
+            return s.cached(key, lambda: count_cells(group, (s.indicator(column, role, pos), 2)))
+        if stat == "confusion":
+            t, p = cols["target"][0], cols["prediction"][0]
+            key = ("confusion", dim, self.params.get("bins"), t, p, pos)
+            return s.cached(
+                key,
+                lambda: count_cells(
+                    group,
+                    (s.indicator(t, "target", pos), 2),
+                    (s.indicator(p, "prediction", pos), 2),
+                ),
+            )
+        if stat in ("confusion_overall", "multiclass_confusion"):
+            t, p = cols["target"][0], cols["prediction"][0]
+            s._reject_scores(p)
+            (tc, pc), labels = s.classes((t, p))
+            k = len(labels)
+            key = (stat, dim, self.params.get("bins"), t, p)
+            table = s.cached(key, lambda: count_cells(group, (tc, k), (pc, k)))
+            return GroupTable(table.labels, table.counts, labels)
+        if stat in ("classes", "multiclass_outcome"):
+            column = cols["target"][0] if stat == "classes" else self._outcome_column()
+            (codes,), labels = s.classes((column,))
+            key = (stat, dim, self.params.get("bins"), column)
+            table = s.cached(key, lambda: count_cells(group, (codes, len(labels))))
+            return GroupTable(table.labels, table.counts, labels)
+        if stat == "group_sizes":
+            return s.cached(("sizes", dim, self.params.get("bins")), lambda: count_cells(group))
+        raise KeyError(stat)
+
+    # -- computing -----------------------------------------------------------------------
+    def formula(self, table: GroupTable) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+        key = self.spec.key
+        if key in FAMILY_OF:
+            return F.family(*FAMILY_OF[key])
+        if key == "disparate_impact":  # = fairlearn's demographic_parity_ratio
+            return F.family("selection_rate", "ratio")
+        if key in ("equalized_odds_diff", "equalized_odds_ratio"):
+            return F.equalized_odds("diff" if key.endswith("diff") else "ratio")
+        if key == "selection_rate":
+            return F.selection_rate_overall
+        if self.spec.statistic == "confusion_overall":
+            average = self.params.get("average", "binary")
+            pos_index = None
+            if average == "binary" and key not in ("accuracy_score", "balanced_accuracy"):
+                pos_index = _label_index(table.class_labels, self.pos_label)
+                if pos_index is None:
+                    shown = ", ".join(repr(v) for v in table.class_labels[:10])
+                    raise MetricError(
+                        f"pos_label {self.pos_label!r} occurs in neither the target nor the "
+                        f"prediction (labels: {shown})",
+                        hint="set pos_label, or average: macro for multiclass labels",
+                    )
+            return F.performance(key, average, pos_index)
+        return {
+            "class_imbalance": F.class_imbalance,
+            "group_size_min": F.group_size_min,
+            "group_share_min": F.group_share_min,
+            "multiclass_demographic_parity": F.multiclass_parity,
+            "multiclass_equal_opportunity": F.multiclass_opportunity,
+        }[key]
+
+    def run(self) -> Measurement:
+        from ._groups import describe_groups, explain_undefined, exclude_small_groups
+
+        if self.spec.statistic in ("calibration", "regression"):
+            from ._continuous import measure_continuous
+
+            return measure_continuous(self)
+        table = self.table()
+        keep, excluded = exclude_small_groups(self, table)
+        formula = self.formula(table)
+        counts = table.counts[keep][None]
+        value, per_group = formula(counts)
+        point = float(value[0])
+        labels = [label for label, k in zip(table.labels, keep, strict=True) if k]
+        if np.isnan(point):
+            raise MetricError(explain_undefined(self, labels, counts[0], per_group[0]))
+        result = Measurement(
+            value=point,
+            n=int(table.counts.sum()),
+            groups=describe_groups(self, labels, counts[0], per_group[0], table),
+            excluded_groups=excluded,
+            warnings=self.warnings,
+            details=self.details,
+        )
+        if self.ci.enabled and self.ci.n_boot > 0 and self.spec.key != "group_size_min":
+            from ._bootstrap import multinomial_replicates, summarise
+
+            draws = multinomial_replicates(table.counts, self.ci)
+            replicates, _ = formula(draws[:, keep])
+            summarise(result, replicates, self.ci, "multinomial_bootstrap")
+        return result
