@@ -8,8 +8,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LAB_PORT ?= 8888
+# Jupyter refuses to run as root without this flag (containers, CI machines).
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-.PHONY: install lab test lint bench clean
+.PHONY: install lab test lint bench docs clean
 
 install: $(STAMP)
 
@@ -23,7 +25,7 @@ $(STAMP): pyproject.toml
 lab: install
 	cd notebooks && MLFLOW_TRACKING_URI=$${MLFLOW_TRACKING_URI:-sqlite:///mlflow.db} \
 	  WANDB_MODE=$${WANDB_MODE:-offline} \
-	  ../$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(LAB_ARGS) 01_quickstart.ipynb
+	  ../$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS) 01_quickstart.ipynb
 
 lint: install
 	$(BIN)/ruff check vl_jupyter tests benchmarks
@@ -34,6 +36,10 @@ test: install lint
 
 bench: install
 	$(BIN)/python benchmarks/bench_enforce.py
+	$(BIN)/python benchmarks/bench_evidence.py
+
+docs: install
+	$(BIN)/python -m vl_jupyter.metrics._docs > docs/metrics.md
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -85,97 +85,191 @@ def _add(spec: MetricSpec) -> None:
 
 
 # --- data quality and privacy ------------------------------------------------------------
-_add(MetricSpec(
-    "class_imbalance", "data_quality",
-    "How balanced the target classes are.",
-    "count(least frequent class) / count(most frequent class)",
-    "higher", "gt 0.5", ("target",), "classes",
-))
-_add(MetricSpec(
-    "group_size_min", "data_quality",
-    "Rows in the smallest group of the dimension.",
-    "min_g n_g", "higher", "ge 30", ("dimension",), "group_sizes", (_BINS,),
-))
-_add(MetricSpec(
-    "group_share_min", "data_quality",
-    "Share of rows in the smallest group of the dimension.",
-    "min_g n_g / n", "higher", "ge 0.1", ("dimension",), "group_sizes", (_BINS,),
-))
-_add(MetricSpec(
-    "data_completeness", "data_quality",
-    "Share of cells that are not missing.",
-    "1 - missing cells / all cells (over `columns`, default every column)",
-    "higher", "ge 0.95", (), "frame",
-    (Param("columns", "list", None, "columns to check (default: all)"),),
-    aliases=("completeness",),
-))
-_add(MetricSpec(
-    "missing_rate_max", "data_quality",
-    "Missing-value rate of the worst column.",
-    "max_c missing(c) / n (over `columns`, default every column)",
-    "lower", "le 0.05", (), "frame",
-    (Param("columns", "list", None, "columns to check (default: all)"),),
-))
-_add(MetricSpec(
-    "duplicate_rate", "data_quality",
-    "Share of rows that exactly repeat an earlier row.",
-    "duplicated rows / n (over `columns`, default every column)",
-    "lower", "le 0.01", (), "frame",
-    (Param("columns", "list", None, "columns that define a duplicate (default: all)"),),
-))
-_add(MetricSpec(
-    "k_anonymity", "privacy",
-    "Size of the smallest set of rows sharing the same quasi-identifier values.",
-    "min over equivalence classes of the class size", "higher", "ge 5", (), "frame",
-    (_QUASI,),
-))
-_add(MetricSpec(
-    "l_diversity", "privacy",
-    "Fewest distinct sensitive values within any equivalence class of quasi-identifiers.",
-    "min over equivalence classes of nunique(sensitive)", "higher", "ge 2",
-    ("sensitive",), "frame", (_QUASI,),
-))
+_add(
+    MetricSpec(
+        "class_imbalance",
+        "data_quality",
+        "How balanced the target classes are.",
+        "count(least frequent class) / count(most frequent class)",
+        "higher",
+        "gt 0.5",
+        ("target",),
+        "classes",
+    )
+)
+_add(
+    MetricSpec(
+        "group_size_min",
+        "data_quality",
+        "Rows in the smallest group of the dimension.",
+        "min_g n_g",
+        "higher",
+        "ge 30",
+        ("dimension",),
+        "group_sizes",
+        (_BINS,),
+    )
+)
+_add(
+    MetricSpec(
+        "group_share_min",
+        "data_quality",
+        "Share of rows in the smallest group of the dimension.",
+        "min_g n_g / n",
+        "higher",
+        "ge 0.1",
+        ("dimension",),
+        "group_sizes",
+        (_BINS,),
+    )
+)
+_add(
+    MetricSpec(
+        "data_completeness",
+        "data_quality",
+        "Share of cells that are not missing.",
+        "1 - missing cells / all cells (over `columns`, default every column)",
+        "higher",
+        "ge 0.95",
+        (),
+        "frame",
+        (Param("columns", "list", None, "columns to check (default: all)"),),
+        aliases=("completeness",),
+    )
+)
+_add(
+    MetricSpec(
+        "missing_rate_max",
+        "data_quality",
+        "Missing-value rate of the worst column.",
+        "max_c missing(c) / n (over `columns`, default every column)",
+        "lower",
+        "le 0.05",
+        (),
+        "frame",
+        (Param("columns", "list", None, "columns to check (default: all)"),),
+    )
+)
+_add(
+    MetricSpec(
+        "duplicate_rate",
+        "data_quality",
+        "Share of rows that exactly repeat an earlier row.",
+        "duplicated rows / n (over `columns`, default every column)",
+        "lower",
+        "le 0.01",
+        (),
+        "frame",
+        (Param("columns", "list", None, "columns that define a duplicate (default: all)"),),
+    )
+)
+_add(
+    MetricSpec(
+        "k_anonymity",
+        "privacy",
+        "Size of the smallest set of rows sharing the same quasi-identifier values.",
+        "min over equivalence classes of the class size",
+        "higher",
+        "ge 5",
+        (),
+        "frame",
+        (_QUASI,),
+    )
+)
+_add(
+    MetricSpec(
+        "l_diversity",
+        "privacy",
+        "Fewest distinct sensitive values within any equivalence class of quasi-identifiers.",
+        "min over equivalence classes of nunique(sensitive)",
+        "higher",
+        "ge 2",
+        ("sensitive",),
+        "frame",
+        (_QUASI,),
+    )
+)
 
 # --- fairness on the outcome (selection rates) ---------------------------------------------
-_OUTCOME_NOTE = (
-    "Reads the prediction when the control binds one, else the target (a data audit)."
+_OUTCOME_NOTE = "Reads the prediction when the control binds one, else the target (a data audit)."
+_add(
+    MetricSpec(
+        "selection_rate",
+        "fairness",
+        "Share of rows with the favourable outcome.",
+        "P(outcome = pos_label)",
+        "none",
+        "descriptive",
+        (),
+        "outcome",
+        (_POS_LABEL,),
+        optional_roles=("target", "prediction"),
+        oracle="fairlearn.metrics.selection_rate",
+        note=_OUTCOME_NOTE,
+    )
 )
-_add(MetricSpec(
-    "selection_rate", "fairness",
-    "Share of rows with the favourable outcome.",
-    "P(outcome = pos_label)", "none", "descriptive", (), "outcome", (_POS_LABEL,),
-    optional_roles=("target", "prediction"), oracle="fairlearn.metrics.selection_rate",
-    note=_OUTCOME_NOTE,
-))
-_add(MetricSpec(
-    "disparate_impact", "fairness",
-    "Lowest group selection rate over the highest (the four-fifths rule).",
-    "min_g SR_g / max_g SR_g", "higher", "gt 0.8", ("dimension",), "outcome",
-    (_POS_LABEL, *_GROUP_PARAMS), optional_roles=("target", "prediction"),
-    aliases=("disparate_impact_ratio",),
-    oracle="fairlearn.metrics.demographic_parity_ratio", note=_OUTCOME_NOTE,
-))
-_add(MetricSpec(
-    "multiclass_demographic_parity", "fairness",
-    "Largest gap in the rate of any one class between groups.",
-    "max_k (max_g P(outcome=k | g) - min_g P(outcome=k | g))", "lower", "lt 0.1",
-    ("dimension",), "multiclass_outcome", _GROUP_PARAMS,
-    optional_roles=("target", "prediction"), note=_OUTCOME_NOTE,
-))
-_add(MetricSpec(
-    "multiclass_equal_opportunity", "fairness",
-    "Largest gap in the recall of any one class between groups.",
-    "max_k (max_g recall_k(g) - min_g recall_k(g))", "lower", "lt 0.1",
-    ("target", "prediction", "dimension"), "multiclass_confusion", _GROUP_PARAMS,
-))
-_add(MetricSpec(
-    "calibration_diff", "fairness",
-    "Gap between groups in expected calibration error of the score.",
-    "max_g ECE_g - min_g ECE_g, ECE_g = sum_b (n_gb / n_g) |mean score_gb - P(target=pos | g, b)|",
-    "lower", "lt 0.05", ("target", "score", "dimension"), "calibration",
-    (_POS_LABEL, *_GROUP_PARAMS,
-     Param("n_bins", "int", 10, "equal-width score bins on [0, 1]", minimum=1)),
-))
+_add(
+    MetricSpec(
+        "disparate_impact",
+        "fairness",
+        "Lowest group selection rate over the highest (the four-fifths rule).",
+        "min_g SR_g / max_g SR_g",
+        "higher",
+        "gt 0.8",
+        ("dimension",),
+        "outcome",
+        (_POS_LABEL, *_GROUP_PARAMS),
+        optional_roles=("target", "prediction"),
+        aliases=("disparate_impact_ratio",),
+        oracle="fairlearn.metrics.demographic_parity_ratio",
+        note=_OUTCOME_NOTE,
+    )
+)
+_add(
+    MetricSpec(
+        "multiclass_demographic_parity",
+        "fairness",
+        "Largest gap in the rate of any one class between groups.",
+        "max_k (max_g P(outcome=k | g) - min_g P(outcome=k | g))",
+        "lower",
+        "lt 0.1",
+        ("dimension",),
+        "multiclass_outcome",
+        _GROUP_PARAMS,
+        optional_roles=("target", "prediction"),
+        note=_OUTCOME_NOTE,
+    )
+)
+_add(
+    MetricSpec(
+        "multiclass_equal_opportunity",
+        "fairness",
+        "Largest gap in the recall of any one class between groups.",
+        "max_k (max_g recall_k(g) - min_g recall_k(g))",
+        "lower",
+        "lt 0.1",
+        ("target", "prediction", "dimension"),
+        "multiclass_confusion",
+        _GROUP_PARAMS,
+    )
+)
+_add(
+    MetricSpec(
+        "calibration_diff",
+        "fairness",
+        "Gap between groups in expected calibration error of the score.",
+        "max_g ECE_g - min_g ECE_g, ECE_g = sum_b (n_gb / n_g) |mean score_gb - P(target=pos | g, b)|",
+        "lower",
+        "lt 0.05",
+        ("target", "score", "dimension"),
+        "calibration",
+        (
+            _POS_LABEL,
+            *_GROUP_PARAMS,
+            Param("n_bins", "int", 10, "equal-width score bins on [0, 1]", minimum=1),
+        ),
+    )
+)
 
 # Families: a per-group rate and the ways it is compared across groups, as in fairlearn's
 # generated metric table. (rate name, statistic, roles, formula of the rate, fairlearn base)
@@ -229,38 +323,69 @@ for _key, _rate, _agg, _summary, _typical, _aliases in _FAMILY:
         aliases=_aliases, oracle=_oracle, note=_OUTCOME_NOTE if _stat == "outcome" else "",
     ))  # fmt: skip
 
-_add(MetricSpec(
-    "equalized_odds_diff", "fairness",
-    "The larger of the true and false positive rate gaps between groups.",
-    "max(max_g TPR_g - min_g TPR_g, max_g FPR_g - min_g FPR_g)", "lower", "lt 0.1",
-    ("target", "prediction", "dimension"), "confusion", (_POS_LABEL, *_GROUP_PARAMS),
-    aliases=("equalized_odds_difference",), oracle="fairlearn.metrics.equalized_odds_difference",
-))
-_add(MetricSpec(
-    "equalized_odds_ratio", "fairness",
-    "The smaller of the true and false positive rate ratios between groups (1 = parity).",
-    "min(min_g TPR_g / max_g TPR_g, min_g FPR_g / max_g FPR_g)", "higher", "gt 0.8",
-    ("target", "prediction", "dimension"), "confusion", (_POS_LABEL, *_GROUP_PARAMS),
-    oracle="fairlearn.metrics.equalized_odds_ratio",
-    note=(
-        "fairlearn's meaning. The Venturalítica SDK used this name for the sum of the TPR and "
-        "FPR gaps (a difference in [0, 2], lower is better); a policy that compares it with "
-        "lt/le gets a warning: use equalized_odds_diff for a gap."
-    ),
-))
+_add(
+    MetricSpec(
+        "equalized_odds_diff",
+        "fairness",
+        "The larger of the true and false positive rate gaps between groups.",
+        "max(max_g TPR_g - min_g TPR_g, max_g FPR_g - min_g FPR_g)",
+        "lower",
+        "lt 0.1",
+        ("target", "prediction", "dimension"),
+        "confusion",
+        (_POS_LABEL, *_GROUP_PARAMS),
+        aliases=("equalized_odds_difference",),
+        oracle="fairlearn.metrics.equalized_odds_difference",
+    )
+)
+_add(
+    MetricSpec(
+        "equalized_odds_ratio",
+        "fairness",
+        "The smaller of the true and false positive rate ratios between groups (1 = parity).",
+        "min(min_g TPR_g / max_g TPR_g, min_g FPR_g / max_g FPR_g)",
+        "higher",
+        "gt 0.8",
+        ("target", "prediction", "dimension"),
+        "confusion",
+        (_POS_LABEL, *_GROUP_PARAMS),
+        oracle="fairlearn.metrics.equalized_odds_ratio",
+        note=(
+            "fairlearn's meaning. The Venturalítica SDK used this name for the sum of the TPR and "
+            "FPR gaps (a difference in [0, 2], lower is better); a policy that compares it with "
+            "lt/le gets a warning: use equalized_odds_diff for a gap."
+        ),
+    )
+)
 
 # --- performance ---------------------------------------------------------------------------
 _PERF = (("target", "prediction"), "confusion_overall")
-_add(MetricSpec(
-    "accuracy_score", "performance", "Share of correct predictions.",
-    "(TP + TN) / n (multiclass: trace / n)", "higher", "gt 0.7", *_PERF,
-    aliases=("accuracy",), oracle="sklearn.metrics.accuracy_score",
-))
-_add(MetricSpec(
-    "balanced_accuracy", "performance", "Mean recall over the classes.",
-    "mean_k recall_k", "higher", "gt 0.7", *_PERF,
-    aliases=("balanced_accuracy_score",), oracle="sklearn.metrics.balanced_accuracy_score",
-))
+_add(
+    MetricSpec(
+        "accuracy_score",
+        "performance",
+        "Share of correct predictions.",
+        "(TP + TN) / n (multiclass: trace / n)",
+        "higher",
+        "gt 0.7",
+        *_PERF,
+        aliases=("accuracy",),
+        oracle="sklearn.metrics.accuracy_score",
+    )
+)
+_add(
+    MetricSpec(
+        "balanced_accuracy",
+        "performance",
+        "Mean recall over the classes.",
+        "mean_k recall_k",
+        "higher",
+        "gt 0.7",
+        *_PERF,
+        aliases=("balanced_accuracy_score",),
+        oracle="sklearn.metrics.balanced_accuracy_score",
+    )
+)
 for _name, _formula, _alias in (
     ("precision_score", "TP / (TP + FP)", "precision"),
     ("recall_score", "TP / (TP + FN)", "recall"),
@@ -271,40 +396,90 @@ for _name, _formula, _alias in (
         _formula + " (average=macro|micro|weighted: over one-vs-rest classes)", "higher", "gt 0.7",
         *_PERF, (_POS_LABEL, _AVERAGE), aliases=(_alias,), oracle=f"sklearn.metrics.{_name}",
     ))  # fmt: skip
-_add(MetricSpec(
-    "roc_auc", "performance", "Probability that a random positive scores above a random negative.",
-    "Mann-Whitney U / (n_pos n_neg), ties counted half", "higher", "gt 0.7",
-    ("target", "score"), "frame", (_POS_LABEL,),
-    aliases=("auc", "roc_auc_score"), oracle="sklearn.metrics.roc_auc_score",
-))
+_add(
+    MetricSpec(
+        "roc_auc",
+        "performance",
+        "Probability that a random positive scores above a random negative.",
+        "Mann-Whitney U / (n_pos n_neg), ties counted half",
+        "higher",
+        "gt 0.7",
+        ("target", "score"),
+        "frame",
+        (_POS_LABEL,),
+        aliases=("auc", "roc_auc_score"),
+        oracle="sklearn.metrics.roc_auc_score",
+    )
+)
 
 # --- regression -----------------------------------------------------------------------------
 _REG = (("target", "prediction"), "regression")
-_add(MetricSpec(
-    "mae", "regression", "Mean absolute error.", "mean |y - ŷ|", "lower", "lt (domain)",
-    *_REG, aliases=("mean_absolute_error",), oracle="sklearn.metrics.mean_absolute_error",
-))
-_add(MetricSpec(
-    "rmse", "regression", "Root mean squared error.", "sqrt(mean (y - ŷ)²)", "lower",
-    "lt (domain)", *_REG, aliases=("root_mean_squared_error",),
-    oracle="sklearn.metrics.root_mean_squared_error",
-))
-_add(MetricSpec(
-    "r2_score", "regression", "Coefficient of determination.",
-    "1 - sum (y - ŷ)² / sum (y - mean y)²", "higher", "gt 0.5", *_REG,
-    aliases=("r2",), oracle="sklearn.metrics.r2_score",
-))
-_add(MetricSpec(
-    "mae_group_diff", "fairness", "Largest gap in mean absolute error between groups.",
-    "max_g MAE_g - min_g MAE_g", "lower", "lt (domain)",
-    ("target", "prediction", "dimension"), "regression", _GROUP_PARAMS,
-    oracle="fairlearn.metrics.MetricFrame(mean_absolute_error).difference()",
-))
-_add(MetricSpec(
-    "mean_prediction_diff", "fairness", "Largest gap in the mean prediction between groups.",
-    "max_g mean(ŷ | g) - min_g mean(ŷ | g)", "lower", "lt (domain)",
-    ("prediction", "dimension"), "regression", _GROUP_PARAMS,
-))
+_add(
+    MetricSpec(
+        "mae",
+        "regression",
+        "Mean absolute error.",
+        "mean |y - ŷ|",
+        "lower",
+        "lt (domain)",
+        *_REG,
+        aliases=("mean_absolute_error",),
+        oracle="sklearn.metrics.mean_absolute_error",
+    )
+)
+_add(
+    MetricSpec(
+        "rmse",
+        "regression",
+        "Root mean squared error.",
+        "sqrt(mean (y - ŷ)²)",
+        "lower",
+        "lt (domain)",
+        *_REG,
+        aliases=("root_mean_squared_error",),
+        oracle="sklearn.metrics.root_mean_squared_error",
+    )
+)
+_add(
+    MetricSpec(
+        "r2_score",
+        "regression",
+        "Coefficient of determination.",
+        "1 - sum (y - ŷ)² / sum (y - mean y)²",
+        "higher",
+        "gt 0.5",
+        *_REG,
+        aliases=("r2",),
+        oracle="sklearn.metrics.r2_score",
+    )
+)
+_add(
+    MetricSpec(
+        "mae_group_diff",
+        "fairness",
+        "Largest gap in mean absolute error between groups.",
+        "max_g MAE_g - min_g MAE_g",
+        "lower",
+        "lt (domain)",
+        ("target", "prediction", "dimension"),
+        "regression",
+        _GROUP_PARAMS,
+        oracle="fairlearn.metrics.MetricFrame(mean_absolute_error).difference()",
+    )
+)
+_add(
+    MetricSpec(
+        "mean_prediction_diff",
+        "fairness",
+        "Largest gap in the mean prediction between groups.",
+        "max_g mean(ŷ | g) - min_g mean(ŷ | g)",
+        "lower",
+        "lt (domain)",
+        ("prediction", "dimension"),
+        "regression",
+        _GROUP_PARAMS,
+    )
+)
 
 CATALOGUE: dict[str, MetricSpec] = {s.key: s for s in _SPECS}
 _ALIASES: dict[str, str] = {a: s.key for s in _SPECS for a in s.aliases}
@@ -354,6 +529,7 @@ def coerce_params(key: str, params: Mapping[str, Any]) -> tuple[dict[str, Any], 
             continue
         out[name] = param.coerce(value)
     return out, unknown
+
 
 #: key -> (per-group rate, aggregation) for the generated families.
 FAMILY_OF: dict[str, tuple[str, str]] = {key: (rate, agg) for key, rate, agg, *_ in _FAMILY}

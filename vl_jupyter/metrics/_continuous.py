@@ -64,7 +64,10 @@ def _regression(metric: _CountMetric) -> Measurement:
         groups={
             g: {"n": int(c), "value": float(v)}
             for g, c, v in zip(
-                [lab for lab, k in zip(labels, keep, strict=True) if k], n, per_group[0], strict=True
+                [lab for lab, k in zip(labels, keep, strict=True) if k],
+                n,
+                per_group[0],
+                strict=True,
             )
         },
         excluded_groups=excluded,

@@ -78,7 +78,7 @@ class Statistics:
                     warnings.append(
                         f"dimension column '{column}' has {distinct} distinct numeric values, "
                         "each treated as a group; bin it with the 'bins' parameter "
-                        "(e.g. bins: \"25,60\")"
+                        '(e.g. bins: "25,60")'
                     )
             if part.n_missing:
                 warnings.append(
@@ -152,7 +152,11 @@ class Statistics:
 
 
 def _sort_key(value: Any) -> tuple[str, str]:
-    return (type(value).__name__, str(value)) if not isinstance(value, (int, float)) else ("", f"{value:020.6f}")
+    return (
+        (type(value).__name__, str(value))
+        if not isinstance(value, (int, float))
+        else ("", f"{value:020.6f}")
+    )
 
 
 def _label_index(labels: tuple[Any, ...], wanted: Any) -> int | None:
@@ -271,7 +275,7 @@ class _CountMetric:
         }[key]
 
     def run(self) -> Measurement:
-        from ._groups import describe_groups, explain_undefined, exclude_small_groups
+        from ._groups import describe_groups, exclude_small_groups, explain_undefined
 
         if self.spec.statistic in ("calibration", "regression"):
             from ._continuous import measure_continuous

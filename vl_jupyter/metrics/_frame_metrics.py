@@ -22,7 +22,10 @@ if TYPE_CHECKING:
 
 
 def measure(
-    spec: MetricSpec, params: Mapping[str, Any], columns: Mapping[str, tuple[str, ...]], stats: Statistics
+    spec: MetricSpec,
+    params: Mapping[str, Any],
+    columns: Mapping[str, tuple[str, ...]],
+    stats: Statistics,
 ) -> Measurement:
     from ._evaluate import Measurement
 

@@ -81,7 +81,9 @@ def describe_groups(metric, labels, counts, per_group, table: GroupTable) -> dic
             c = counts[i]
             entry.update(tp=int(c[1, 1]), fp=int(c[0, 1]), fn=int(c[1, 0]), tn=int(c[0, 0]))
         elif stat in ("multiclass_outcome", "classes"):
-            entry["classes"] = {str(k): int(v) for k, v in zip(table.class_labels, counts[i])}
+            entry["classes"] = {
+                str(k): int(v) for k, v in zip(table.class_labels, counts[i], strict=True)
+            }
         out[str(label)] = entry
     if metric.spec.key.startswith("equalized_odds"):
         for entry in out.values():

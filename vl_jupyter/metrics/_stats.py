@@ -9,6 +9,7 @@ twelve. Confidence intervals resample these tables, never the rows (see ``_boots
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +99,7 @@ def bin_numeric(series: pd.Series, bins: int | tuple[float, ...]) -> Encoded:
         edges = tuple(bins)
     codes = np.searchsorted(np.asarray(edges), values, side="right").astype(np.intp)
     labels: list[Any] = [f"<{_num(edges[0])}"]
-    labels += [f"[{_num(a)}, {_num(b)})" for a, b in zip(edges, edges[1:], strict=False)]
+    labels += [f"[{_num(a)}, {_num(b)})" for a, b in itertools.pairwise(edges)]
     labels.append(f">={_num(edges[-1])}")
     n_missing = int((~present).sum())
     if n_missing:

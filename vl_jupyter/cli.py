@@ -1,0 +1,234 @@
+"""``vl-jupyter``: the same engine as a command-line gate for CI.
+
+    vl-jupyter enforce --data loans.csv --policy policy.yaml --target class --bind gender=sex
+    vl-jupyter verify
+    vl-jupyter policy policy.yaml
+    vl-jupyter metrics
+
+Exit codes of ``enforce``: 0 the report passed, 1 a control failed, 2 a control could not
+be evaluated or the input was unusable (bad policy, missing file or column).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from .errors import ComplianceBlockError, EnforcementError, VLError
+
+EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+_ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⦸", "skipped": "–"}
+_COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "90", "skipped": "90"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vl-jupyter", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("enforce", help="evaluate a policy on a data file")
+    run.add_argument("--data", required=True, help="a .csv or .parquet file")
+    run.add_argument("--policy", required=True, help="a policy file (any supported dialect)")
+    run.add_argument("--target", help="column of the ground truth")
+    run.add_argument("--prediction", help="column of the model's predictions")
+    run.add_argument("--score", help="column of the model's scores (probabilities)")
+    run.add_argument(
+        "--bind",
+        action="append",
+        default=[],
+        metavar="VAR=COLUMN",
+        help="bind a policy variable to a column; repeat; COL1,COL2 for an intersection",
+    )
+    run.add_argument("--phase", help="lifecycle phase: skip controls of other phases")
+    run.add_argument("--pos-label", help="the favourable label (default 1)")
+    run.add_argument("--min-group-size", type=int, help="exclude smaller groups")
+    run.add_argument("--no-ci", action="store_true", help="skip confidence intervals")
+    run.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    run.add_argument("--strict", action="store_true", help="exit 2 on the first error")
+    run.add_argument("--name", help="a name for this run in the evidence")
+    run.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
+    run.add_argument("--json", action="store_true", help="print the report as JSON")
+
+    check = commands.add_parser("verify", help="check the evidence store for tampering")
+    check.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
+
+    show = commands.add_parser("policy", help="validate a policy and list its controls")
+    show.add_argument("path")
+
+    commands.add_parser("metrics", help="list the metric keys a policy may use")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    args = _parser().parse_args(argv)
+    try:
+        return {
+            "enforce": _enforce,
+            "verify": _verify,
+            "policy": _policy,
+            "metrics": _metrics,
+        }[args.command](args, out)
+    except VLError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _read_data(path: str):
+    import pandas as pd
+
+    from .errors import BindingError
+
+    file = Path(path)
+    if not file.is_file():
+        raise BindingError(f"no data file {path}")
+    suffix = file.suffix.lower()
+    if suffix == ".csv":
+        return pd.read_csv(file)
+    if suffix in (".parquet", ".pq"):
+        try:
+            return pd.read_parquet(file)
+        except ImportError:
+            raise BindingError(
+                "reading parquet needs pyarrow", hint="pip install 'vl-jupyter[parquet]'"
+            ) from None
+    raise BindingError(f"cannot read {path}: use a .csv or .parquet file")
+
+
+def _label(text: str | None):
+    if text is None:
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return text
+
+
+def _enforce(args: argparse.Namespace, out: TextIO) -> int:
+    from . import enforce
+
+    bindings: dict[str, str | list[str]] = {}
+    for item in args.bind:
+        variable, sep, column = item.partition("=")
+        if not sep or not variable or not column:
+            print(f"error: --bind expects VAR=COLUMN, got {item!r}", file=sys.stderr)
+            return EXIT_ERROR
+        columns = column.split(",")
+        bindings[variable] = columns if len(columns) > 1 else column
+    data = _read_data(args.data)
+    try:
+        report = enforce(
+            data,
+            args.policy,
+            target=args.target,
+            prediction=args.prediction,
+            score=args.score,
+            phase=args.phase,
+            pos_label=_label(args.pos_label),
+            min_group_size=args.min_group_size,
+            ci=not args.no_ci,
+            seed=args.seed,
+            strict=args.strict,
+            name=args.name,
+            evidence_dir=args.evidence_dir,
+            **bindings,
+        )
+    except (ComplianceBlockError, EnforcementError) as exc:
+        report = exc.report
+        print(f"error: {exc}", file=sys.stderr)
+    if args.json:
+        json.dump(report.to_dict(), out, indent=2, default=str)
+        out.write("\n")
+    else:
+        _print_table(report, out)
+    if any(r.status == "error" for r in report) or not report.evaluated:
+        return EXIT_ERROR
+    return EXIT_PASSED if report.passed else EXIT_FAILED
+
+
+def _paint(status: str, text: str, out: TextIO) -> str:
+    if hasattr(out, "isatty") and out.isatty():
+        return f"\033[{_COLOURS[status]}m{text}\033[0m"
+    return text
+
+
+def _print_table(report, out: TextIO) -> None:
+    policy = report.policy
+    print(
+        f"{policy.get('title')} v{policy.get('version')}  "
+        f"{_paint(report.status, report.status.upper(), out)}  score {report.score:.0%}  "
+        f"({report.data.get('rows')} rows)",
+        file=out,
+    )
+    for r in report:
+        value = "—" if r.actual_value is None else f"{r.actual_value:.4g}"
+        if r.ci:
+            value += f" [{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
+        status = _paint(r.status, f"{_ICONS[r.status]} {r.status.upper():7}", out)
+        print(
+            f"  {status} {r.control_id:28} {r.metric_key:26} {value:24} "
+            f"{_symbol(r.operator)} {r.threshold:g}",
+            file=out,
+        )
+        if r.reason:
+            print(f"            {r.reason}", file=out)
+    if report.evidence_id:
+        print(f"evidence: {report.evidence_id}", file=out)
+
+
+def _symbol(operator: str) -> str:
+    from .policy import OPERATORS
+
+    return OPERATORS[operator][1]
+
+
+def _verify(args: argparse.Namespace, out: TextIO) -> int:
+    from .evidence import verify
+
+    result = verify(root=args.evidence_dir)
+    if args.json:
+        json.dump(result.to_dict(), out, indent=2)
+        out.write("\n")
+    else:
+        print(str(result), file=out)
+    return EXIT_PASSED if result.ok else EXIT_FAILED
+
+
+def _policy(args: argparse.Namespace, out: TextIO) -> int:
+    from .policy import load_policy
+
+    policy = load_policy(Path(args.path))
+    print(
+        f"{policy.title} v{policy.version} ({policy.dialect}, {len(policy)} controls, "
+        f"sha256 {policy.sha256[:12]})",
+        file=out,
+    )
+    for c in policy:
+        inputs = ", ".join(
+            f"{role}={v if isinstance(v, str) else '+'.join(v)}" for role, v in c.inputs.items()
+        )
+        print(
+            f"  {c.id:28} {c.metric:26} {c.operator_symbol} {c.threshold:g}  "
+            f"[{c.severity}, {c.enforcement_mode}] {inputs}",
+            file=out,
+        )
+    for warning in policy.warnings:
+        print(f"warning: {warning}", file=out)
+    return EXIT_PASSED
+
+
+def _metrics(args: argparse.Namespace, out: TextIO) -> int:
+    from .metrics import CATALOGUE
+
+    for key in sorted(CATALOGUE):
+        spec = CATALOGUE[key]
+        print(f"{key:32} {spec.category:13} {spec.summary}", file=out)
+    return EXIT_PASSED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
