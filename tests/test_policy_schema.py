@@ -1,0 +1,103 @@
+"""schema.json describes exactly the native format that load_policy reads, and the docs
+example is that format."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from vl_jupyter.metrics import CATALOGUE, ROLES, known_keys
+from vl_jupyter.policy import (
+    ENFORCEMENT_MODES,
+    LIFECYCLE_PHASES,
+    OPERATOR_ALIASES,
+    SCHEMA_PATH,
+    load_policy,
+)
+
+ROOT = Path(__file__).parent.parent
+DOC = ROOT / "docs" / "policy-format.md"
+
+
+@pytest.fixture(scope="module")
+def schema() -> dict:
+    return json.loads(SCHEMA_PATH.read_text())
+
+
+def doc_example() -> str:
+    """The first ```yaml block of docs/policy-format.md: the full native example."""
+    return re.search(r"```yaml\n(.*?)```", DOC.read_text(), re.S).group(1)
+
+
+def test_schema_ships_inside_the_package(schema: dict) -> None:
+    assert SCHEMA_PATH.parent.name == "policy" and SCHEMA_PATH.parent.parent.name == "vl_jupyter"
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_docs_example_is_the_native_fixture_and_validates(schema: dict) -> None:
+    text = doc_example()
+    assert text == (ROOT / "tests" / "policies" / "native.yaml").read_text()
+    jsonschema.validate(yaml.safe_load(text), schema, cls=jsonschema.Draft202012Validator)
+    policy = load_policy(text)
+    assert (policy.dialect, len(policy)) == ("native", 6)
+
+
+def test_metric_enum_is_the_catalogue(schema: dict) -> None:
+    aliases = {a for spec in CATALOGUE.values() for a in spec.aliases}
+    enum = schema["$defs"]["metric"]["enum"]
+    assert len(enum) == len(set(enum))
+    assert set(enum) == set(known_keys()) | aliases, (
+        "the metric catalogue changed: regenerate the metric enum of vl_jupyter/policy/schema.json"
+    )
+
+
+def test_vocabulary_enums_match_the_model(schema: dict) -> None:
+    defs = schema["$defs"]
+    assert defs["operator"]["enum"] == list(OPERATOR_ALIASES)
+    assert defs["mode"]["enum"] == list(ENFORCEMENT_MODES)
+    assert defs["phase"]["enum"] == list(LIFECYCLE_PHASES)
+    assert defs["inputs"]["propertyNames"]["enum"] == list(ROLES)
+
+
+@pytest.mark.parametrize(
+    "control",
+    [
+        {"id": "a", "metric": "disparate_impact", "operator": "gt", "treshold": 0.8},
+        {"id": "a", "metric": "disparate_impcat", "operator": "gt", "threshold": 0.8},
+        {"id": "a", "metric": "disparate_impact", "operator": "greater", "threshold": 0.8},
+        {"id": "a", "metric": "disparate_impact", "operator": "gt", "threshold": "high"},
+        {
+            "id": "a",
+            "metric": "disparate_impact",
+            "metric_key": "disparate_impact",
+            "operator": "gt",
+            "threshold": 0.8,
+        },
+        {
+            "id": "a",
+            "metric": "disparate_impact",
+            "operator": "gt",
+            "threshold": 0.8,
+            "mode": "stop",
+        },
+        {
+            "id": "a",
+            "metric": "disparate_impact",
+            "operator": "gt",
+            "threshold": 0.8,
+            "inputs": {"dimention": "x"},
+        },
+    ],
+)
+def test_schema_and_loader_both_reject(schema: dict, control: dict) -> None:
+    policy = {"vl-policy": 1, "controls": [control]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(policy, schema, cls=jsonschema.Draft202012Validator)
+    with pytest.raises(Exception, match="control 'a'"):
+        load_policy(policy)

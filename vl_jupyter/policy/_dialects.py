@@ -1,0 +1,390 @@
+"""Finding the controls in every policy shape users bring (see docs/policy-format.md).
+
+Each shape hides the same thing, a list of controls, in a different place. This module
+only *locates* them and reports the policy's title, version and dialect; reading a
+control's fields is :mod:`._normalise`'s job. A control found here is never dropped
+later: if it cannot be understood, loading fails (the SDK's silent drop is the trap).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PolicyError
+from ._yaml import line_of
+
+OSCAL_ROOTS = (
+    "assessment-plan",
+    "component-definition",
+    "system-security-plan",
+    "catalog",
+    "profile",
+)
+RECOGNISED = (*OSCAL_ROOTS, "a list of controls", "a mapping with `controls:`")
+#: Keys that only our native format uses; any of them makes a `{controls: ...}` file native.
+NATIVE_MARKERS = ("vl-policy", "defaults")
+NATIVE_CONTROL_KEYS = ("inputs", "params", "phases")
+METRIC_PROPS = ("metric_key", "metric")
+NATIVE_ROOT_KEYS = ("vl-policy", "title", "version", "description", "defaults", "controls")
+DEFAULT_KEYS = ("severity", "mode", "enforcement_mode", "phases", "inputs", "params")
+
+
+@dataclass
+class Found:
+    """One control as written: the mapping, where it is, and its props in layers.
+
+    ``layers`` are lists of ``{name, value}`` props read in order, a later layer overriding
+    an earlier one (an inventory item's props, then the requirement's own). ``style`` is
+    ``props`` (OSCAL-like), ``flat`` (editor shape, bare list) or ``native``.
+    """
+
+    node: Mapping[str, Any]
+    style: str
+    where: str
+    layers: list[list[Any]] = field(default_factory=list)
+    cid: Any = None  # an id given from outside the node (a profile's with-ids)
+    line: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.line is None:
+            self.line = line_of(self.node)
+        if self.cid is None:
+            self.cid = control_id_of(self.node)
+
+
+@dataclass
+class Located:
+    dialect: str
+    title: str
+    version: str
+    controls: list[Found]
+    defaults: Mapping[str, Any] | None = None
+    hint: str = ""  # where controls were expected, for the "no controls" error
+
+
+def control_id_of(node: Mapping[str, Any]) -> Any:
+    for key in ("control-id", "id", "uuid"):
+        if node.get(key) not in (None, ""):
+            return node[key]
+    return None
+
+
+def has_metric(props: Any) -> bool:
+    return isinstance(props, list) and any(
+        isinstance(p, Mapping) and p.get("name") in METRIC_PROPS for p in props
+    )
+
+
+def find_controls(data: Any, file: str, stem: str) -> Located:
+    """Detect the dialect of parsed policy ``data`` and locate its controls."""
+    if data is None or data == {} or data == []:
+        raise PolicyError("the policy is empty: no controls found", file=file, hint=_EXPECTED)
+    if isinstance(data, list):
+        found = [
+            Found(_mapping(c, data, i, file, f"item {i + 1}"), "flat", f"item {i + 1}")
+            for i, c in enumerate(data)
+        ]
+        return Located(
+            "list", stem, "unversioned", _with_props(found), hint="items of the top-level list"
+        )
+    if not isinstance(data, Mapping):
+        raise PolicyError(
+            f"a policy is a mapping or a list, not {type(data).__name__}",
+            file=file,
+            line=line_of(data),
+            hint=_EXPECTED,
+        )
+    roots = [k for k in OSCAL_ROOTS if k in data]
+    if len(roots) > 1:
+        raise PolicyError(
+            f"one policy per file: found roots {', '.join(roots)}",
+            file=file,
+            line=line_of(data, roots[1]),
+        )
+    if roots:
+        return _oscal(roots[0], data, file, stem)
+    if "controls" in data:
+        return _flat_root(data, file, stem)
+    keys = ", ".join(map(str, data)) or "none"
+    close = [
+        m for k in data for m in difflib.get_close_matches(str(k), [*OSCAL_ROOTS, "controls"], n=1)
+    ]
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise PolicyError(
+        f"unrecognised policy shape (top-level keys: {keys})",
+        file=file,
+        line=line_of(data, next(iter(data))),
+        hint=hint + _EXPECTED,
+    )
+
+
+_EXPECTED = "recognised shapes: " + ", ".join(RECOGNISED) + "; see docs/policy-format.md"
+
+
+def _mapping(obj: Any, parent: Any, key: Any, file: str, where: str) -> Mapping[str, Any]:
+    if not isinstance(obj, Mapping):
+        raise PolicyError(
+            f"{where} should be a mapping, found {type(obj).__name__}: {obj!r:.60}",
+            file=file,
+            line=line_of(parent, key),
+            hint="write each control as `key: value` pairs",
+        )
+    return obj
+
+
+def _items(node: Any, key: str, file: str, where: str) -> Iterator[tuple[Mapping[str, Any], str]]:
+    """The mappings listed under ``node[key]``, each with a path for messages."""
+    if not isinstance(node, Mapping) or node.get(key) is None:
+        return
+    value = node[key]
+    if not isinstance(value, list):
+        raise PolicyError(
+            f"`{key}` should be a list",
+            file=file,
+            line=line_of(node, key),
+            hint=f"write `{key}:` followed by `- ` items",
+        )
+    for i, item in enumerate(value):
+        path = f"{where}{key}[{i}]"
+        yield _mapping(item, value, i, file, path), path
+
+
+def _oscal(root: str, data: Mapping[str, Any], file: str, stem: str) -> Located:
+    body = data[root]
+    if not isinstance(body, Mapping):
+        raise PolicyError(f"`{root}` should be a mapping", file=file, line=line_of(data, root))
+    meta = body.get("metadata") if isinstance(body.get("metadata"), Mapping) else {}
+    title = str(meta.get("title") or body.get("title") or data.get("title") or stem)
+    version = str(
+        meta.get("version") or body.get("version") or data.get("version") or "unversioned"
+    )
+    found: list[Found] = []
+    if root == "assessment-plan":
+        hint = "control-implementations[].implemented-requirements[] or reviewed-controls.control-selections[].include-controls[]"
+        for impl, w in _items(body, "control-implementations", file, ""):
+            found += [
+                Found(r, "props", p)
+                for r, p in _items(impl, "implemented-requirements", file, w + ".")
+            ]
+        selections = body.get("reviewed-controls")
+        for sel, w in _items(selections, "control-selections", file, "reviewed-controls."):
+            found += [
+                Found(c, "props", p) for c, p in _items(sel, "include-controls", file, w + ".")
+            ]
+        found = _drop_selections(found)
+    elif root == "component-definition":
+        hint = "components[].control-implementations[].implemented-requirements[]"
+        for comp, w in _items(body, "components", file, ""):
+            for impl, w2 in _items(comp, "control-implementations", file, w + "."):
+                found += [
+                    Found(r, "props", p)
+                    for r, p in _items(impl, "implemented-requirements", file, w2 + ".")
+                ]
+    elif root == "system-security-plan":
+        hint = "control-implementation.implemented-requirements[]"
+        impl = body.get("control-implementation")
+        found = [
+            Found(r, "props", p)
+            for r, p in _items(impl, "implemented-requirements", file, "control-implementation.")
+        ]
+    elif root == "catalog":
+        hint = "controls[] or groups[].controls[]"
+        found = list(_catalog(body, file, ""))
+    else:
+        hint = (
+            "modify.alters[] (with adds[].props), modify.controls[] or imports[].include-controls[]"
+        )
+        found = _profile(body, file)
+    found = _with_props(found)
+    _attach_inventory(found, data, file)
+    return Located(root, title, version, found, hint=hint)
+
+
+def _with_props(found: list[Found]) -> list[Found]:
+    for f in found:
+        if not f.layers and isinstance(f.node.get("props"), list):
+            f.layers = [f.node["props"]]
+    return found
+
+
+def _drop_selections(found: list[Found]) -> list[Found]:
+    """An assessment plan may list a control twice: implemented (with props) and merely
+    selected (``include-controls: [{control-id: x}]``); the bare selection is no control."""
+    with_props = {str(f.cid) for f in found if f.node.get("props")}
+    return [f for f in found if f.node.get("props") or str(f.cid) not in with_props]
+
+
+def _catalog(node: Mapping[str, Any], file: str, where: str) -> Iterator[Found]:
+    for control, path in _items(node, "controls", file, where):
+        ours = [
+            p
+            for p in control.get("props") or []
+            if isinstance(p, Mapping) and _is_ours(p.get("name"))
+        ]
+        if ours or not control.get("controls"):  # a control holding only sub-controls is a heading
+            yield Found(control, "props", path)
+        yield from _catalog(control, file, path + ".")
+    for group, path in _items(node, "groups", file, where):
+        yield from _catalog(group, file, path + ".")
+
+
+def _is_ours(name: Any) -> bool:
+    text = str(name)
+    return text in (*METRIC_PROPS, "threshold", "operator") or text.startswith(("input.", "input:"))
+
+
+def _profile(body: Mapping[str, Any], file: str) -> list[Found]:
+    """Profiles select controls in ``imports`` and give them props in ``modify``; entries
+    for the same id are merged in file order, and a selected id without props stays a
+    control (so that loading it fails loudly instead of dropping it)."""
+    entries: list[Found] = []
+    for imp, w in _items(body, "imports", file, ""):
+        for inc, p in _items(imp, "include-controls", file, w + "."):
+            ids = inc.get("with-ids") or []
+            for i, cid in enumerate(ids if isinstance(ids, list) else [ids]):
+                entries.append(Found({}, "props", f"{p}.with-ids[{i}]", [], cid, line_of(ids, i)))
+            if control_id_of(inc) is not None:
+                entries.append(Found(inc, "props", p))
+        entries += [Found(c, "props", p) for c, p in _items(imp, "controls", file, w + ".")]
+    modify = body.get("modify")
+    entries += [Found(c, "props", p) for c, p in _items(modify, "controls", file, "modify.")]
+    for alter, p in _items(modify, "alters", file, "modify."):
+        adds = [a.get("props") or [] for a, _ in _items(alter, "adds", file, p + ".")]
+        entries.append(Found(alter, "props", p, [alter.get("props") or [], *adds]))
+    merged: dict[str, Found] = {}
+    for entry in _with_props(entries):
+        first = merged.setdefault(str(entry.cid), entry)
+        if first is not entry:
+            first.layers += entry.layers
+            if not first.node.get("description") and entry.node.get("description"):
+                first.node = entry.node
+    return list(merged.values())
+
+
+def _attach_inventory(found: list[Found], data: Any, file: str) -> None:
+    """Give a requirement without a metric the props of the inventory items it links to."""
+    items: dict[str, Mapping[str, Any]] = {}
+    uuids: set[str] = set()
+    for node, key in _walk(data):
+        if key == "inventory-items" and isinstance(node, list):
+            items.update(
+                {str(i["uuid"]): i for i in node if isinstance(i, Mapping) and "uuid" in i}
+            )
+        if isinstance(node, Mapping) and "uuid" in node:
+            uuids.add(str(node["uuid"]))
+    for f in found:
+        if any(has_metric(layer) for layer in f.layers):
+            continue
+        links = f.node.get("links") or []
+        linked = []
+        for i, link in enumerate(links if isinstance(links, list) else []):
+            href = str(link.get("href", "")) if isinstance(link, Mapping) else ""
+            if not href.startswith("#"):
+                continue
+            if href[1:] in items:
+                linked.append(items[href[1:]])
+            elif href[1:] not in uuids:
+                known = ", ".join(sorted(items)) or "none"
+                raise PolicyError(
+                    f"link {href} points to nothing in this file",
+                    file=file,
+                    line=line_of(links, i),
+                    control_id=str(f.cid) if f.cid is not None else None,
+                    hint=f"add an inventory item with uuid {href[1:]} under local-definitions.inventory-items (inventory items here: {known})",
+                )
+        if sum(has_metric(i.get("props")) for i in linked) > 1:
+            raise PolicyError(
+                "links to several inventory items that each name a metric",
+                file=file,
+                line=f.line,
+                control_id=str(f.cid),
+                hint="one requirement checks one metric: split it into one requirement per item",
+            )
+        f.layers = [i.get("props") or [] for i in linked] + f.layers
+
+
+def _walk(node: Any, key: Any = None) -> Iterator[tuple[Any, Any]]:
+    yield node, key
+    if isinstance(node, Mapping):
+        for k, v in node.items():
+            yield from _walk(v, k)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _walk(v)
+
+
+def _flat_root(data: Mapping[str, Any], file: str, stem: str) -> Located:
+    controls = data["controls"]
+    if not isinstance(controls, list):
+        raise PolicyError(
+            "`controls` should be a list",
+            file=file,
+            line=line_of(data, "controls"),
+            hint="write `controls:` followed by `- id: ...` items",
+        )
+    nodes = [
+        (_mapping(c, controls, i, file, f"controls[{i}]"), f"controls[{i}]")
+        for i, c in enumerate(controls)
+    ]
+    native = any(k in data for k in NATIVE_MARKERS) or any(
+        k in c for c, _ in nodes for k in NATIVE_CONTROL_KEYS
+    )
+    style = "native" if native else "flat"
+    found = [Found(c, style, w) for c, w in nodes]
+    title = str(data.get("title") or stem)
+    version = str(data.get("version") or "unversioned")
+    defaults = data.get("defaults")
+    if native:
+        check_native_root(data, file)
+    return Located(
+        "native" if native else "editor",
+        title,
+        version,
+        found if native else _with_props(found),
+        defaults,
+        "controls[]",
+    )
+
+
+def did_you_mean(word: Any, vocabulary: tuple[str, ...] | list[str]) -> str:
+    close = difflib.get_close_matches(str(word), list(vocabulary), n=1)
+    known = "known: " + ", ".join(vocabulary)
+    return f"did you mean '{close[0]}'? {known}" if close else known
+
+
+def check_native_root(data: Mapping[str, Any], file: str) -> None:
+    """Our format is strict at the top too: a typo in a root key must not pass silently."""
+    for key in data:
+        if key not in NATIVE_ROOT_KEYS:
+            raise PolicyError(
+                f"unknown top-level key '{key}'",
+                file=file,
+                line=line_of(data, key),
+                hint=did_you_mean(key, NATIVE_ROOT_KEYS),
+            )
+    if "vl-policy" in data and str(data["vl-policy"]).strip() != "1":
+        raise PolicyError(
+            f"unsupported vl-policy version {data['vl-policy']!r}",
+            file=file,
+            line=line_of(data, "vl-policy"),
+            hint="this vl_jupyter reads `vl-policy: 1`; upgrade vl_jupyter for newer files",
+        )
+    defaults = data.get("defaults")
+    if defaults is not None and not isinstance(defaults, Mapping):
+        raise PolicyError(
+            "`defaults` should be a mapping",
+            file=file,
+            line=line_of(data, "defaults"),
+            hint="e.g. defaults: {mode: warn}",
+        )
+    for key in defaults or {}:
+        if key not in DEFAULT_KEYS:
+            raise PolicyError(
+                f"'{key}' cannot have a default",
+                file=file,
+                line=line_of(defaults, key),
+                hint=did_you_mean(key, DEFAULT_KEYS),
+            )

@@ -1,0 +1,366 @@
+"""From a control as written to a validated :class:`Control`.
+
+Three spellings reach this module: OSCAL-like ``props`` lists (all values strings),
+flat mappings from the editor shape and bare lists (SDK keys, lenient: an unknown key is
+a metric parameter), and our native format (strict: an unknown key is an error). They are
+read into one :class:`_Raw` record that remembers the line of every value, then checked
+once, so every dialect gets the same errors and the same normalisation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import PolicyError
+from ..metrics import CATALOGUE, ROLES, canonical_key, closest_keys, coerce_params, get_spec
+from ._dialects import Found, did_you_mean
+from ._model import ENFORCEMENT_MODES, LIFECYCLE_PHASES, OPERATOR_ALIASES, Control
+from ._yaml import line_of
+
+# written key or prop name -> field of _Raw
+_FIELDS = {
+    "metric": "metric", "metric_key": "metric", "operator": "operator", "threshold": "threshold",
+    "warn_threshold": "warn_threshold", "severity": "severity", "mode": "enforcement_mode",
+    "enforcement_mode": "enforcement_mode",
+}  # fmt: skip
+_ID_KEYS = ("id", "control-id", "uuid", "description", "title")
+_NATIVE_ID_KEYS = ("id", "description", "title")
+NATIVE_KEYS = (*_NATIVE_ID_KEYS, *_FIELDS, "inputs", "params", "phases")
+# every parameter name some metric takes: a native control that writes one flat gets a hint
+_PARAM_NAMES = {p.name for spec in CATALOGUE.values() for p in spec.params}
+# OSCAL's own bookkeeping props: not metric parameters, so no warning for them
+_OSCAL_PROPS = ("label", "sort-id", "status", "alt-identifier", "marking")
+
+
+@dataclass
+class Context:
+    file: str
+    warnings: list[str] = field(default_factory=list)
+    defaults: Mapping[str, Any] | None = None
+
+
+@dataclass
+class _Raw:
+    """A control's values as written, each with its line; ``dflt`` marks values from defaults."""
+
+    cid: str
+    file: str
+    strict: bool
+    fields: dict[str, tuple[Any, int | None]] = field(default_factory=dict)
+    inputs: dict[str, tuple[Any, int | None, bool]] = field(default_factory=dict)
+    params: dict[str, tuple[Any, int | None, bool]] = field(default_factory=dict)
+    phases: list[tuple[Any, int | None]] = field(default_factory=list)
+    default_phases: list[tuple[Any, int | None]] = field(default_factory=list)
+
+    def error(self, message: str, line: int | None, hint: str | None = None) -> PolicyError:
+        return PolicyError(message, file=self.file, line=line, control_id=self.cid, hint=hint)
+
+
+def read_control(found: Found, ctx: Context) -> _Raw:
+    """Collect a control's written values (defaults, flat keys, then props layers)."""
+    if found.cid is None or str(found.cid).strip() == "":
+        hint = (
+            "give it `control-id:` (OSCAL shapes) or `id:`"
+            if found.style == "props"
+            else "give it `id:`"
+        )
+        raise PolicyError(
+            f"a control has no id (at {found.where})", file=ctx.file, line=found.line, hint=hint
+        )
+    raw = _Raw(str(found.cid).strip(), ctx.file, found.style == "native")
+    if found.style == "native" and ctx.defaults:
+        _read_mapping(ctx.defaults, raw, default=True)
+    if found.style != "props":
+        _read_mapping(found.node, raw, default=False)
+    for layer in found.layers:
+        _read_props(layer, raw, found.line)
+    return raw
+
+
+def _read_mapping(node: Mapping[str, Any], raw: _Raw, *, default: bool) -> None:
+    seen: dict[str, tuple[str, int | None]] = {}
+    for key, value in node.items():
+        name, line = str(key), line_of(node, key)
+        if name in (_NATIVE_ID_KEYS if raw.strict else (*_ID_KEYS, "props", "links")):
+            continue
+        if name in _FIELDS:
+            _set(raw, _FIELDS[name], name, value, line, seen)
+        elif name in ("inputs", "params"):
+            if not isinstance(value, Mapping):
+                raise raw.error(
+                    f"`{name}` should be a mapping",
+                    line,
+                    f"e.g. {name}: {{dimension: gender}}"
+                    if name == "inputs"
+                    else "e.g. params: {min_group_size: 30}",
+                )
+            target = raw.inputs if name == "inputs" else raw.params
+            target.update({str(k): (v, line_of(value, k), default) for k, v in value.items()})
+        elif name in ("phases", "lifecycle_phase") and (name == "phases" or not raw.strict):
+            items = value if isinstance(value, list) else str(value).split(",")
+            phases = [(p, line_of(value, i) or line) for i, p in enumerate(items) if str(p).strip()]
+            (raw.default_phases if default else raw.phases).extend(phases)
+        elif name.startswith(("input.", "input:")) and not raw.strict:
+            raw.inputs[name[6:].strip()] = (value, line, default)
+        elif raw.strict:
+            if name.startswith("input"):
+                hint = "in this format write inputs: {role: variable}"
+            elif name == "lifecycle_phase":
+                hint = "in this format write phases: [training, ...]"
+            elif name in _PARAM_NAMES:
+                hint = f"a parameter of the metric goes under params: {{{name}: ...}}"
+            else:
+                hint = did_you_mean(name, NATIVE_KEYS)
+            raise raw.error(f"unknown control key '{name}'", line, hint)
+        else:
+            raw.params[name] = (value, line, default)
+
+
+def _read_props(props: Any, raw: _Raw, control_line: int | None) -> None:
+    if not isinstance(props, list):
+        raise raw.error(
+            "`props` should be a list of {name, value}",
+            control_line,
+            "write props: [{name: metric_key, value: ...}]",
+        )
+    seen: dict[str, tuple[str, int | None]] = {}
+    for i, prop in enumerate(props):
+        line = line_of(props, i)
+        if not isinstance(prop, Mapping) or prop.get("name") in (None, ""):
+            raise raw.error("a prop has no name", line, "each prop is {name: ..., value: ...}")
+        name = str(prop["name"]).strip()
+        if "value" not in prop or prop["value"] is None:
+            raise raw.error(
+                f"prop '{name}' has no value", line, f'write {{name: {name}, value: "..."}}'
+            )
+        value = prop["value"]
+        if name in _FIELDS and name != "mode":
+            _set(raw, _FIELDS[name], name, value, line, seen)
+        elif name == "lifecycle_phase":
+            if "lifecycle_phase" not in seen:  # a later layer's phases replace an earlier one's
+                raw.phases.clear()
+                seen["lifecycle_phase"] = (name, line)
+            raw.phases.extend((p, line) for p in str(value).split(",") if p.strip())
+        elif name.startswith(("input.", "input:")):
+            _once(raw, seen, "input " + name[6:].strip(), name, line)
+            raw.inputs[name[6:].strip()] = (value, line, False)
+        elif name not in _OSCAL_PROPS:
+            _once(raw, seen, name, name, line)
+            raw.params[name] = (value, line, False)
+
+
+def _set(raw: _Raw, fld: str, name: str, value: Any, line: int | None, seen: dict) -> None:
+    _once(raw, seen, fld, name, line)
+    raw.fields[fld] = (value, line)
+
+
+def _once(raw: _Raw, seen: dict, slot: str, name: str, line: int | None) -> None:
+    """Within one mapping or props list a value may be given once (metric and metric_key
+    count as the same value); silently keeping the last one hides a mistake."""
+    if slot in seen:
+        first, first_line = seen[slot]
+        raise raw.error(
+            f"'{name}' is given twice (also '{first}' at line {first_line})",
+            line,
+            "keep one of them",
+        )
+    seen[slot] = (name, line)
+
+
+def build_control(found: Found, ctx: Context) -> Control:
+    """Read and validate one located control (see docs/policy-format.md for the rules)."""
+    raw = read_control(found, ctx)
+    written, mline = raw.fields.get("metric", (None, found.line))
+    if written is None or str(written).strip() == "":
+        how = (
+            "a prop {name: metric_key, value: disparate_impact}"
+            if found.style == "props"
+            else "`metric: disparate_impact`"
+        )
+        raise raw.error(
+            "no metric: the control does not say what to compute",
+            found.line,
+            f"add {how}; docs/metrics.md lists the metrics",
+        )
+    key = canonical_key(written)
+    if key is None:
+        close = closest_keys(str(written))
+        hint = (
+            f"closest known metrics: {', '.join(close)}"
+            if close
+            else "docs/metrics.md lists every metric"
+        )
+        raise raw.error(f"unknown metric '{written}'", mline, hint)
+    spec = get_spec(key)
+    op_written, oline = raw.fields.get("operator", (None, found.line))
+    operator = (
+        OPERATOR_ALIASES.get(str(op_written).strip().lower()) if op_written is not None else None
+    )
+    if operator is None:
+        valid = " ".join(dict.fromkeys(OPERATOR_ALIASES))
+        what = "no operator" if op_written is None else f"unknown operator '{op_written}'"
+        raise raw.error(
+            what, oline, f"use one of: {valid} ({key} is usually checked as `{spec.typical}`)"
+        )
+    threshold = _number(raw, "threshold", found.line, spec.typical)
+    warn = _number(raw, "warn_threshold", found.line, None)
+    if warn is not None:
+        _check_warn_band(raw, operator, threshold, warn)
+    return Control(
+        id=raw.cid, metric=key, operator=operator, threshold=threshold,
+        description=str(found.node.get("description") or found.node.get("title") or "").strip(),
+        warn_threshold=warn, severity=str(raw.fields.get("severity", ("",))[0] or "").strip().lower() or "medium",
+        inputs=_inputs(raw, spec, ctx), params=_params(raw, key, spec, ctx),
+        phases=_choices(raw, raw.phases or raw.default_phases, LIFECYCLE_PHASES, "lifecycle phase"),
+        enforcement_mode=_mode(raw), line=found.line,
+        metric_as_written=str(written).strip() if str(written).strip() != key else None,
+    )  # fmt: skip
+
+
+def _number(raw: _Raw, fld: str, control_line: int | None, typical: str | None) -> float | None:
+    value, line = raw.fields.get(fld, (None, control_line))
+    if value is None:
+        if typical is None:
+            return None
+        raise raw.error(f"no {fld}", line, f"add a number, e.g. `{typical}`")
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(str(value).strip())
+    except ValueError:
+        raise raw.error(
+            f"{fld} must be a number, got {value!r}", line, 'write it as a number, e.g. "0.8"'
+        ) from None
+    if not math.isfinite(number):
+        raise raw.error(f"{fld} must be a finite number, got {value!r}", line)
+    return number
+
+
+def _check_warn_band(raw: _Raw, operator: str, threshold: float, warn: float) -> None:
+    line = raw.fields["warn_threshold"][1]
+    if operator in ("eq", "ne"):
+        raise raw.error(
+            f"warn_threshold makes no sense with operator {operator}",
+            line,
+            "remove it, or use gt/ge/lt/le",
+        )
+    if operator in ("gt", "ge") and warn < threshold:
+        raise raw.error(
+            f"warn_threshold {warn:g} is below threshold {threshold:g}",
+            line,
+            f"with {operator}, values between threshold and warn_threshold warn, so warn_threshold must be >= {threshold:g}",
+        )
+    if operator in ("lt", "le") and warn > threshold:
+        raise raw.error(
+            f"warn_threshold {warn:g} is above threshold {threshold:g}",
+            line,
+            f"with {operator}, values between warn_threshold and threshold warn, so warn_threshold must be <= {threshold:g}",
+        )
+
+
+def _mode(raw: _Raw) -> str:
+    value, line = raw.fields.get("enforcement_mode", ("warn", None))
+    return _choices(raw, [(value, line)], ENFORCEMENT_MODES, "enforcement mode")[0]
+
+
+def _choices(raw: _Raw, items: list, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
+    out: list[str] = []
+    for value, line in items:
+        text = str(value).strip().lower()
+        if text not in allowed:
+            raise raw.error(f"unknown {what} '{value}'", line, f"use one of: {', '.join(allowed)}")
+        if text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def _inputs(raw: _Raw, spec: Any, ctx: Context) -> dict[str, str | tuple[str, ...]]:
+    read = (*spec.roles, *spec.optional_roles)
+    out: dict[str, str | tuple[str, ...]] = {}
+    for role, (value, line, dflt) in raw.inputs.items():
+        if role not in read:
+            if dflt:
+                continue  # a default input feeds only the metrics that read that role
+            problem = (
+                f"unknown role '{role}'"
+                if role not in ROLES
+                else f"role '{role}' is not read by {spec.key}"
+            )
+            hint = (
+                did_you_mean(role, ROLES)
+                if role not in ROLES
+                else f"{spec.key} reads: {', '.join(read) or 'no roles'}"
+            )
+            if raw.strict:
+                raise raw.error(problem, line, hint)
+            _warn(ctx, raw, line, f"{problem}; it is ignored ({hint})")
+            continue
+        items = (
+            value
+            if isinstance(value, list)
+            else str(value).split(",")
+            if role == "dimension"
+            else [value]
+        )
+        names = tuple(str(v).strip() for v in items if v is not None and str(v).strip())
+        if not names:
+            raise raw.error(f"input '{role}' names no variable", line, f"e.g. {role}: gender")
+        if len(names) > 1 and role != "dimension":
+            raise raw.error(
+                f"input '{role}' names several variables",
+                line,
+                "only the dimension can be intersectional",
+            )
+        out[role] = names[0] if len(names) == 1 else names
+    return out
+
+
+def _params(raw: _Raw, key: str, spec: Any, ctx: Context) -> dict[str, Any]:
+    known = tuple(p.name for p in spec.params)
+    out: dict[str, Any] = {}
+    for name, (value, line, dflt) in raw.params.items():
+        if name not in known:
+            if dflt:
+                continue
+            hint = did_you_mean(name, known) if known else f"{key} takes no parameters"
+            if raw.strict:
+                raise raw.error(f"unknown parameter '{name}' for {key}", line, hint)
+            _warn(ctx, raw, line, f"unknown parameter '{name}' for {key} is ignored ({hint})")
+            continue
+        try:
+            out.update(coerce_params(key, {name: value})[0])
+        except ValueError as exc:
+            raise raw.error(
+                f"bad parameter value: {exc}",
+                line,
+                f"see the parameters of {key} in docs/metrics.md",
+            ) from None
+    return out
+
+
+def _warn(ctx: Context, raw: _Raw, line: int | None, message: str) -> None:
+    where = ctx.file + (f":{line}" if line else "")
+    ctx.warnings.append(f"{where}: control '{raw.cid}': {message}")
+
+
+def direction_warning(control: Control) -> str | None:
+    """A sentence when the operator points the other way from the metric's 'better'."""
+    direction = get_spec(control.metric).direction
+    upper = control.operator in ("lt", "le")
+    if control.metric == "equalized_odds_ratio" and upper:
+        return (
+            "here equalized_odds_ratio means fairlearn's ratio (the smaller of the TPR and FPR "
+            "ratios, 1 = parity, higher is better), while the Venturalítica SDK meant the sum of "
+            "the TPR and FPR gaps; for a gap use equalized_odds_diff with lt"
+        )
+    if (direction == "higher" and upper) or (
+        direction == "lower" and control.operator in ("gt", "ge")
+    ):
+        return (
+            f"{control.metric} is better when {direction}, but the control passes when it is "
+            f"{control.operator_symbol} {control.threshold:g}; check the operator"
+        )
+    return None
