@@ -1,0 +1,66 @@
+"""``load_policy``: find the controls of any dialect and normalise them."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from ..errors import PolicyError, VLWarning
+from ._dialects import find_controls
+from ._model import Control, Policy
+from ._normalise import Context, build_control, direction_warning
+from ._yaml import read_source
+
+
+def load_policy(source: str | Path | dict[str, Any] | list[Any] | Policy) -> Policy:
+    """Read a policy in any supported dialect and return it normalised.
+
+    ``source`` is a path (``Path``, or a one-line ``str`` naming an existing file or ending
+    in .yaml/.yml/.json), YAML text, an already parsed ``dict``/``list``, or a ``Policy``
+    (returned as is). Anything that cannot be understood raises :class:`PolicyError` naming
+    the file, line and control; an empty policy is an error, never an empty pass. Lesser
+    problems (an unknown prop, an operator that points against the metric's direction) are
+    kept in ``Policy.warnings`` and also emitted as :class:`VLWarning`.
+    """
+    if isinstance(source, Policy):
+        return source
+    src = read_source(source)
+    located = find_controls(src.data, src.name, src.stem)
+    if not located.controls:
+        raise PolicyError(
+            f"no controls found in {src.name} (dialect {located.dialect})",
+            file=src.name,
+            hint=f"controls are expected under {located.hint}; an empty policy would pass "
+            "everything, so it is refused",
+        )
+    ctx = Context(src.name, defaults=located.defaults)
+    controls: list[Control] = []
+    first_line: dict[str, int | None] = {}
+    for found in located.controls:
+        control = build_control(found, ctx)
+        if control.id in first_line:
+            raise PolicyError(
+                f"duplicate control id (lines {first_line[control.id]} and {control.line})",
+                file=src.name,
+                line=control.line,
+                control_id=control.id,
+                hint="control ids must be unique: rename one of them",
+            )
+        first_line[control.id] = control.line
+        note = direction_warning(control)
+        if note:
+            ctx.warnings.append(f"{src.name}:{control.line}: control '{control.id}': {note}")
+        controls.append(control)
+    for text in ctx.warnings:
+        warnings.warn(text, VLWarning, stacklevel=2)
+    return Policy(
+        title=located.title,
+        version=located.version,
+        controls=tuple(controls),
+        source=src.name,
+        sha256=src.sha256,
+        text=src.text,
+        dialect=located.dialect,
+        warnings=tuple(ctx.warnings),
+    )
