@@ -1,0 +1,67 @@
+"""Tamper-evident evidence store (EU AI Act Art. 12 record keeping).
+
+Every ``enforce()`` call, monitored cell, human review and tracker sync appends one
+record here. Records are immutable JSON files forming a sha256 hash chain, listed through
+an append-only index; ``verify()`` re-derives the chain and names any record that was
+edited, deleted, reordered or is unreadable. See docs/evidence.md.
+
+Module-level functions act on the store at ``root`` (default :func:`default_root`):
+
+>>> rec = append("enforce", {"accuracy": 0.8125}, summary={"passed": 3})   # doctest: +SKIP
+>>> [r.kind for r in records()]                                           # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from ._jsonable import to_jsonable
+from ._record import EvidenceRecord, Problem, VerifyResult
+from ._session import current_session, session
+from ._store import EvidenceStore, default_root
+
+__all__ = [
+    "EvidenceRecord",
+    "EvidenceStore",
+    "Problem",
+    "VerifyResult",
+    "append",
+    "current_session",
+    "default_root",
+    "get",
+    "records",
+    "session",
+    "to_jsonable",
+    "verify",
+]
+
+
+def append(
+    kind: str,
+    data: Mapping[str, Any],
+    *,
+    session: str | None = None,
+    summary: Mapping[str, Any] | None = None,
+    root: str | Path | None = None,
+) -> EvidenceRecord:
+    """Append one record to the store at ``root``; see :meth:`EvidenceStore.append`."""
+    return EvidenceStore(root).append(kind, data, session=session, summary=summary)
+
+
+def records(
+    kind: str | None = None, root: str | Path | None = None, session: str | None = None
+) -> Iterator[EvidenceRecord]:
+    """Records of the store at ``root``, newest first; see :meth:`EvidenceStore.records`."""
+    return EvidenceStore(root).records(kind=kind, session=session)
+
+
+def get(record_id: str, root: str | Path | None = None) -> EvidenceRecord:
+    """The record with ``record_id``; EvidenceError if malformed or unknown."""
+    return EvidenceStore(root).get(record_id)
+
+
+def verify(root: str | Path | None = None) -> VerifyResult:
+    """Verify the store at ``root``; returns problems, never raises for damage."""
+    return EvidenceStore(root).verify()

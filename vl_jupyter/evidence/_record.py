@@ -1,0 +1,185 @@
+"""The values the evidence store hands out: records, and the result of ``verify()``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import EvidenceError
+from ._jsonable import record_hash
+
+SCHEMA = "vl_jupyter.evidence/1"
+GENESIS = "0" * 64
+_UTC = dt.timezone.utc
+RECORD_KEYS = frozenset(
+    ("schema", "seq", "id", "kind", "created", "session", "summary", "prev_hash", "data", "hash")
+)
+
+
+def format_created(when: dt.datetime) -> str:
+    """``2026-11-22T09:30:00.123456Z``: UTC, microseconds, always the same width."""
+    return when.astimezone(_UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_created(text: str) -> dt.datetime:
+    """Inverse of :func:`format_created` (an aware UTC datetime)."""
+    if sys.version_info >= (3, 11):  # parses the "Z" itself, one C call
+        return dt.datetime.fromisoformat(text)
+    return dt.datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=_UTC)
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One immutable record of the store, as listed by the index.
+
+    ``data`` is read from the record file on first access (listing never opens record
+    files) and then cached; on that read the file's hash is recomputed, so code that
+    forwards ``data`` (the sidebar, the tracker sync) never forwards an edited record
+    without an error.
+    """
+
+    id: str
+    kind: str
+    created: dt.datetime
+    session: str
+    seq: int
+    hash: str
+    prev_hash: str
+    summary: dict[str, Any]
+    file: str
+    _dir: Path = field(repr=False, compare=False)
+    _data: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+
+    def __hash__(self) -> int:  # usable in sets and as dict keys despite the dict fields
+        return hash((self.id, self.hash))
+
+    @property
+    def path(self) -> Path:
+        """The record file (``records/<seq>_<id>.json`` under the store root)."""
+        return self._dir / self.file
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The record's payload, exactly as stored (loaded lazily, then cached)."""
+        if self._data is None:
+            object.__setattr__(self, "_data", load_record_file(self.path, self)["data"])
+        return self._data  # type: ignore[return-value]
+
+    def to_dict(self, with_data: bool = False) -> dict[str, Any]:
+        """JSON-ready form (for the server API and the sidebar); ``data`` only if asked."""
+        out: dict[str, Any] = {
+            "id": self.id,
+            "kind": self.kind,
+            "created": format_created(self.created),
+            "session": self.session,
+            "seq": self.seq,
+            "hash": self.hash,
+            "prev_hash": self.prev_hash,
+            "summary": self.summary,
+            "file": self.file,
+            "path": str(self.path),
+        }
+        if with_data:
+            out["data"] = self.data
+        return out
+
+
+def record_from_entry(
+    entry: dict[str, Any], records_dir: Path, data: dict[str, Any] | None = None
+) -> EvidenceRecord:
+    """Build a record from one index line (already parsed); ``data`` if already known."""
+    return EvidenceRecord(
+        id=entry["id"],
+        kind=entry["kind"],
+        created=parse_created(entry["created"]),
+        session=entry["session"],
+        seq=entry["seq"],
+        hash=entry["hash"],
+        prev_hash=entry["prev_hash"],
+        summary=entry["summary"],
+        file=entry["file"],
+        _dir=records_dir,
+        _data=data,
+    )
+
+
+def load_record_file(path: Path, expect: EvidenceRecord | None = None) -> dict[str, Any]:
+    """Read and check one record file; EvidenceError if missing, malformed or edited."""
+    try:
+        doc = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise EvidenceError("the record file is missing", file=str(path)) from None
+    except (OSError, ValueError) as exc:
+        raise EvidenceError(f"the record file cannot be read: {exc}", file=str(path)) from None
+    if not isinstance(doc, dict) or not doc.keys() >= RECORD_KEYS:
+        raise EvidenceError("the file is not an evidence record", file=str(path))
+    if record_hash(doc) != doc["hash"]:
+        raise EvidenceError(
+            f"record {doc['id']} was modified after it was written (hash mismatch)",
+            file=str(path),
+            hint="run vl_jupyter.evidence.verify() for the full report",
+        )
+    if expect is not None and (doc["id"], doc["hash"]) != (expect.id, expect.hash):
+        raise EvidenceError(
+            f"the file holds record {doc['id']}, not record {expect.id} listed by the index",
+            file=str(path),
+            hint="run vl_jupyter.evidence.verify() for the full report",
+        )
+    return doc
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding of ``verify()``: which record, what kind of damage, in words."""
+
+    record_id: str | None
+    seq: int | None
+    code: str
+    message: str
+    file: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "record_id": self.record_id,
+            "seq": self.seq,
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+        }
+
+
+@dataclass
+class VerifyResult:
+    """What ``verify()`` found. ``ok`` is False when there is at least one problem.
+
+    ``notes`` hold benign findings (e.g. a write interrupted after its record file was
+    in place, which the next append re-indexes); they do not make ``ok`` False.
+    """
+
+    ok: bool
+    checked: int
+    problems: list[Problem]
+    notes: list[Problem] = field(default_factory=list)
+    head: tuple[int, str] | None = None
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def __str__(self) -> str:
+        lines = [f"evidence {'OK' if self.ok else 'DAMAGED'}: {self.checked} records checked"]
+        lines += [f"  problem [{p.code}] {p.message}" for p in self.problems]
+        lines += [f"  note [{p.code}] {p.message}" for p in self.notes]
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "checked": self.checked,
+            "head": list(self.head) if self.head else None,
+            "problems": [p.to_dict() for p in self.problems],
+            "notes": [p.to_dict() for p in self.notes],
+        }

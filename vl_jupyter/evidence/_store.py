@@ -1,0 +1,245 @@
+"""The evidence store: an append-only, hash-chained directory of immutable JSON records.
+
+Layout under the root (``.venturalitica/`` by default)::
+
+    .lock                       flock target serialising writers
+    index.jsonl                 one line per record (what listing reads)
+    records/00000001_<id>.json  one immutable (0o444) file per record, name sorts by seq
+    results.json, runs/<run_id>/results.json, trace_<name>.json   side files (write_json)
+
+Writing is "lock -> repair -> read head -> write record atomically -> append index line
+-> unlock"; see docs/evidence.md for what a crash at each point leaves behind.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any
+
+from ..errors import EvidenceError
+from . import _files, _lock
+from ._jsonable import record_hash, to_jsonable
+from ._record import (
+    GENESIS,
+    SCHEMA,
+    EvidenceRecord,
+    VerifyResult,
+    format_created,
+    load_record_file,
+    record_from_entry,
+)
+from ._session import check_id, check_kind, check_session, current_session, new_id
+
+_MISSING = object()
+
+
+def default_root() -> Path:
+    """``$VL_EVIDENCE_DIR`` if set, else ``./.venturalitica`` (the Venturalítica layout)."""
+    env = os.environ.get("VL_EVIDENCE_DIR")
+    return Path(env) if env else Path.cwd() / ".venturalitica"
+
+
+class EvidenceStore:
+    """One evidence directory. Cheap to create; nothing touches the disk until a write."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root: Path = Path(root if root is not None else default_root()).absolute()
+        self.records_dir = self.root / "records"
+        self.index_path = self.root / "index.jsonl"
+        self.lock_path = self.root / ".lock"
+
+    def __repr__(self) -> str:
+        return f"EvidenceStore({str(self.root)!r})"
+
+    def lock(self) -> AbstractContextManager[None]:
+        """The store's inter-process exclusive lock (re-entrant within a thread).
+
+        Hold it to read-modify-write a side file; ``append()`` may be called inside.
+        """
+        return _lock.exclusive(self.lock_path)
+
+    # -- writing -------------------------------------------------------------------
+    def append(
+        self,
+        kind: str,
+        data: Mapping[str, Any],
+        *,
+        session: str | None = None,
+        summary: Mapping[str, Any] | None = None,
+    ) -> EvidenceRecord:
+        """Append one record and return it. ``data`` is stored at full precision.
+
+        ``session`` defaults to the current evidence session, else a fresh id of the
+        record's own. ``summary`` is a small dict copied into the index so listing can
+        show it without opening the record. Raises TypeError for values
+        :func:`to_jsonable` cannot store, EvidenceError for a bad kind/session or a
+        store that cannot be written.
+        """
+        check_kind(kind)
+        if not isinstance(data, Mapping):
+            raise EvidenceError(f"evidence data must be a dict, got {type(data).__name__}")
+        sid = check_session(session or current_session() or new_id())
+        payload = to_jsonable(data)
+        small = to_jsonable(summary or {}, "summary")
+        if not isinstance(small, dict):
+            raise EvidenceError(f"summary must be a dict, got {type(summary).__name__}")
+        try:
+            with self.lock():
+                return self._append_locked(kind, payload, sid, small)
+        except UnicodeEncodeError as exc:
+            raise EvidenceError(f"evidence text is not valid Unicode: {exc}") from None
+        except OSError as exc:
+            raise EvidenceError(f"cannot write evidence under {self.root}: {exc}") from exc
+
+    def _append_locked(
+        self, kind: str, payload: dict[str, Any], sid: str, small: dict[str, Any]
+    ) -> EvidenceRecord:
+        self.records_dir.mkdir(parents=True, exist_ok=True)
+        head = self._repair()
+        seq = head["seq"] + 1 if head else 1
+        now = dt.datetime.now(dt.timezone.utc)
+        rid = new_id(now)
+        doc: dict[str, Any] = {
+            "schema": SCHEMA,
+            "seq": seq,
+            "id": rid,
+            "kind": kind,
+            "created": format_created(now),
+            "session": sid,
+            "summary": small,
+            "prev_hash": head["hash"] if head else GENESIS,
+            "data": payload,
+        }
+        doc["hash"] = record_hash(doc)
+        name = f"{seq:08d}_{rid}.json"
+        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        pending = self.records_dir / _files.PENDING
+        _files.place_record(pending, self.records_dir / name, text.encode("utf-8") + b"\n")
+        entry = _files.index_entry(doc, name)
+        _files.append_line(self.index_path, entry)
+        # committed; a marker left by a kill here is harmless (it names a seq <= head)
+        pending.unlink(missing_ok=True)
+        return record_from_entry(entry, self.records_dir, payload)
+
+    def _repair(self) -> dict[str, Any] | None:
+        """Under the lock: finish what a killed writer left, and return the head entry.
+
+        Trims a partial last index line; reads the pending marker (the record a writer was
+        placing): if that record reached its final name but not the index, index it; then
+        delete the marker. With no index at all, index every record file (a rebuild).
+        """
+        head = _files.read_tail(self.index_path, repair=True)
+        pending = self.records_dir / _files.PENDING
+        candidates: list[str] = []
+        try:
+            doc = json.loads(pending.read_bytes())
+            name = f"{doc['seq']:08d}_{doc['id']}.json"
+            if _files.RECORD_RE.match(name) and (self.records_dir / name).exists():
+                candidates.append(name)
+        except (OSError, ValueError, TypeError, KeyError):
+            pass  # no marker, or killed while writing it: that record was never placed
+        pending.unlink(missing_ok=True)
+        if head is None:
+            candidates = sorted(
+                n for n in os.listdir(self.records_dir) if _files.RECORD_RE.match(n)
+            )
+        for name in candidates:
+            head = self._adopt(name, head)
+        return head
+
+    def _adopt(self, name: str, head: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Index record file ``name`` if it is the next link of the chain after ``head``."""
+        head_seq = head["seq"] if head else 0
+        if int(name[:8]) <= head_seq:
+            return head  # already indexed (the writer died after its index line)
+        path = self.records_dir / name
+        doc = load_record_file(path)
+        link = head["hash"] if head else GENESIS
+        if (doc["seq"], doc["prev_hash"], name) != (
+            head_seq + 1,
+            link,
+            f"{head_seq + 1:08d}_{doc['id']}.json",
+        ):
+            raise EvidenceError(
+                f"record file {name} lies beyond the index head (seq {head_seq}) but does "
+                "not continue the chain; refusing to append after it",
+                file=str(path),
+                hint="run vl_jupyter.evidence.verify() and move the file aside",
+            )
+        entry = _files.index_entry(doc, name)
+        _files.append_line(self.index_path, entry)
+        return entry
+
+    # -- reading -------------------------------------------------------------------
+    def records(
+        self, kind: str | None = None, session: str | None = None
+    ) -> Iterator[EvidenceRecord]:
+        """Records newest first, optionally only one kind and/or one session.
+
+        Reads the index only; each record's ``data`` is loaded when first accessed.
+        """
+        rdir = self.records_dir
+        for entry in reversed(_files.read_index(self.index_path)):
+            if (kind is None or entry["kind"] == kind) and (
+                session is None or entry["session"] == session
+            ):
+                yield record_from_entry(entry, rdir)
+
+    def get(self, record_id: str) -> EvidenceRecord:
+        """The record with this id; EvidenceError if the id is malformed or unknown."""
+        check_id(record_id)
+        entry = _files.find_entry(self.index_path, record_id)
+        if entry is not None:
+            return record_from_entry(entry, self.records_dir)
+        raise EvidenceError(f"no evidence record with id {record_id} in {self.root}")
+
+    def head(self) -> tuple[int, str] | None:
+        """``(seq, hash)`` of the newest record, or None for an empty store.
+
+        Log this anchor somewhere the store's owner cannot rewrite (the tracker sync puts
+        it in MLflow/W&B): it is what catches a rewrite of the whole chain.
+        """
+        entry = _files.read_tail(self.index_path)
+        return (entry["seq"], entry["hash"]) if entry else None
+
+    def verify(self) -> VerifyResult:
+        """Check every record file, the chain and the index; never raises for damage."""
+        from ._verify import verify_store
+
+        return verify_store(self)
+
+    # -- side files ----------------------------------------------------------------
+    def write_json(self, relpath: str, obj: Any) -> Path:
+        """Atomically write a side file (``results.json``, ``runs/<id>/results.json``, ...).
+
+        ``relpath`` must stay inside the store (no absolute paths, ``..``, hidden parts,
+        or the reserved ``records/`` and ``index.jsonl``). Values go through
+        :func:`to_jsonable`. Returns the file's path.
+        """
+        target = _files.check_relpath(self.root, relpath)
+        text = json.dumps(to_jsonable(obj, relpath), ensure_ascii=False, indent=2)
+        try:
+            with self.lock():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _files.clean_temps(target.parent)
+                _files.write_atomic(target, text.encode("utf-8"), 0o644)
+        except OSError as exc:
+            raise EvidenceError(f"cannot write {relpath} under {self.root}: {exc}") from exc
+        return target
+
+    def read_json(self, relpath: str, default: Any = _MISSING) -> Any:
+        """Read a side file; ``default`` if given and the file does not exist."""
+        target = _files.check_relpath(self.root, relpath)
+        try:
+            return json.loads(target.read_bytes())
+        except FileNotFoundError:
+            if default is not _MISSING:
+                return default
+            raise EvidenceError(f"no side file {relpath} in {self.root}") from None
+        except (OSError, ValueError) as exc:
+            raise EvidenceError(f"cannot read {relpath}: {exc}", file=str(target)) from None
