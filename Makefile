@@ -35,6 +35,7 @@ test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_enforce.py
 	$(BIN)/python benchmarks/bench_evidence.py
 

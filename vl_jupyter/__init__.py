@@ -5,12 +5,16 @@ The public verbs::
     import vl_jupyter as vl
     policy = vl.load_policy("policy.yaml")
     report = vl.enforce(df, policy, target="class", gender="Attribute9")
+    with vl.monitor("train_v1"):
+        model.fit(X, y)
     vl.evidence.verify()
+
+In a notebook, ``%load_ext vl_jupyter`` adds ``%%vl_monitor``.
 
 Everything else is an implementation detail and may change.
 """
 
-from . import datasets, evidence
+from . import datasets, evidence, telemetry
 from .enforcement import ControlResult, Report, enforce
 from .errors import (
     BindingError,
@@ -22,7 +26,9 @@ from .errors import (
     VLError,
     VLWarning,
 )
+from .notebook import load_ipython_extension, unload_ipython_extension
 from .policy import Control, Policy, load_policy
+from .telemetry import monitor, tracecollector
 
 __version__ = "0.1.0"
 
@@ -43,5 +49,10 @@ __all__ = [
     "datasets",
     "enforce",
     "evidence",
+    "load_ipython_extension",
     "load_policy",
+    "monitor",
+    "telemetry",
+    "tracecollector",
+    "unload_ipython_extension",
 ]

@@ -1,0 +1,212 @@
+"""``monitor()``: measure a block or a function and record it as evidence.
+
+>>> import vl_jupyter as vl
+>>> with vl.monitor("train_v1", country="DEU") as m:      # doctest: +SKIP
+...     model.fit(X, y)
+>>> m.result.data["peak_delta_bytes"]                      # doctest: +SKIP
+
+The block runs inside an evidence session (``vl_jupyter.evidence.session``), so every
+``enforce()`` inside it, and nested monitors, share the telemetry record's session id.
+An exception in the block is recorded (``success: false``, the error type) and then
+propagates unchanged: the monitor never swallows or alters it.
+"""
+
+from __future__ import annotations
+
+import functools
+import linecache
+import re
+import sys
+import warnings
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .. import evidence
+from ..errors import EvidenceError, VLWarning
+from . import _context, _energy, _settings
+from ._counters import Counters
+from ._record import build_data, trace_document
+from ._result import Telemetry
+from ._sampler import Sampler
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a filename part: letters, digits, ``.``, ``_``, ``-`` (at most 100)."""
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._-")[:100]
+    return cleaned or "block"
+
+
+class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
+    """Measure time, CPU, memory, GPU, energy and CO2e of a block; record one evidence record.
+
+    Parameters: ``name`` (default: the notebook and cell, the function, or the file and
+    line); ``country`` (ISO alpha-3) or ``carbon_intensity`` (g CO2e/kWh); ``pue``;
+    ``interval`` of the background sampler in seconds; ``quiet`` (False displays the
+    one-line summary); ``evidence_dir`` (default ``$VL_EVIDENCE_DIR`` or
+    ``./.venturalitica``); ``sample=False`` skips the sampler thread (no children, no
+    GPU); ``gpu=False`` skips NVML only. After the block, ``.result`` is a
+    :class:`Telemetry`. Invalid options raise ValueError here, before anything runs.
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        *,
+        country: str | None = None,
+        carbon_intensity: float | None = None,
+        pue: float | None = None,
+        interval: float = 0.1,
+        quiet: bool = True,
+        evidence_dir: str | Path | None = None,
+        sample: bool = True,
+        gpu: bool = True,
+        source: str | None = None,
+        label: str | None = None,
+    ) -> None:
+        _settings.resolve_carbon(country, carbon_intensity)  # fail now on a bad code
+        if pue is not None:
+            _settings.check_pue(pue)
+        if not interval > 0:
+            raise ValueError(f"sampling interval must be positive, got {interval!r}")
+        self.name, self.label, self.source = name, label, source
+        self.country, self.carbon_intensity, self.pue = country, carbon_intensity, pue
+        self.interval, self.quiet, self.evidence_dir = float(interval), quiet, evidence_dir
+        self.sample, self.gpu = sample, gpu
+        self.result: Telemetry | None = None
+        self._runs: list[_Run] = []
+
+    def __enter__(self) -> monitor:
+        frame = sys._getframe(1)
+        where = {"file": frame.f_code.co_filename, "line": frame.f_lineno}
+        fallback = f"{Path(where['file']).stem}_L{where['line']}"
+        run = _Run(self, self.name or _context.default_name(fallback), where)
+        self._runs.append(run)
+        run.start()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+        self.result = self._runs.pop().finish(exc)
+        return False  # never swallow the block's exception
+
+    def __call__(self, func: F) -> F:
+        """Use as a decorator: every call of ``func`` is one monitored block."""
+        code = func.__code__
+        where = {"file": code.co_filename, "line": code.co_firstlineno}
+        where["function"] = func.__qualname__
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            run = _Run(self, self.name or func.__qualname__, where)
+            self._runs.append(run)
+            run.start()
+            try:
+                value = func(*args, **kwargs)
+            except BaseException as exc:
+                self.result = self._runs.pop().finish(exc)
+                raise
+            self.result = self._runs.pop().finish(None)
+            return value
+
+        wrapper.monitor = self  # type: ignore[attr-defined]
+        return wrapper  # type: ignore[return-value]
+
+
+def tracecollector(name: str, *, evidence_dir: str | Path | None = None) -> monitor:
+    """The Venturalítica SDK's ``with vl.tracecollector("audit"):`` grouping block.
+
+    Groups the ``enforce()`` calls inside into one evidence session and writes the same
+    ``trace_<name>.json`` and ``telemetry`` record as :func:`monitor`, from the counters
+    only: no sampler thread, hence no child-process or GPU figures (``sampling.enabled``
+    is false and ``gpu_status`` says so). Timing, CPU and peak memory are still exact.
+    """
+    return monitor(name, evidence_dir=evidence_dir, sample=False, gpu=False, label="trace")
+
+
+class _Run:
+    """One execution of a monitored block (a decorator may run many, even nested)."""
+
+    def __init__(self, owner: monitor, name: str, where: dict[str, Any]) -> None:
+        self.owner, self.name, self.where = owner, name, where
+
+    def start(self) -> None:
+        owner = self.owner
+        self.carbon = _settings.resolve_carbon(owner.country, owner.carbon_intensity)
+        self.pue = _settings.resolve_pue(owner.pue)
+        self.stack = ExitStack()
+        self.session = self.stack.enter_context(evidence.session())
+        self.sampler = Sampler(owner.interval, gpu=owner.gpu) if owner.sample else None
+        if self.sampler is not None:
+            self.sampler.start()
+        self.counters = Counters()
+        self.counters.start()
+
+    def finish(self, exc: BaseException | None) -> Telemetry | None:
+        result: Telemetry | None = None
+        try:
+            figures = self.counters.stop()
+            if self.sampler is not None:
+                self.sampler.stop()
+                if figures["peak_rss_method"] == "sampled":
+                    peak = max(figures["peak_rss_bytes"], self.sampler.own_peak)
+                    figures["peak_rss_bytes"] = peak
+                    figures["peak_delta_bytes"] = peak - figures["rss_start_bytes"]
+            result = self._record(figures, exc)
+        except Exception as err:  # a telemetry bug must never break the user's code
+            warnings.warn(f"telemetry failed: {type(err).__name__}: {err}", VLWarning, stacklevel=3)
+        finally:
+            self.stack.close()
+        if result is not None and not self.owner.quiet:
+            show(result)
+        return result
+
+    def _record(self, figures: dict[str, Any], exc: BaseException | None) -> Telemetry:
+        owner, sampler = self.owner, self.sampler
+        source = owner.source
+        if source is None and "function" not in self.where:
+            source = linecache.getline(self.where["file"], self.where["line"]) or None
+        code = {
+            **self.where,
+            "source_sha256": _context.source_hash(source),
+            "notebook": _context.notebook_path(),
+            "execution_count": _context.execution_count(),
+        }
+        data = build_data(
+            name=self.name,
+            label=owner.label,
+            exc=exc,
+            figures=figures,
+            sampler=sampler,
+            interval=owner.interval,
+            carbon=self.carbon,
+            pue=self.pue,
+            code=code,
+            estimate=_energy.estimate,
+        )
+        result = Telemetry(data, session=self.session)
+        try:
+            store = evidence.EvidenceStore(owner.evidence_dir)
+            summary = {k: data[k] for k in ("name", "success", "wall_s", "energy_kwh", "co2e_g")}
+            record = store.append("telemetry", data, session=self.session, summary=summary)
+            trace = trace_document(data, record.id, self.session, source)
+            filename = f"trace_{safe_name(self.name)}.json"
+            result.trace_path = store.write_json(filename, trace)
+            store.write_json(f"runs/{self.session}/{filename}", trace)
+            result.evidence_id = record.id
+        except (EvidenceError, OSError, TypeError) as err:  # measuring must not break the cell
+            result.recording_error = f"{type(err).__name__}: {err}"
+            warnings.warn(f"telemetry was not recorded: {err}", VLWarning, stacklevel=4)
+        return result
+
+
+def show(result: Telemetry) -> None:
+    """Display the one-line summary: rich HTML in IPython, a plain line elsewhere."""
+    if _context._shell() is not None:
+        from IPython.display import display
+
+        display(result)
+    else:
+        print(result.summary_line())
