@@ -26,8 +26,13 @@ _INDEX_SET = frozenset(INDEX_KEYS)
 RESERVED = {"records", "index.jsonl"}
 
 
-def write_atomic(path: Path, payload: bytes, mode: int) -> None:
-    """Write ``payload`` to ``path`` atomically and durably, leaving it with ``mode``."""
+def write_atomic(path: Path, payload: bytes, mode: int, *, durable: bool = True) -> None:
+    """Write ``payload`` to ``path`` atomically, leaving it with ``mode``.
+
+    ``durable`` adds the fsyncs that make the write survive a power cut. Side files are
+    derived copies of records (the record itself is always durable), so they skip them:
+    each fsync costs about a millisecond, and a monitored cell writes two side files.
+    """
     tmp = path.with_name(f"{TMP_PREFIX}{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, mode)
     try:
@@ -35,7 +40,8 @@ def write_atomic(path: Path, payload: bytes, mode: int) -> None:
             view = memoryview(payload)
             while view:
                 view = view[os.write(fd, view) :]
-            os.fsync(fd)
+            if durable:
+                os.fsync(fd)
         finally:
             os.close(fd)
         os.chmod(tmp, mode)  # the umask may have taken bits off ``mode``
@@ -43,7 +49,8 @@ def write_atomic(path: Path, payload: bytes, mode: int) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    fsync_dir(path.parent)
+    if durable:
+        fsync_dir(path.parent)
 
 
 def place_record(pending: Path, final: Path, payload: bytes) -> None:

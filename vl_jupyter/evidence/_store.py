@@ -227,7 +227,7 @@ class EvidenceStore:
             with self.lock():
                 target.parent.mkdir(parents=True, exist_ok=True)
                 _files.clean_temps(target.parent)
-                _files.write_atomic(target, text.encode("utf-8"), 0o644)
+                _files.write_atomic(target, text.encode("utf-8"), 0o644, durable=False)
         except OSError as exc:
             raise EvidenceError(f"cannot write {relpath} under {self.root}: {exc}") from exc
         return target
