@@ -20,7 +20,16 @@ from ..errors import MetricError
 from . import _formulas as F
 from . import _frame_metrics
 from ._catalogue import FAMILY_OF, MetricSpec
-from ._stats import MANY_VALUES, Encoded, GroupTable, bin_numeric, combine, count_cells, encode
+from ._stats import (
+    MANY_VALUES,
+    Encoded,
+    GroupTable,
+    bin_numeric,
+    code_dtype,
+    combine,
+    count_cells,
+    encode,
+)
 
 
 @dataclass(frozen=True)
@@ -108,6 +117,9 @@ class Statistics:
             if role == "prediction":
                 self._reject_scores(column)
             index = _label_index(enc.labels, pos_label)
+            if index is None and self._declares(column, pos_label):
+                # a declared category no row takes: a model that never predicts it
+                return np.zeros(self.n_rows, dtype=np.uint8)
             if index is None:
                 shown = ", ".join(repr(v) for v in enc.labels[:10])
                 raise MetricError(
@@ -115,19 +127,32 @@ class Statistics:
                     f"(values: {shown})",
                     hint="set pos_label in enforce() or in the control's params",
                 )
-            return (enc.codes == index).astype(np.intp)
+            # 0/1 as uint8 (a view of the comparison, no copy); count tables widen it
+            return (enc.compact == index).view(np.uint8)
 
-        return self.cached(("indicator", column, role, pos_label), build)
+        key = ("indicator", column, role, type(pos_label).__name__, pos_label)
+        return self.cached(key, build)
+
+    def _declares(self, column: str, label: Any) -> bool:
+        """Whether a categorical column lists ``label`` among its categories."""
+        dtype = self.frame[column].dtype
+        if not isinstance(dtype, pd.CategoricalDtype):
+            return False
+        return _label_index(tuple(dtype.categories), label) is not None
 
     def _reject_scores(self, column: str) -> None:
-        values = self.frame[column]
-        if pd.api.types.is_float_dtype(values.dtype):
+        def build() -> bool:
+            values = self.frame[column]
+            if not pd.api.types.is_float_dtype(values.dtype):
+                return False
             array = values.to_numpy()
-            if np.any(array != np.round(array)):
-                raise MetricError(
-                    f"prediction column '{column}' holds scores, not labels",
-                    hint="bind scores with score=..., or threshold them into labels",
-                )
+            return bool(np.any(array != np.round(array)))
+
+        if self.cached(("holds_scores", column), build):
+            raise MetricError(
+                f"prediction column '{column}' holds scores, not labels",
+                hint="bind scores with score=..., or threshold them into labels",
+            )
 
     def classes(self, columns: tuple[str, ...]) -> tuple[list[np.ndarray], tuple[Any, ...]]:
         """Codes of several label columns over their shared class set (sorted)."""
@@ -136,7 +161,13 @@ class Statistics:
             encs = [self.labels_of(c, "label") for c in columns]
             union = sorted(set().union(*(e.labels for e in encs)), key=_sort_key)
             position = {label: i for i, label in enumerate(union)}
-            codes = [np.asarray([position[x] for x in e.labels], np.intp)[e.codes] for e in encs]
+            codes = []
+            for e in encs:
+                lookup = [position[x] for x in e.labels]
+                if lookup == list(range(len(lookup))):  # already the shared codes
+                    codes.append(e.compact)
+                else:
+                    codes.append(np.asarray(lookup, code_dtype(len(union)))[e.compact])
             return codes, tuple(union)
 
         return self.cached(("classes", columns), build)
