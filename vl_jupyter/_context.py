@@ -36,25 +36,33 @@ def software() -> dict[str, object]:
 def git_state(directory: str | Path = ".") -> dict[str, object] | None:
     """Commit, branch and dirtiness of the repository holding ``directory``, if any.
 
-    Evidence should say which code produced it; a missing git or repository is normal
-    (None), and a slow one is given up after two seconds rather than stalling a notebook.
+    Evidence should say which code produced it. One ``git status --porcelain=v2 --branch``
+    call gives all three (a few ms, where three git calls cost up to 25 ms per enforce);
+    a missing git or repository is normal (None), and a slow one is given up after two
+    seconds rather than stalling a notebook.
     """
-
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=directory, capture_output=True, text=True, timeout=2
-            )
-        except (OSError, subprocess.SubprocessError):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    if not commit:
+    try:
+        done = subprocess.run(
+            ["git", "status", "--porcelain=v2", "--branch", "--untracked-files=no"],
+            cwd=directory,
+            capture_output=True,
+            text=True,
+            timeout=2,
+        )
+    except (OSError, subprocess.SubprocessError):
         return None
-    status = git("status", "--porcelain", "--untracked-files=no")
-    return {
-        "commit": commit,
-        "branch": git("rev-parse", "--abbrev-ref", "HEAD"),
-        "dirty": bool(status),
-    }
+    if done.returncode != 0:
+        return None
+    headers = {}
+    dirty = False
+    for line in done.stdout.splitlines():
+        if line.startswith("# "):
+            key, _, value = line[2:].partition(" ")
+            headers[key] = value
+        elif line:
+            dirty = True
+    commit = headers.get("branch.oid")
+    if not commit or commit == "(initial)":
+        return None
+    branch = headers.get("branch.head")
+    return {"commit": commit, "branch": None if branch == "(detached)" else branch, "dirty": dirty}

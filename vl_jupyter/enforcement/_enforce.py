@@ -12,12 +12,14 @@ from __future__ import annotations
 import time
 import traceback
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from .. import _context
 from ..binding import Binder, Binding
 from ..errors import BindingError, ComplianceBlockError, EnforcementError, MetricError
 from ..metrics import get_spec
@@ -83,14 +85,21 @@ def enforce(
     stats = Statistics(data)
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
-    results = [
-        _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {})
-        for control in policy.controls
-    ]
+    # Hashing the data and asking git are independent of the metrics and release the GIL
+    # (hashlib, a subprocess): run them alongside instead of after.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
+        data_fingerprint = pool.submit(fingerprint, data)
+        git = pool.submit(_context.git_state) if evidence else None
+        results = [
+            _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {})
+            for control in policy.controls
+        ]
+        data_summary = data_fingerprint.result()
+        git_summary = git.result() if git else None
     report = Report(
         results,
         policy={**policy.summary(), "text": policy.text, "warnings": list(policy.warnings)},
-        data=fingerprint(data),
+        data=data_summary,
         bindings={k: v for k, v in keywords.items() if v is not None},
         name=name,
         phase=phase,
@@ -102,7 +111,7 @@ def enforce(
     if evidence:
         from ._record import record_report
 
-        record_report(report, evidence_dir=evidence_dir, duration_s=duration)
+        record_report(report, evidence_dir=evidence_dir, duration_s=duration, git=git_summary)
     _raise_if_stopped(report, policy, strict)
     return report
 

@@ -36,7 +36,11 @@ def sdk_record(result: ControlResult) -> dict[str, Any]:
 
 
 def record_report(
-    report: Report, *, evidence_dir: str | Path | None = None, duration_s: float = 0.0
+    report: Report,
+    *,
+    evidence_dir: str | Path | None = None,
+    duration_s: float = 0.0,
+    git: dict[str, Any] | None = None,
 ) -> str:
     """Append the report as an ``enforce`` record; set ``report.evidence_id``; return it."""
     store = EvidenceStore(evidence_dir)
@@ -44,7 +48,7 @@ def record_report(
     data["policy"] = report.policy  # the snapshot keeps the full policy text
     data["duration_s"] = duration_s
     data["environment"] = _context.software()
-    data["git"] = _context.git_state()
+    data["git"] = git
     data["working_directory"] = str(Path.cwd())
     sdk_results = [sdk_record(r) for r in report]
     with store.lock():

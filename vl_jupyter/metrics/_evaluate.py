@@ -332,7 +332,11 @@ class _CountMetric:
         if self.ci.enabled and self.ci.n_boot > 0 and self.spec.key != "group_size_min":
             from ._bootstrap import multinomial_replicates, summarise
 
-            draws = multinomial_replicates(table.counts, self.ci)
+            # controls reading the same cached table share one set of draws
+            draws = self.stats.cached(
+                ("draws", id(table.counts), self.ci),
+                lambda: multinomial_replicates(table.counts, self.ci),
+            )
             replicates, _ = formula(draws[:, keep])
             summarise(result, replicates, self.ci, "multinomial_bootstrap")
         return result
