@@ -1,27 +1,36 @@
 """IPython integration: ``%load_ext vl_jupyter`` registers the vl_jupyter magics.
 
-Magics: ``%%vl_monitor`` (measure a cell, see docs/telemetry.md) and
-``%vl_monitor_config`` (session defaults for it). This package imports IPython; the
-``vl_jupyter`` facade only imports it when the extension is loaded.
+Each concern keeps its magics in its own module; ``_MAGICS`` lists them. This package
+imports IPython; the ``vl_jupyter`` facade only imports it when the extension is loaded.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 
+#: (module, class) of every Magics class that ``%load_ext vl_jupyter`` registers.
+_MAGICS = (
+    ("._monitor_magic", "MonitorMagics"),  # %%vl_monitor, %vl_monitor_config
+)
+
+
+def _classes() -> list[type]:
+    return [getattr(importlib.import_module(m, __name__), c) for m, c in _MAGICS]
+
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register the vl_jupyter magics on ``ipython`` (called by ``%load_ext``)."""
-    from ._monitor_magic import MonitorMagics
-
-    ipython.register_magics(MonitorMagics)
+    for cls in _classes():
+        ipython.register_magics(cls)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove the vl_jupyter magics (called by ``%unload_ext``)."""
-    magics = ipython.magics_manager.magics
-    for kind, names in (("cell", ("vl_monitor",)), ("line", ("vl_monitor_config",))):
-        for name in names:
-            magics[kind].pop(name, None)
+    registered = ipython.magics_manager.magics
+    for cls in _classes():
+        for kind, names in cls.magics.items():
+            for name in names:
+                registered[kind].pop(name, None)
