@@ -107,3 +107,19 @@ class ComplianceBlockError(VLError):
 
 class VLWarning(UserWarning):
     """Something was evaluated, but a reader of the evidence should know this about it."""
+
+
+class SyncError(VLError):
+    """Evidence could not be pushed to a tracker; the records stay pending for a later sync."""
+
+    code = "SYNC_FAILED"
+
+    def __init__(
+        self, message: str, *, target: str, pending: list[str] | None = None, **kwargs: Any
+    ) -> None:
+        self.target = target
+        self.pending = list(pending or [])
+        super().__init__(message, **kwargs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "target": self.target, "pending": self.pending}
