@@ -1,13 +1,17 @@
-"""The shipped notebooks run top to bottom on a fresh kernel and show what they promise."""
+"""The shipped notebooks run top to bottom on a fresh kernel and show what they promise;
+their HTML export keeps the traffic-light tables (plain HTML, no JavaScript needed)."""
 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbclient import NotebookClient
+
+from vl_jupyter import evidence
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 
@@ -36,12 +40,74 @@ def outputs(notebook: nbformat.NotebookNode) -> list[str]:
     return texts
 
 
-def test_quickstart_audits_mitigates_and_reaudits(tmp_path):
-    notebook = execute("01_quickstart.ipynb", tmp_path)
+def exported_html(notebook: nbformat.NotebookNode) -> str:
+    from nbconvert import HTMLExporter
+
+    body, _ = HTMLExporter().from_notebook_node(notebook)
+    return body
+
+
+def _rows(html: str) -> dict[str, str]:
+    """control id -> status of each traffic-light row."""
+    import re
+
+    return dict(re.findall(r'data-control="([^"]+)" data-status="([a-z]+)"', html))
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("quickstart")
+    return execute("01_quickstart.ipynb", workdir), workdir
+
+
+@pytest.fixture(scope="module")
+def model_audit(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("model_audit")
+    started = time.perf_counter()
+    notebook = execute("02_model_audit.ipynb", workdir)
+    return notebook, workdir, time.perf_counter() - started
+
+
+def test_quickstart_audits_mitigates_and_reaudits(quickstart):
+    notebook, workdir = quickstart
     texts = outputs(notebook)
+    assert "%load_ext vl_jupyter" in notebook.cells[1].source
     html = [t for t in texts if "vl-report-table" in t]
     assert len(html) == 2, "two traffic-light tables: before and after the mitigation"
     assert "✖ FAIL" in html[0] and "approvals-by-age" in html[0]
+    assert _rows(html[0])["approvals-by-age"] == "fail"
     assert "✖ FAIL" not in html[1]
+    assert _rows(html[1])["approvals-by-age"] in ("pass", "warn")
+    assert any('class="vl-policy-table"' in t for t in texts)
+    assert any(t.count('class="vl-evidence-record') == 2 for t in texts)
     assert any("VerifyResult(ok=True, checked=2" in t for t in texts)
-    assert len(list((tmp_path / ".venturalitica" / "records").glob("*.json"))) == 2
+    assert len(list((workdir / ".venturalitica" / "records").glob("*.json"))) == 2
+
+
+def test_model_audit_trains_audits_reviews_and_keeps_evidence(model_audit):
+    notebook, workdir, seconds = model_audit
+    texts = outputs(notebook)
+    assert seconds < 30
+    assert any(t.startswith('<div class="vl-monitor"') for t in texts)
+    (audit,) = [t for t in texts if "vl-report-table" in t and "vl-report-header" in t]
+    rows = _rows(audit)
+    assert len(rows) == 6 and "fail" not in rows.values() and "warn" in rows.values()
+    assert any('class="vl-review-summary"' in t and "needs work" in t for t in texts)
+    root = workdir / ".venturalitica"
+    kinds = [r.kind for r in evidence.records(root=root)]
+    assert kinds == ["review", "enforce", "telemetry"]
+    (review,) = evidence.records("review", root=root)
+    (enforced,) = evidence.records("enforce", root=root)
+    assert review.data["report_id"] == enforced.id and review.session == enforced.session
+    assert review.data["control_id"] == "odds-by-age" and review.data["decision"] == "needs_work"
+    assert evidence.verify(root).ok
+
+
+@pytest.mark.parametrize("which", ["quickstart", "model_audit"])
+def test_exported_html_keeps_the_traffic_lights(which, request):
+    notebook = request.getfixturevalue(which)[0]
+    body = exported_html(notebook)
+    assert 'class="vl-report-table"' in body and 'class="vl-control vl-' in body
+    assert "<svg" in body
+    if which == "model_audit":  # the review survives export as plain HTML
+        assert 'class="vl-review-summary"' in body

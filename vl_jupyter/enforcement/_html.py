@@ -1,94 +1,171 @@
 """Plain-HTML view of a Report: no JavaScript, so it survives saving, export and GitHub.
 
-Colour is never the only signal: every status has an icon and a word.
+A header (overall status, score, policy title and version, data fingerprint, evidence
+id), then one row per control: traffic light, control and why it failed, metric, value
+with its confidence interval, operator and threshold, severity, and an inline SVG bar
+per group. Colours, icons and words come from :mod:`vl_jupyter.display`; colour is never
+the only signal.
 """
 
 from __future__ import annotations
 
-from html import escape
 from typing import TYPE_CHECKING
+
+from ..display import (
+    FONT,
+    MUTED,
+    STATUS_STYLE,
+    badge,
+    banner,
+    esc,
+    fmt_number,
+    group_bars,
+    row,
+    svg_bars,
+    table,
+)
 
 if TYPE_CHECKING:
     from ._report import ControlResult, Report
 
-STATUS_STYLE = {
-    "pass": ("#1a7f37", "✔", "PASS"),
-    "warn": ("#9a6700", "▲", "WARN"),
-    "fail": ("#cf222e", "✖", "FAIL"),
-    "error": ("#57606a", "⦸", "ERROR"),
-    "skipped": ("#8c959f", "–", "SKIPPED"),
-}
+HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity", "groups")
+#: Statuses whose row says why in one sentence.
+EXPLAINED = ("fail", "error", "warn", "skipped")
 
 
-def badge(status: str) -> str:
-    colour, icon, word = STATUS_STYLE[status]
-    return (
-        f'<span class="vl-status vl-{status}" style="color:{colour};font-weight:600;'
-        f'white-space:nowrap">{icon} {word}</span>'
+def report_html(report: Report) -> str:
+    """The whole report: header, one row per control, legend."""
+    rows = [control_row(r) for r in report]
+    notes = "".join(
+        f'<div class="vl-warning" style="color:{MUTED}">▲ {esc(w)}</div>' for w in report.warnings
     )
+    return (
+        f'<div class="vl-report" data-status="{report.status}" style="{FONT}">'
+        f"{_header(report)}{table('vl-report-table', HEADERS, rows)}{notes}{_legend()}</div>"
+    )
+
+
+def control_row(r: ControlResult) -> str:
+    """One ``<tr class="vl-control vl-<status>">`` for one control."""
+    reason = ""
+    if r.status in EXPLAINED:
+        s = STATUS_STYLE[r.status]
+        colour = s.colour if r.status in ("fail", "error") else MUTED
+        reason = f'<div class="vl-reason" style="color:{colour}">{s.icon} {esc(explain(r))}</div>'
+    meta = r.metadata
+    params = meta.get("params") or {}
+    bars = svg_bars(group_bars(meta), r.status, params.get("min_group_size"))
+    as_written = meta.get("metric_as_written")
+    metric = f"<code>{esc(r.metric_key)}</code>" + (
+        f'<div style="color:{MUTED}">as {esc(as_written)}</div>' if as_written else ""
+    )
+    cells = [
+        badge(r.status),
+        f"<b>{esc(r.control_id)}</b><div>{esc(r.description)}</div>{reason}",
+        metric,
+        _value(r),
+        _threshold(r),
+        esc(r.severity),
+        bars,
+    ]
+    attrs = f'data-control="{esc(r.control_id)}" data-status="{r.status}"'
+    return row(cells, css_class=f"vl-control vl-{r.status}", attrs=attrs)
+
+
+def explain(r: ControlResult) -> str:
+    """One sentence saying why a control did not simply pass."""
+    text = r.reason or ""
+    if not text and r.status == "fail" and r.actual_value is not None:
+        text = f"{r.metric_key} = {r.actual_value:.4g}, which is not {_symbol(r)} {r.threshold:g}"
+    if not text:
+        text = {"error": "the control could not be evaluated", "skipped": "not evaluated"}.get(
+            r.status, r.status
+        )
+    if r.status == "fail":
+        spread = _spread(r)
+        if spread:
+            text += f" ({spread})"
+    return text if text.endswith(".") else text + "."
+
+
+def _spread(r: ControlResult) -> str:
+    """``lowest <25: 0.591 (n=149); highest >=60: 0.745 (n=51)`` for a grouped control."""
+    bars = [b for b in group_bars(r.metadata) if b.value is not None and b.series == "value"]
+    if len(bars) < 2:
+        return ""
+    low = min(bars, key=lambda b: b.value)
+    high = max(bars, key=lambda b: b.value)
+    return (
+        f"lowest {low.group}: {fmt_number(low.value)} (n={low.n}); "
+        f"highest {high.group}: {fmt_number(high.value)} (n={high.n})"
+    )
+
+
+def _header(report: Report) -> str:
+    policy = report.policy
+    data = report.data or {}
+    counts = report.counts
+    tally = " ".join(
+        f'<span title="{s}" style="color:{STATUS_STYLE[s].colour}">'
+        f"{STATUS_STYLE[s].icon} {counts[s]} {s}</span>"
+        for s in STATUS_STYLE
+        if counts[s]
+    )
+    passed = counts["pass"] + counts["warn"]
+    columns = data.get("columns", "?")
+    columns = len(columns) if isinstance(columns, (list, tuple)) else columns
+    fingerprint = str(data.get("content_hash", ""))
+    short = fingerprint.split(":", 1)[-1][:12]
+    name = f" · {esc(report.name)}" if report.name else ""
+    body = (
+        f"{badge(report.status)} <b>{esc(policy.get('title'))}</b> "
+        f'<span style="color:{MUTED}">v{esc(policy.get("version"))}</span>{name}'
+        f' · score <b class="vl-score">{report.score:.0%}</b> '
+        f"({passed}/{len(report.evaluated)} evaluated controls passed) · {tally}"
+        f'<div style="color:{MUTED}">data: {esc(data.get("rows", "?"))} rows × '
+        f"{esc(columns)} columns, fingerprint "
+        f'<code title="{esc(fingerprint)}">{esc(short)}</code>'
+    )
+    if report.phase:
+        body += f" · phase {esc(report.phase)}"
+    if report.evidence_id:
+        body += f" · evidence <code>{esc(report.evidence_id)}</code>"
+    else:
+        body += " · not recorded as evidence"
+    return banner(report.status, body + "</div>", css_class="vl-report-header")
 
 
 def _value(r: ControlResult) -> str:
     if r.actual_value is None:
         return "—"
-    text = f"{r.actual_value:.4g}"
-    if r.ci:
-        text += f' <span style="color:#57606a">[{r.ci[0]:.3g}, {r.ci[1]:.3g}]</span>'
+    text = f'<span class="vl-value">{fmt_number(r.actual_value, 4)}</span>'
+    ci = r.metadata.get("ci")
+    if ci:
+        level = f"{ci.get('level', 0.95):.0%} CI"
+        text += (
+            f' <span class="vl-ci" title="{level}, {esc(ci.get("method"))}" '
+            f'style="color:{MUTED};white-space:nowrap">'
+            f"[{fmt_number(ci['low'])}, {fmt_number(ci['high'])}]</span>"
+        )
     return text
 
 
-def _groups(r: ControlResult) -> str:
-    groups = r.metadata.get("groups") or {}
-    parts = []
-    for name, g in list(groups.items())[:12]:
-        value = g.get("value")
-        shown = f"{value:.3g}" if isinstance(value, float) else ""
-        parts.append(f"{escape(str(name))}: {shown} (n={g.get('n')})")
-    excluded = r.metadata.get("excluded_groups") or {}
-    if excluded:
-        parts.append(
-            "excluded: " + ", ".join(f"{escape(str(k))} (n={v})" for k, v in excluded.items())
-        )
-    return "<br>".join(parts)
+def _threshold(r: ControlResult) -> str:
+    text = f'<span style="white-space:nowrap">{esc(_symbol(r))} {fmt_number(r.threshold, 4)}</span>'
+    warn = r.metadata.get("warn_threshold")
+    if warn is not None:
+        text += f'<div style="color:{MUTED}">warn band to {fmt_number(warn, 4)}</div>'
+    if r.metadata.get("enforcement_mode") == "block":
+        text += f'<div style="color:{MUTED}">blocking</div>'
+    return text
 
 
-def report_html(report: Report) -> str:
-    policy = report.policy
-    data = report.data or {}
-    header = (
-        f"{badge(report.status)} &nbsp; <b>{escape(str(policy.get('title')))}</b> "
-        f"v{escape(str(policy.get('version')))} &nbsp; score {report.score:.0%} "
-        f"({report.counts['pass'] + report.counts['warn']}/{len(report.evaluated)} passed)"
-        f" &nbsp; data: {data.get('rows', '?')} rows, "
-        f"<code>{escape(str(data.get('content_hash', ''))[:12])}</code>"
-    )
-    if report.evidence_id:
-        header += f" &nbsp; evidence <code>{escape(report.evidence_id)}</code>"
-    rows = []
-    for r in report:
-        reason = f'<div style="color:#57606a">{escape(r.reason)}</div>' if r.reason else ""
-        rows.append(
-            "<tr>"
-            f"<td>{badge(r.status)}</td>"
-            f"<td><b>{escape(r.control_id)}</b><div>{escape(r.description)}</div>{reason}</td>"
-            f"<td><code>{escape(r.metric_key)}</code></td>"
-            f"<td>{_value(r)}</td>"
-            f"<td>{escape(_symbol(r.operator))} {r.threshold:g}</td>"
-            f"<td>{escape(r.severity)}</td>"
-            f'<td style="font-size:90%">{_groups(r)}</td>'
-            "</tr>"
-        )
-    return (
-        '<div class="vl-report">'
-        f"<div>{header}</div>"
-        '<table class="vl-report-table"><thead><tr>'
-        "<th>status</th><th>control</th><th>metric</th><th>value [95% CI]</th>"
-        "<th>threshold</th><th>severity</th><th>groups</th>"
-        f"</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
-    )
+def _legend() -> str:
+    items = " ".join(f"{s.icon} {s.word.lower()}" for s in STATUS_STYLE.values())
+    return f'<div class="vl-legend" style="color:{MUTED};font-size:11px">{items}</div>'
 
 
-def _symbol(operator: str) -> str:
+def _symbol(r: ControlResult) -> str:
     from ..policy import OPERATORS
 
-    return OPERATORS[operator][1]
+    return OPERATORS[r.operator][1] if r.operator in OPERATORS else r.operator

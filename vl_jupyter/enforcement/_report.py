@@ -180,3 +180,11 @@ class Report(Sequence[ControlResult]):
         from ._html import report_html
 
         return report_html(self)
+
+    def review(self, **options: Any):
+        """Open the human-review panel (ipywidgets) and return it; each decision becomes a
+        ``review`` evidence record linked to this report. Options: ``reviewer``,
+        ``evidence_dir``, ``show`` (see :class:`vl_jupyter.review.ReviewPanel`)."""
+        from ..review import open_review
+
+        return open_review(self, **options)

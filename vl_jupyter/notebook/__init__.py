@@ -14,6 +14,7 @@ __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 #: (module, class) of every Magics class that ``%load_ext vl_jupyter`` registers.
 _MAGICS = (
     ("._monitor_magic", "MonitorMagics"),  # %%vl_monitor, %vl_monitor_config
+    ("._enforce_magic", "EnforceMagics"),  # %vl_enforce, %%vl_enforce, %vl_policy, %vl_evidence
 )
 
 

@@ -98,15 +98,22 @@ class Telemetry:
         return f"{head}: " + " · ".join(parts)
 
     def _repr_html_(self) -> str:
-        colour = "#555" if self.success else "#b00"
+        # the report's visual language: status edge, icon and word (vl_jupyter.display)
+        from ..display import MUTED, STATUS_STYLE, banner
+
+        status = "pass" if self.success else "fail"
         title = "vl_monitor telemetry" + (
             f", evidence {self.evidence_id}" if self.evidence_id else ""
         )
-        return (
-            f'<div class="vl-monitor" title="{html.escape(title)}" style="font-family:'
-            f'monospace;font-size:12px;color:{colour}">&#9201; '
-            f"{html.escape(self.summary_line())}</div>"
+        mark = "" if self.success else f"{STATUS_STYLE['fail'].icon} "
+        evidence = (
+            f' <span style="color:{MUTED}">· evidence <code>{html.escape(self.evidence_id)}'
+            "</code></span>"
+            if self.evidence_id
+            else ""
         )
+        body = f"&#9201; {mark}{html.escape(self.summary_line())}{evidence}"
+        return banner(status, body, css_class="vl-monitor", title=title)
 
     def __repr__(self) -> str:
         return f"<Telemetry {self.summary_line()}>"

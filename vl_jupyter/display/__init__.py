@@ -1,0 +1,41 @@
+"""The visual language shared by every inline display (reports, telemetry, reviews).
+
+One source of truth for the status colours, icons and words, and for the small HTML
+pieces built from them. Everything here is plain HTML with inline styles: no script, no
+``<style>`` block, so it survives saving, nbconvert export, GitHub and nbviewer, and
+colour is never the only signal (every status also has an icon and a word).
+"""
+
+from ._groups import GroupBar, group_bars, svg_bars, wilson
+from ._style import (
+    FONT,
+    MUTED,
+    STATUS_STYLE,
+    StatusStyle,
+    badge,
+    banner,
+    esc,
+    fmt_number,
+    row,
+    table,
+)
+from ._tables import EvidenceView, PolicyView
+
+__all__ = [
+    "FONT",
+    "MUTED",
+    "STATUS_STYLE",
+    "EvidenceView",
+    "GroupBar",
+    "PolicyView",
+    "StatusStyle",
+    "badge",
+    "banner",
+    "esc",
+    "fmt_number",
+    "group_bars",
+    "row",
+    "svg_bars",
+    "table",
+    "wilson",
+]

@@ -1,0 +1,157 @@
+"""Helpers the enforcement magics share: splitting a magic line, ``--help``, finding the
+DataFrame, resolving a policy name, and deciding who displays a result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import dis
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from IPython.core.error import UsageError
+
+_OPEN, _CLOSE = "([{", ")]}"
+
+
+class HelpShown(Exception):
+    """Raised after ``--help`` printed the usage: the magic returns without running."""
+
+
+class HelpAction(argparse.Action):
+    """``-h/--help`` for magic_arguments parsers (they are built with ``add_help=False``)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        print(parser.format_help())
+        raise HelpShown
+
+
+def split_line(line: str) -> list[str]:
+    """Split a magic line on blanks outside brackets and quotes.
+
+    A Python expression keeps its spaces, brackets and quotes as long as its blanks are
+    inside brackets (``df.assign(prediction = model.predict(X))`` is one token); other
+    tokens are split like a shell would (``--name "after reweighing"``).
+    """
+    tokens: list[str] = []
+    current: list[str] = []
+    depth, quote = 0, ""
+    for ch in line.strip():
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in _OPEN:
+            depth += 1
+        elif ch in _CLOSE:
+            depth = max(0, depth - 1)
+        elif ch.isspace() and depth == 0:
+            if current:
+                tokens.append("".join(current))
+                current = []
+            continue
+        current.append(ch)
+    if quote or depth:
+        raise UsageError(f"unbalanced {'quote' if quote else 'bracket'} in: {line.strip()}")
+    if current:
+        tokens.append("".join(current))
+    return [t if any(c in t for c in _OPEN) else _unquote(t) for t in tokens]
+
+
+def _unquote(token: str) -> str:
+    try:
+        parts = shlex.split(token)
+    except ValueError:
+        return token
+    return parts[0] if len(parts) == 1 else token
+
+
+def parse(magic: Any, line: str) -> argparse.Namespace | None:
+    """Parse ``line`` with ``magic``'s magic_arguments parser; None after ``--help``."""
+    try:
+        return magic.parser.parse_intermixed_args(split_line(line))
+    except HelpShown:
+        return None
+
+
+def find_frame(shell: Any, expression: str) -> Any:
+    """Evaluate ``expression`` in the notebook's namespace; it must give a DataFrame."""
+    import pandas as pd
+
+    namespace = shell.user_ns
+    try:
+        value = eval(expression, namespace)
+    except NameError as exc:
+        name = getattr(exc, "name", None) or expression
+        frames = [k for k, v in namespace.items() if isinstance(v, pd.DataFrame) and k[0] != "_"]
+        close = difflib.get_close_matches(name, frames, n=3, cutoff=0.6)
+        if close:
+            hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
+        elif frames:
+            hint = "DataFrames defined here: " + ", ".join(frames[:8])
+        else:
+            hint = "no DataFrame is defined yet: load or build one first"
+        raise UsageError(f"no DataFrame named '{name}' in the notebook ({hint})") from None
+    except SyntaxError as exc:
+        raise UsageError(
+            f"'{expression}' is not a Python expression ({exc.msg}); put an expression "
+            "with spaces in parentheses"
+        ) from None
+    except Exception as exc:
+        raise UsageError(
+            f"could not evaluate '{expression}': {type(exc).__name__}: {exc}"
+        ) from None
+    if not isinstance(value, pd.DataFrame):
+        raise UsageError(f"'{expression}' is a {type(value).__name__}, not a pandas DataFrame")
+    return value
+
+
+def policy_source(value: str) -> str | Path:
+    """An existing file, else a shipped example policy by name, else ``value`` as is
+    (``load_policy`` then says it was not found)."""
+    from .. import datasets
+
+    path = Path(value).expanduser()
+    if path.is_file():
+        return path
+    if value and all(sep not in value for sep in "/\\.") and not path.suffix:
+        try:
+            return datasets.policy_path(value)
+        except FileNotFoundError:
+            pass
+    return value
+
+
+def displayed_by_ipython(shell: Any) -> bool:
+    """Whether IPython's displayhook will show what the running magic returns.
+
+    True when the magic is a cell's bare last expression (``%vl_enforce df ...``): its
+    value goes to ``PRINT_EXPR`` (``CALL_INTRINSIC_1 INTRINSIC_PRINT`` from Python 3.12).
+    False when it is assigned (``report = %vl_enforce ...``), used in a larger
+    expression, or not the last statement. The magic then displays the result itself,
+    so it is shown exactly once either way.
+    """
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals is not shell.user_global_ns:
+        frame = frame.f_back
+    if frame is None:
+        return False
+    after = [i for i in dis.get_instructions(frame.f_code) if i.offset > frame.f_lasti]
+    following = next((i for i in after if i.opname != "CACHE"), None)
+    if following is None:
+        return False
+    return following.opname == "PRINT_EXPR" or (
+        following.opname == "CALL_INTRINSIC_1" and following.argrepr == "INTRINSIC_PRINT"
+    )
+
+
+def strip_semicolon(line: str) -> tuple[str, bool]:
+    """The line without a trailing ``;``, and whether there was one (it hides output)."""
+    text = line.rstrip()
+    return (text[:-1], True) if text.endswith(";") else (line, False)

@@ -1,0 +1,48 @@
+"""Human review of a Report (EU AI Act Article 14, human oversight).
+
+A reviewer records a decision on each control that did not pass: accept the risk (with a
+justification), reject, or send back as needing work. Each decision is one ``review``
+record in the evidence store, linked to the report's ``enforce`` record by
+``report_id`` and sharing its evidence session.
+
+>>> rec = record_review(report, "approvals-by-age", "needs_work",
+...                     reviewer="A. Auditor", justification="reweigh first")  # doctest: +SKIP
+
+``report.review()`` (or ``%vl_enforce ... --review``) opens the same thing as an
+ipywidgets panel; ipywidgets and plotly are imported only then.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ._record import DECISIONS, REVIEWABLE, record_review, reviews, summary_html
+
+if TYPE_CHECKING:
+    from ..enforcement import Report
+    from ._widget import ReviewPanel
+
+__all__ = [
+    "DECISIONS",
+    "REVIEWABLE",
+    "ReviewPanel",
+    "open_review",
+    "record_review",
+    "reviews",
+    "summary_html",
+]
+
+
+def open_review(report: Report, **kwargs: Any) -> ReviewPanel:
+    """Open the review panel for ``report``; see :class:`ReviewPanel` for the options."""
+    from ._widget import ReviewPanel
+
+    return ReviewPanel(report, **kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "ReviewPanel":  # imports ipywidgets: only on demand
+        from ._widget import ReviewPanel
+
+        return ReviewPanel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,244 @@
+"""The interactive review panel (ipywidgets + plotly), on top of :mod:`._record`.
+
+Two outputs are shown: a plain-HTML review summary (its own output, updated in place as
+decisions are recorded: it is what a saved, exported or reopened notebook keeps, since a
+widget's fallback is not shown without its state) and the panel itself. Every widget
+is an attribute, so the panel can be driven from code (and is, in the tests)::
+
+    panel = report.review()
+    panel.controls.value = "approvals-by-age"
+    panel.reviewer.value = "A. Auditor"
+    panel.decision.value = "needs_work"
+    panel.save.click()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import ipywidgets as widgets
+from IPython import get_ipython
+from IPython.display import display
+
+from ..display import MUTED, STATUS_STYLE, esc, table
+from ..enforcement._html import HEADERS, control_row
+from ._record import DECISIONS, REVIEWABLE, latest_decisions, record_review, reviews, summary_html
+
+if TYPE_CHECKING:
+    from ..enforcement import Report
+    from ..evidence import EvidenceRecord
+
+_NEEDS_REVIEW = "needs review"
+
+
+class ReviewPanel:
+    """Review ``report``: filter controls by status, chart one, record a decision.
+
+    ``reviewer`` pre-fills the name (default ``$VL_REVIEWER``); ``evidence_dir`` is the
+    store holding the report (default ``$VL_EVIDENCE_DIR`` or ``./.venturalitica``);
+    ``show=False`` builds the panel without displaying it.
+    """
+
+    def __init__(
+        self,
+        report: Report,
+        *,
+        reviewer: str | None = None,
+        evidence_dir: str | Path | None = None,
+        show: bool = True,
+    ) -> None:
+        self.report = report
+        self.evidence_dir = evidence_dir
+        self.records: list[EvidenceRecord] = []
+        self.figure: Any = None
+        self._summary: Any = None
+        self._shown_in: int | None = None
+        counts = report.counts
+        needs = sum(counts[s] for s in REVIEWABLE)
+        options = [(f"{_NEEDS_REVIEW} ({needs})", _NEEDS_REVIEW), (f"all ({len(report)})", "all")]
+        options += [(f"{STATUS_STYLE[s].icon} {s} ({n})", s) for s, n in counts.items() if n]
+        self.filter = widgets.ToggleButtons(
+            options=options, value=_NEEDS_REVIEW if needs else "all", description="show"
+        )
+        self.controls = widgets.Select(options=[], rows=min(8, max(3, len(report))))
+        self.detail = widgets.HTML()
+        self.chart = widgets.Output()
+        self.reviewer = widgets.Text(
+            value=reviewer if reviewer is not None else os.environ.get("VL_REVIEWER", ""),
+            description="reviewer",
+            placeholder="your name",
+        )
+        self.decision = widgets.RadioButtons(
+            options=[(words, key) for key, words in DECISIONS.items()],
+            value=None,
+            description="decision",
+        )
+        self.justification = widgets.Textarea(
+            description="why",
+            placeholder="justification (required to accept a risk)",
+            layout=widgets.Layout(width="60%"),
+        )
+        self.save = widgets.Button(description="Record decision", button_style="primary")
+        self.message = widgets.HTML()
+        self.decided = widgets.HTML()
+        self.widget = widgets.VBox(
+            [
+                widgets.HTML(f"<b>Review</b> of <code>{esc(report.evidence_id)}</code>"),
+                self.filter,
+                self.controls,
+                self.detail,
+                self.chart,
+                widgets.HTML("<b>Decision</b> (EU AI Act Art. 14 human oversight)"),
+                self.reviewer,
+                self.decision,
+                self.justification,
+                widgets.HBox([self.save, self.message]),
+                self.decided,
+            ]
+        )
+        self.filter.observe(lambda _: self._refilter(), names="value")
+        self.controls.observe(lambda _: self._select(), names="value")
+        self.save.on_click(lambda _: self.record())
+        self._existing = reviews(report, evidence_dir) if report.evidence_id else []
+        self._refilter()
+        self._refresh_summary()
+        if show:
+            self.show()
+
+    # -- actions -------------------------------------------------------------------
+    def record(self) -> EvidenceRecord | None:
+        """Record the decision in the form; show what happened under the button."""
+        control_id = self.controls.value
+        try:
+            if control_id is None:
+                raise ValueError("select a control first")
+            if self.decision.value is None:
+                raise ValueError("choose a decision: " + ", ".join(DECISIONS.values()))
+            rec = record_review(
+                self.report,
+                control_id,
+                self.decision.value,
+                reviewer=self.reviewer.value,
+                justification=self.justification.value,
+                evidence_dir=self.evidence_dir,
+            )
+        except ValueError as exc:
+            self.message.value = _note("fail", str(exc))
+            return None
+        self.records.insert(0, rec)
+        self.message.value = _note(
+            "pass", f"recorded: {DECISIONS[rec.data['decision']]} on {control_id} ({rec.id})"
+        )
+        self.justification.value = ""
+        self.decision.value = None
+        self._refresh_summary()
+        self._refilter()
+        return rec
+
+    def show(self) -> None:
+        """Display the HTML summary (its own output) and the panel."""
+        self._summary = display(self._summary_bundle(), raw=True, display_id=True)
+        display(self.widget)
+        shell = get_ipython()
+        self._shown_in = getattr(shell, "execution_count", None)
+
+    def summary_html(self) -> str:
+        return summary_html(self.report, self.records + self._existing)
+
+    def _ipython_display_(self) -> None:
+        # ``report.review()`` as a cell's last line: already shown by the call itself
+        shell = get_ipython()
+        if self._shown_in is None or self._shown_in != getattr(shell, "execution_count", None):
+            self.show()
+
+    # -- internals -----------------------------------------------------------------
+    def _refilter(self) -> None:
+        wanted = self.filter.value
+        decided = latest_decisions(self.records + self._existing)
+        options = []
+        for r in self.report:
+            keep = wanted == "all" or r.status == wanted
+            keep = keep or (wanted == _NEEDS_REVIEW and r.status in REVIEWABLE)
+            if keep:
+                s = STATUS_STYLE[r.status]
+                mark = (
+                    f"  [{DECISIONS[decided[r.control_id].data['decision']]}]"
+                    if (r.control_id in decided)
+                    else ""
+                )
+                options.append((f"{s.icon} {s.word}  {r.control_id}{mark}", r.control_id))
+        current = self.controls.value
+        self.controls.options = options
+        ids = [v for _, v in options]
+        self.controls.value = current if current in ids else (ids[0] if ids else None)
+        self._select()
+
+    def _select(self) -> None:
+        control_id = self.controls.value
+        if control_id is None:
+            self.detail.value = f'<span style="color:{MUTED}">no control with this status</span>'
+            self._enable(False)
+            return
+        result = self.report[control_id]
+        self.detail.value = table("vl-report-table", HEADERS, [control_row(result)])
+        reviewable = result.status in REVIEWABLE
+        self._enable(reviewable)
+        if not reviewable:
+            self.message.value = _note(
+                "skipped", f"{control_id} is {result.status}: nothing to decide"
+            )
+        elif self.message.value.startswith('<span class="vl-note vl-note-skipped"'):
+            self.message.value = ""
+        self._draw(result)
+
+    def _enable(self, on: bool) -> None:
+        for w in (self.decision, self.justification, self.save):
+            w.disabled = not on
+
+    def _draw(self, result: Any) -> None:
+        from ._chart import control_figure
+
+        self.figure = control_figure(result)
+        self.chart.clear_output(wait=True)
+        if get_ipython() is None:
+            return  # no front end to draw on (driven from code)
+        import plotly.io as pio
+
+        bundle = {
+            "application/vnd.plotly.v1+json": json.loads(pio.to_json(self.figure, validate=False)),
+            "text/plain": f"<per-group chart of {result.control_id}>",
+        }
+        with self.chart:
+            display(bundle, raw=True)
+
+    def _refresh_summary(self) -> None:
+        html = self.summary_html()
+        self.decided.value = html
+        if self._summary is not None:
+            self._summary.update(self._summary_bundle(html), raw=True)
+
+    def _summary_bundle(self, html: str | None = None) -> dict[str, str]:
+        decided = latest_decisions(self.records + self._existing)
+        lines = [f"review of {self.report.evidence_id}:"] + [
+            f"  {r.control_id} ({r.status}): "
+            + (
+                f"{decided[r.control_id].data['decision_label']} by "
+                f"{decided[r.control_id].data['reviewer']}"
+                if r.control_id in decided
+                else "no decision yet"
+            )
+            for r in self.report
+            if r.status in REVIEWABLE
+        ]
+        return {"text/html": html or self.summary_html(), "text/plain": "\n".join(lines)}
+
+
+def _note(status: str, text: str) -> str:
+    s = STATUS_STYLE[status]
+    return (
+        f'<span class="vl-note vl-note-{status}" style="color:{s.colour}">{s.icon} '
+        f"{esc(text)}</span>"
+    )
