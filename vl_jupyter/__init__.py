@@ -7,14 +7,16 @@ The public verbs::
     report = vl.enforce(df, policy, target="class", gender="Attribute9")
     with vl.monitor("train_v1"):
         model.fit(X, y)
+    vl.sync("mlflow")
     vl.evidence.verify()
 
-In a notebook, ``%load_ext vl_jupyter`` adds ``%%vl_monitor``.
+In a notebook, ``%load_ext vl_jupyter`` adds the magics (``%%vl_monitor``,
+``%vl_enforce``, ``%vl_sync``, ...).
 
 Everything else is an implementation detail and may change.
 """
 
-from . import datasets, evidence, telemetry
+from . import datasets, evidence, telemetry, trackers
 from .enforcement import ControlResult, Report, enforce
 from .errors import (
     BindingError,
@@ -23,14 +25,17 @@ from .errors import (
     EvidenceError,
     MetricError,
     PolicyError,
+    SyncError,
     VLError,
     VLWarning,
 )
 from .notebook import load_ipython_extension, unload_ipython_extension
 from .policy import Control, Policy, load_policy
 from .telemetry import monitor, tracecollector
+from .trackers import sync, wrap
 
 __version__ = "0.1.0"
+
 
 __all__ = [
     "BindingError",
@@ -43,6 +48,7 @@ __all__ = [
     "Policy",
     "PolicyError",
     "Report",
+    "SyncError",
     "VLError",
     "VLWarning",
     "__version__",
@@ -52,7 +58,10 @@ __all__ = [
     "load_ipython_extension",
     "load_policy",
     "monitor",
+    "sync",
     "telemetry",
     "tracecollector",
+    "trackers",
     "unload_ipython_extension",
+    "wrap",
 ]

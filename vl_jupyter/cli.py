@@ -4,9 +4,11 @@
     vl-jupyter verify
     vl-jupyter policy policy.yaml
     vl-jupyter metrics
+    vl-jupyter sync --to mlflow
 
 Exit codes of ``enforce``: 0 the report passed, 1 a control failed, 2 a control could not
-be evaluated or the input was unusable (bad policy, missing file or column).
+be evaluated or the input was unusable (bad policy, missing file or column). ``sync``
+exits 0 when everything pending was pushed, 2 when a tracker could not be used.
 """
 
 from __future__ import annotations
@@ -60,6 +62,18 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("path")
 
     commands.add_parser("metrics", help="list the metric keys a policy may use")
+
+    push = commands.add_parser("sync", help="push evidence to MLflow and/or W&B")
+    push.add_argument("--to", default="mlflow", help="mlflow, wandb or mlflow,wandb")
+    push.add_argument("--ids", nargs="+", metavar="ID", help="only these evidence records")
+    push.add_argument("--force", action="store_true", help="log again into the same runs")
+    push.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
+    push.add_argument("--tracking-uri", help="MLflow tracking URI (default sqlite:///mlflow.db)")
+    push.add_argument("--experiment", help="MLflow experiment name")
+    push.add_argument("--project", help="W&B project name")
+    push.add_argument("--offline", action="store_true", help="W&B offline (wandb sync later)")
+    push.add_argument("--no-progress", action="store_true", help="no progress bar")
+    push.add_argument("--json", action="store_true", help="print the result as JSON")
     return parser
 
 
@@ -72,6 +86,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "verify": _verify,
             "policy": _policy,
             "metrics": _metrics,
+            "sync": _sync,
         }[args.command](args, out)
     except VLError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -227,6 +242,42 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
     for key in sorted(CATALOGUE):
         spec = CATALOGUE[key]
         print(f"{key:32} {spec.category:13} {spec.summary}", file=out)
+    return EXIT_PASSED
+
+
+def _sync(args: argparse.Namespace, out: TextIO) -> int:
+    from .errors import SyncError
+    from .trackers import sync
+
+    settings = {
+        "mlflow_tracking_uri": args.tracking_uri,
+        "mlflow_experiment": args.experiment,
+        "wandb_project": args.project,
+        "wandb_mode": "offline" if args.offline else None,
+    }
+    try:
+        result = sync(
+            args.to,
+            ids=args.ids,
+            force=args.force,
+            evidence_dir=args.evidence_dir,
+            settings={k: v for k, v in settings.items() if v},
+            progress=False if args.no_progress else None,
+        )
+    except SyncError as exc:
+        if args.json:
+            json.dump({"error": exc.to_dict()}, out, indent=2)
+            out.write("\n")
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    if args.json:
+        json.dump(result.to_dict(), out, indent=2)
+        out.write("\n")
+    else:
+        print(str(result), file=out)
     return EXIT_PASSED
 
 

@@ -15,6 +15,7 @@ __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 _MAGICS = (
     ("._monitor_magic", "MonitorMagics"),  # %%vl_monitor, %vl_monitor_config
     ("._enforce_magic", "EnforceMagics"),  # %vl_enforce, %%vl_enforce, %vl_policy, %vl_evidence
+    ("._sync_magic", "SyncMagics"),  # %vl_sync
 )
 
 

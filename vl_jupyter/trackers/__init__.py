@@ -1,0 +1,69 @@
+"""Tracker sync: evidence to MLflow and Weights & Biases, reliable and idempotent.
+
+The engine behind ``vl_jupyter.sync()``, ``%vl_sync`` and ``vl-jupyter sync``::
+
+    import vl_jupyter as vl
+    result = vl.sync("mlflow")                 # or "wandb", or "mlflow,wandb"
+    result.runs                                # [{target, run_id, url, ...}]
+    vl.trackers.targets()                      # where each tracker is, and whether it answers
+    vl.trackers.sync_status()                  # record id -> target -> run
+
+Records already synced to a tracker are skipped (a ``sync`` ledger record in the evidence
+store says where each went); ``force=True`` logs them again into the same run. mlflow and
+wandb are imported only when a sync runs. See docs/trackers.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ..errors import SyncError
+from ._engine import sync
+from ._result import SyncedRecord, SyncResult, TargetInfo
+from ._settings import CONFIG_FILE, resolve_settings
+
+__all__ = [
+    "CONFIG_FILE",
+    "SyncError",
+    "SyncResult",
+    "SyncedRecord",
+    "TargetInfo",
+    "resolve_settings",
+    "sync",
+    "sync_status",
+    "targets",
+    "wrap",
+]
+
+
+def targets(settings: Mapping[str, Any] | None = None) -> list[TargetInfo]:
+    """Each tracker's location, mode and whether it can be used now, without logging.
+
+    Answers within about 3 s even when a server is dead (one short probe per tracker,
+    without importing mlflow or wandb).
+    """
+    from . import _mlflow, _wandb
+    from ._settings import credentials, find_project_dir
+
+    folder = find_project_dir()
+    resolved = resolve_settings(settings, folder)
+    with credentials(folder):
+        return [_mlflow.info(resolved), _wandb.info(resolved)]
+
+
+def wrap(estimator: Any, policy: Any = None, **kwargs: Any) -> Any:
+    """A scikit-learn estimator whose ``fit`` data and ``predict`` output are audited
+    against ``policy`` (see docs/trackers.md). scikit-learn is imported on first use."""
+    from ._wrap import wrap as _wrap
+
+    return _wrap(estimator, policy, **kwargs)
+
+
+def sync_status(evidence_dir: str | Path | None = None) -> dict[str, dict[str, dict]]:
+    """record id -> target -> ``{run_id, url, location, synced_at}``, from the ledger."""
+    from ..evidence import EvidenceStore
+    from ._ledger import status
+
+    return status(EvidenceStore(evidence_dir))

@@ -1,0 +1,280 @@
+"""What one tracker run receives for a group of evidence records: metrics, params, tags,
+a controls table and the files of the compliance bundle.
+
+Tracker-neutral: ``_mlflow`` and ``_wandb`` only translate a :class:`Bundle` into their
+client's calls. Every text that leaves the machine passes :meth:`Bundle.scrub`, which
+replaces the value of any credential-like environment variable.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from ..evidence import EvidenceRecord, EvidenceStore
+from ..evidence._record import format_created
+
+_KEY_RE = re.compile(r"[^A-Za-z0-9_\-. /]+")
+REDACTED = "[redacted]"
+
+
+def metric_key(text: str) -> str:
+    """``text`` with characters trackers refuse in keys replaced by ``_``."""
+    return _KEY_RE.sub("_", str(text)).strip() or "_"
+
+
+def _ms(created: datetime) -> int:
+    return int(created.timestamp() * 1000)
+
+
+@dataclass
+class Metric:
+    key: str
+    value: float
+    step: int
+    timestamp_ms: int
+
+
+@dataclass
+class Bundle:
+    """Everything logged for one run; ``files`` maps a relative path to its bytes."""
+
+    records: list[EvidenceRecord]
+    anchor: tuple[int, str] | None
+    secrets: list[str] = field(default_factory=list)
+    metrics: list[Metric] = field(default_factory=list)
+    params: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
+    redacted: int = 0
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                self.redacted += text.count(secret)
+                text = text.replace(secret, REDACTED)
+        return text
+
+    def latest(self) -> dict[str, float]:
+        """The last value of every metric (the W&B summary, the MLflow latest value)."""
+        out: dict[str, float] = {}
+        for m in sorted(self.metrics, key=lambda m: m.step):
+            out[m.key] = m.value
+        return out
+
+    def write(self, folder: Path) -> Path:
+        """Write the files under ``folder`` (created) and return it."""
+        for rel, payload in self.files.items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(payload)
+        return folder
+
+
+def build(
+    store: EvidenceStore,
+    records: list[EvidenceRecord],
+    *,
+    anchor: tuple[int, str] | None,
+    secrets: list[str],
+    report_records: list[EvidenceRecord] | None = None,
+) -> Bundle:
+    """The bundle for ``records`` (oldest first). ``report_records`` (default ``records``)
+    are the records the HTML report covers: a run synced in several goes shows them all."""
+    bundle = Bundle(records=records, anchor=anchor, secrets=secrets)
+    results: list[dict[str, Any]] = []
+    for rec in records:
+        step, ts = rec.seq, _ms(rec.created)
+        data = rec.data
+        raw = rec.path.read_bytes()
+        bundle.files[f"vl_evidence/records/{rec.file}"] = bundle.scrub(raw.decode()).encode()
+        if rec.kind == "enforce":
+            results.extend(_enforce(bundle, rec, data, step, ts))
+        elif rec.kind == "telemetry":
+            _telemetry(bundle, store, rec, data, step, ts)
+        else:  # review and kinds added later: the record itself is the artifact
+            bundle.tags[f"vl.{metric_key(rec.kind)}.last"] = rec.id
+    if results:
+        bundle.files["vl_evidence/results.json"] = _json(bundle, results)
+    ids = [r.id for r in records]
+    sessions = sorted({r.session for r in records})
+    bundle.tags.update(
+        {
+            "vl.source": "vl_jupyter",
+            "vl.evidence.store": str(store.root),
+            "vl.evidence.session": sessions[0] if len(sessions) == 1 else ",".join(sessions),
+            "vl.evidence.records": ",".join(ids)[:4900],
+        }
+    )
+    if anchor is not None:
+        bundle.tags["vl.evidence.head_seq"] = str(anchor[0])
+        bundle.tags["vl.evidence.head_hash"] = anchor[1]
+    html = report_html(report_records or records, anchor)
+    bundle.files["vl_evidence/report.html"] = bundle.scrub(html).encode()
+    bundle.tags = {k: bundle.scrub(str(v)) for k, v in bundle.tags.items()}
+    bundle.params = {k: bundle.scrub(str(v))[:6000] for k, v in bundle.params.items()}
+    return bundle
+
+
+def _json(bundle: Bundle, obj: Any) -> bytes:
+    return bundle.scrub(json.dumps(obj, indent=2, ensure_ascii=False, default=str)).encode()
+
+
+def _enforce(
+    bundle: Bundle, rec: EvidenceRecord, data: dict[str, Any], step: int, ts: int
+) -> list[dict[str, Any]]:
+    from ..enforcement._record import sdk_record
+    from ..enforcement._report import ControlResult
+
+    add = bundle.metrics.append
+    sdk: list[dict[str, Any]] = []
+    for raw in data.get("results") or []:
+        result = _control(raw)
+        cid = metric_key(result.control_id)
+        if result.actual_value is not None:
+            add(Metric(f"vl.{cid}.value", float(result.actual_value), step, ts))
+            add(Metric(f"assurance.{cid}.score", float(result.actual_value), step, ts))
+        if result.status != "skipped":
+            add(Metric(f"vl.{cid}.passed", 1.0 if result.passed else 0.0, step, ts))
+        bundle.tags[f"vl.{cid}.status"] = result.status
+        bundle.rows.append(
+            {
+                "record_id": rec.id,
+                "control_id": result.control_id,
+                "metric_key": result.metric_key,
+                "actual_value": result.actual_value,
+                "operator": result.operator,
+                "threshold": result.threshold,
+                "status": result.status,
+                "passed": result.passed,
+                "severity": result.severity,
+            }
+        )
+        sdk.append(sdk_record(result) if isinstance(result, ControlResult) else raw)
+    if data.get("score") is not None:
+        add(Metric("vl.compliance_score", float(data["score"]), step, ts))
+    bundle.tags["vl.status"] = str(data.get("status"))
+    bundle.tags["vl.passed"] = str(bool(data.get("passed"))).lower()
+    policy = data.get("policy") or {}
+    for key in ("title", "version", "sha256"):
+        if policy.get(key) is not None:
+            bundle.params[f"vl.policy.{'hash' if key == 'sha256' else key}"] = str(policy[key])
+    if policy.get("text"):
+        name = metric_key(Path(str(policy.get("source") or "policy.yaml")).name) or "policy.yaml"
+        if "." not in name:
+            name += ".yaml"
+        bundle.files[f"policy_snapshot/{name}"] = bundle.scrub(policy["text"]).encode()
+    return sdk
+
+
+def _control(raw: dict[str, Any]) -> Any:
+    from ..enforcement._report import ControlResult
+
+    try:
+        return ControlResult(**raw)
+    except TypeError:  # a record from a newer writer: keep what we understand
+        names = ControlResult.__dataclass_fields__
+        return ControlResult(**{k: raw.get(k) for k in names if k != "metadata"})
+
+
+def _telemetry(
+    bundle: Bundle,
+    store: EvidenceStore,
+    rec: EvidenceRecord,
+    data: dict[str, Any],
+    step: int,
+    ts: int,
+) -> None:
+    from ..telemetry._monitor import safe_name
+    from ..telemetry._record import trace_document
+
+    add = bundle.metrics.append
+    figures = {
+        "vl.wall_s": data.get("wall_s"),
+        "vl.energy_kwh": data.get("energy_kwh"),
+        "vl.co2e_g": data.get("co2e_g"),
+        "vl.peak_rss_mb": (data["peak_rss_bytes"] / 2**20)
+        if data.get("peak_rss_bytes") is not None
+        else None,
+        "vl.cpu_utilisation": data.get("cpu_utilisation"),
+    }
+    for gpu in data.get("gpus") or []:
+        i = gpu.get("index")
+        figures[f"vl.gpu.{i}.energy_kwh"] = gpu.get("energy_kwh")
+        figures[f"vl.gpu.{i}.utilisation_mean_pct"] = gpu.get("utilisation_mean_pct")
+        peak = gpu.get("memory_peak_bytes")
+        figures[f"vl.gpu.{i}.memory_peak_mb"] = peak / 2**20 if peak is not None else None
+        figures[f"vl.gpu.{i}.power_mean_w"] = gpu.get("power_mean_w")
+    for key, value in figures.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            add(Metric(key, float(value), step, ts))
+    name = safe_name(str(data.get("name") or "block"))
+    try:
+        trace = store.read_json(f"runs/{rec.session}/trace_{name}.json", default=None)
+    except Exception:
+        trace = None
+    if not trace or trace.get("evidence_id") != rec.id:
+        try:
+            trace = trace_document(data, rec.id, rec.session, None)
+        except (KeyError, TypeError, AttributeError):  # a partial record: the record is enough
+            trace = None
+    if trace:
+        bundle.files[f"vl_evidence/trace_{name}.json"] = _json(bundle, trace)
+    bundle.tags["vl.telemetry.success"] = str(bool(data.get("success"))).lower()
+
+
+_CSS = (
+    "body{font:14px system-ui,sans-serif;margin:2em;color:#1f2328}"
+    "table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:4px 8px;"
+    "text-align:left;vertical-align:top}code{font-size:90%}"
+)
+
+
+def report_html(records: list[EvidenceRecord], anchor: tuple[int, str] | None) -> str:
+    """A standalone HTML page (no JavaScript) of the records: one table per enforce
+    record, one line per telemetry record, and the evidence anchor."""
+    from ..enforcement._html import report_html as table
+    from ..enforcement._report import Report
+
+    parts = [f"<!doctype html><html><head><meta charset='utf-8'><style>{_CSS}</style>"]
+    parts.append("<title>vl_jupyter compliance report</title></head><body>")
+    parts.append("<h1>Compliance evidence</h1>")
+    if anchor is not None:
+        parts.append(
+            f"<p>Evidence head at sync: seq {anchor[0]}, sha256 <code>{anchor[1]}</code></p>"
+        )
+    for rec in records:
+        data = rec.data
+        head = (
+            f"<h2>{escape(rec.kind)} <code>{escape(rec.id)}</code></h2>"
+            f"<p>created {escape(format_created(rec.created))}, session <code>{escape(rec.session)}</code></p>"
+        )
+        parts.append(head)
+        if rec.kind == "enforce":
+            report = Report(
+                [_control(r) for r in data.get("results") or []],
+                policy=data.get("policy") or {},
+                data=data.get("data") or {},
+                bindings=data.get("bindings") or {},
+                name=data.get("name"),
+            )
+            report.evidence_id = rec.id
+            parts.append(table(report))
+        elif rec.kind == "telemetry":
+            keys = ("name", "success", "wall_s", "cpu_utilisation", "peak_rss_bytes")
+            keys += ("energy_kwh", "co2e_g", "carbon_intensity_source")
+            cells = "".join(
+                f"<tr><th>{k}</th><td>{escape(str(data.get(k)))}</td></tr>" for k in keys
+            )
+            parts.append(f"<table>{cells}</table>")
+        else:
+            text = json.dumps(rec.summary or {}, ensure_ascii=False, default=str)
+            parts.append(f"<pre>{escape(text)}</pre>")
+    parts.append("</body></html>")
+    return "".join(parts)

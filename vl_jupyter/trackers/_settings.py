@@ -1,0 +1,202 @@
+"""Where the trackers are: explicit settings, environment, project config file, defaults.
+
+Resolution order, first found wins, key by key:
+
+1. ``settings=`` passed to :func:`vl_jupyter.sync` (the sidebar passes its own here);
+2. the environment (``MLFLOW_TRACKING_URI``, ``MLFLOW_EXPERIMENT_NAME``,
+   ``WANDB_PROJECT``, ``WANDB_ENTITY``, ``WANDB_MODE``, ``WANDB_DIR``), then a ``.env``
+   file in the project folder for the same names;
+3. the ``trackers:`` mapping of ``vl_jupyter.yaml`` in the project folder;
+4. defaults: MLflow at ``sqlite:///<project>/mlflow.db``, experiment and W&B project named
+   after the notebook, W&B ``offline`` unless an API key is found.
+
+Credentials (``WANDB_API_KEY``, ``MLFLOW_TRACKING_TOKEN``, ...) are read from the
+environment or ``.env`` only while a sync runs (:func:`credentials`) and are never part of
+the resolved settings, the evidence or anything uploaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "vl_jupyter.yaml"
+KEYS = (
+    "mlflow_tracking_uri",
+    "mlflow_experiment",
+    "wandb_project",
+    "wandb_entity",
+    "wandb_mode",
+    "wandb_dir",
+)
+_ENV = {
+    "mlflow_tracking_uri": "MLFLOW_TRACKING_URI",
+    "mlflow_experiment": "MLFLOW_EXPERIMENT_NAME",
+    "wandb_project": "WANDB_PROJECT",
+    "wandb_entity": "WANDB_ENTITY",
+    "wandb_mode": "WANDB_MODE",
+    "wandb_dir": "WANDB_DIR",
+}
+WANDB_MODES = ("online", "offline", "disabled")
+#: Names a ``.env`` file may provide while a sync runs (credentials and endpoints only).
+_CREDENTIAL_RE = re.compile(
+    r"^(WANDB_[A-Z_]+|MLFLOW_[A-Z_]+|DATABRICKS_[A-Z_]+|AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|"
+    r"SESSION_TOKEN|DEFAULT_REGION)|AZURE_STORAGE_[A-Z_]+|GOOGLE_APPLICATION_CREDENTIALS)$"
+)
+_SECRET_NAME_RE = re.compile(r"KEY|TOKEN|PASSWORD|SECRET|CREDENTIAL", re.IGNORECASE)
+
+
+def find_project_dir(start: str | Path | None = None) -> Path:
+    """The folder holding ``vl_jupyter.yaml`` at or above ``start`` (default: the working
+    directory), stopping at a git root; ``start`` itself if none is found."""
+    here = Path(start if start is not None else Path.cwd()).absolute()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+        if (folder / ".git").exists():
+            break
+    return here
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """The ``trackers:`` mapping of ``<folder>/vl_jupyter.yaml`` ({} if absent)."""
+    path = folder / CONFIG_FILE
+    if not path.is_file():
+        return {}
+    import yaml
+
+    from ..errors import VLError
+
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise VLError(f"cannot read {path}: {exc}", file=str(path)) from None
+    section = doc.get("trackers", {}) if isinstance(doc, dict) else {}
+    if not isinstance(section, dict):
+        raise VLError("'trackers' must be a mapping", file=str(path))
+    return {k: v for k, v in section.items() if k in KEYS and v not in (None, "")}
+
+
+def read_dotenv(folder: Path) -> dict[str, str]:
+    """``KEY=VALUE`` lines of ``<folder>/.env`` (``export``, quotes and comments allowed)."""
+    path = folder / ".env"
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return {}
+    found: dict[str, str] = {}
+    for raw in lines:
+        line = raw.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        key, value = key.strip(), value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+            found[key] = value
+    return found
+
+
+def _notebook_stem() -> str | None:
+    from ..telemetry._context import notebook_path
+
+    path = notebook_path()
+    return Path(path).stem if path else None
+
+
+def has_wandb_key(env: Mapping[str, str]) -> bool:
+    """Whether W&B credentials exist: ``WANDB_API_KEY`` or a ``~/.netrc`` entry."""
+    if env.get("WANDB_API_KEY"):
+        return True
+    try:
+        import netrc
+
+        host = (env.get("WANDB_BASE_URL") or "https://api.wandb.ai").split("://")[-1]
+        return netrc.netrc().authenticators(host.split("/")[0]) is not None
+    except (OSError, netrc.NetrcParseError):
+        return False
+
+
+def resolve_settings(
+    settings: Mapping[str, Any] | None = None, project_dir: str | Path | None = None
+) -> dict[str, Any]:
+    """The tracker settings in force: explicit > environment (.env) > config file > defaults.
+
+    >>> resolve_settings({"wandb_mode": "offline"})["wandb_mode"]
+    'offline'
+    """
+    explicit = {k: v for k, v in (settings or {}).items() if v not in (None, "")}
+    unknown = sorted(set(explicit) - set(KEYS))
+    if unknown:
+        raise ValueError(f"unknown tracker setting(s) {unknown}; known: {', '.join(KEYS)}")
+    folder = find_project_dir(project_dir)
+    env = {**read_dotenv(folder), **os.environ}
+    from_env = {k: env[name] for k, name in _ENV.items() if env.get(name)}
+    config = read_config(folder)
+    name = _notebook_stem() or folder.name or "vl_jupyter"
+    defaults = {
+        "mlflow_tracking_uri": "sqlite:///" + str(folder / "mlflow.db"),
+        "mlflow_experiment": name,
+        "wandb_project": name,
+        "wandb_entity": None,
+        "wandb_mode": "online" if has_wandb_key(env) else "offline",
+        "wandb_dir": str(folder),
+    }
+    resolved = {k: explicit.get(k, from_env.get(k, config.get(k, defaults[k]))) for k in KEYS}
+    uri = str(resolved["mlflow_tracking_uri"])
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        # a relative sqlite path means the project folder, whoever calls (kernel or server)
+        resolved["mlflow_tracking_uri"] = "sqlite:///" + str(folder / uri[len("sqlite:///") :])
+    if resolved["wandb_mode"] not in WANDB_MODES:
+        raise ValueError(
+            f"wandb_mode must be one of {', '.join(WANDB_MODES)}, got {resolved['wandb_mode']!r}"
+        )
+    return resolved
+
+
+@contextmanager
+def credentials(folder: Path) -> Iterator[None]:
+    """Make ``.env`` credentials visible to the tracker clients for the block only.
+
+    Variables already in the environment win; the environment is restored afterwards, so
+    nothing is kept in the process (or written anywhere) once the sync is done.
+    """
+    extra = {
+        k: v
+        for k, v in read_dotenv(folder).items()
+        if _CREDENTIAL_RE.match(k) and k not in os.environ
+    }
+    with scoped_env(extra):
+        yield
+
+
+@contextmanager
+def scoped_env(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, restoring the previous values after."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, old in saved.items():
+            if old is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = old
+
+
+def secret_values(folder: Path | None = None) -> list[str]:
+    """Values of credential-like variables (environment and ``.env``), longest first.
+
+    Used to make sure no secret ends up in an uploaded file, a tag or a param.
+    """
+    env = {**(read_dotenv(folder) if folder else {}), **os.environ}
+    found = {v for k, v in env.items() if _SECRET_NAME_RE.search(k) and len(v) >= 8}
+    return sorted(found, key=len, reverse=True)

@@ -1,0 +1,76 @@
+"""What the sync engine needs from a tracker, and the helpers both trackers share."""
+
+from __future__ import annotations
+
+import socket
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from ..evidence import EvidenceRecord
+
+PROBE_TIMEOUT_S = 3.0
+REQUEST_TIMEOUT_S = 5
+
+
+class Unavailable(Exception):
+    """The tracker cannot be used now (missing, unreachable, refusing); the text says why."""
+
+
+@dataclass
+class Group:
+    """Records that go to one run: ``run_id`` None means a new run."""
+
+    records: list[EvidenceRecord]
+    run_id: str | None = None
+    name: str | None = None
+    sessions: list[str] = field(default_factory=list)
+
+
+def probe_http(url: str, path: str = "", timeout: float = PROBE_TIMEOUT_S) -> None:
+    """GET ``url + path``; raise Unavailable naming the cause unless it answers < 500."""
+    try:
+        with urllib.request.urlopen(url.rstrip("/") + path, timeout=timeout) as answer:
+            answer.read(256)
+    except urllib.error.HTTPError as exc:
+        if exc.code in (401, 403):
+            raise Unavailable(
+                f"refused: HTTP {exc.code} {exc.reason} (check the credentials)"
+            ) from None
+        if exc.code >= 500:
+            raise Unavailable(f"server error: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise Unavailable(f"unreachable: {reason}") from None
+
+
+def probe_tcp(url: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+    """Open (and close) a TCP connection to the host of ``url``."""
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
+    except OSError as exc:
+        raise Unavailable(f"unreachable: {parts.hostname}:{port}: {exc}") from None
+
+
+def describe(exc: BaseException) -> str:
+    """One line for an exception raised by a tracker client (no traceback, no secrets)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    if len(text) > 300:
+        text = text[:300] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def run_id_of(run: Any) -> str | None:
+    """The id of an MLflow ``Run``/``ActiveRun``, a W&B run, or a plain id string."""
+    if run is None:
+        return None
+    if isinstance(run, str):
+        return run
+    info = getattr(run, "info", None)
+    if info is not None and getattr(info, "run_id", None):
+        return info.run_id
+    return getattr(run, "id", None)

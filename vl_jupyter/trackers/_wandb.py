@@ -1,0 +1,166 @@
+"""Weights & Biases: log into ``wandb.run`` if there is one, else a run of our own.
+
+Plain ``wandb.init()`` in a notebook finishes the user's active run, so a run of our own
+is started with ``reinit="create_new"`` and only that run is finished. Without an API key
+the run is written offline (``<wandb_dir>/wandb/offline-run-*``) and the result says how
+to upload it with ``wandb sync``. ``import wandb`` happens here, only when a sync runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ._bundle import Bundle
+from ._ledger import Ledger
+from ._result import TargetInfo
+from ._settings import has_wandb_key, scoped_env
+from ._target import Group, Unavailable, probe_tcp, run_id_of
+
+INIT_TIMEOUT_S = 10
+ARTIFACT = "compliance-bundle"
+
+
+def _location(settings: dict[str, Any]) -> str:
+    return f"{settings.get('wandb_entity') or '-'}/{settings['wandb_project']}"
+
+
+def base_url() -> str:
+    return os.environ.get("WANDB_BASE_URL") or "https://api.wandb.ai"
+
+
+def probe(mode: str) -> None:
+    if importlib.util.find_spec("wandb") is None:
+        raise Unavailable("wandb is not installed (pip install 'vl-jupyter[wandb]')")
+    if mode == "disabled":
+        raise Unavailable("wandb_mode is 'disabled': nothing would be logged")
+    if mode == "online":
+        if not has_wandb_key(os.environ):
+            raise Unavailable("no W&B API key (set WANDB_API_KEY, or use wandb_mode offline)")
+        probe_tcp(base_url())
+
+
+def info(settings: dict[str, Any]) -> TargetInfo:
+    mode = str(settings["wandb_mode"])
+    try:
+        probe(mode)
+    except Unavailable as exc:
+        return TargetInfo("wandb", _location(settings), False, str(exc), mode)
+    return TargetInfo("wandb", _location(settings), True, None, mode)
+
+
+class WandbTarget:
+    name = "wandb"
+
+    def __init__(self, settings: dict[str, Any], run: Any = None) -> None:
+        wandb = sys.modules.get("wandb")
+        user_run = run if run is not None and not isinstance(run, str) else None
+        if user_run is None and run is None and wandb is not None:
+            user_run = getattr(wandb, "run", None)
+        self.user_run = user_run
+        self.settings = settings
+        self.mode = str(settings["wandb_mode"])
+        self.location = _location(settings)
+        if user_run is not None:
+            self.location = f"{user_run.entity or '-'}/{user_run.project}"
+            self.mode = "offline" if getattr(user_run, "offline", False) else "online"
+        self.run_dirs: list[str] = []
+
+    @contextmanager
+    def env(self) -> Iterator[None]:
+        with scoped_env({"WANDB_SILENT": "true"}):
+            yield
+
+    def prepare(self) -> None:
+        if self.user_run is None:
+            probe(self.mode)
+        import wandb  # noqa: F401
+
+    def group(self, records: list[Any], ledger: Ledger, force: bool) -> list[Group]:
+        """The user's run, or one new run per sync (forced records go back to their run)."""
+        if self.user_run is not None:
+            return [Group(records, run_id_of(self.user_run))]
+        groups: dict[str | None, Group] = {}
+        for rec in records:
+            done = ledger.get(self.name, self.location, rec.id) if force else None
+            key = done.run_id if done else None
+            groups.setdefault(key, Group([], key, None)).records.append(rec)
+        return list(groups.values())
+
+    def log(
+        self, group: Group, bundle: Bundle, on_created: Callable[[str], None]
+    ) -> tuple[str, str]:
+        import wandb
+
+        own = self.user_run is None
+        run = self.user_run if not own else self._init(wandb, group)
+        try:
+            if own:
+                on_created(run.id)
+            steps: dict[int, dict[str, float]] = {}
+            for m in bundle.metrics:
+                steps.setdefault(m.step, {"vl.evidence_seq": m.step})[m.key] = m.value
+            for step in sorted(steps):
+                run.log(steps[step])
+            run.summary.update({**bundle.latest(), **bundle.tags})
+            run.config.update(bundle.params, allow_val_change=True)
+            if bundle.rows:
+                columns = list(bundle.rows[0])
+                table = wandb.Table(
+                    columns=columns, data=[[r[c] for c in columns] for r in bundle.rows]
+                )
+                run.log({"vl.controls": table})
+            artifact = wandb.Artifact(
+                ARTIFACT,
+                type="evidence",
+                description="vl_jupyter evidence records, results, traces, policy, report",
+                metadata={k: v for k, v in bundle.tags.items() if k.startswith("vl.evidence.")},
+            )
+            with tempfile.TemporaryDirectory(prefix="vl-sync-") as tmp:
+                artifact.add_dir(str(bundle.write(Path(tmp))))
+                run.log_artifact(artifact)
+                if own:
+                    run.finish()
+                elif self.mode == "online":
+                    artifact.wait()  # the files must be uploaded before tmp goes
+        except BaseException:
+            if own:
+                run.finish(exit_code=1)
+            raise
+        url = run.url if self.mode == "online" else None
+        if not url:
+            url = str(Path(run.dir).parent)
+            self.run_dirs.append(url)
+        return run.id, url
+
+    def _init(self, wandb: Any, group: Group) -> Any:
+        s = self.settings
+        kwargs: dict[str, Any] = {
+            "project": s["wandb_project"],
+            "entity": s.get("wandb_entity") or None,
+            "mode": self.mode,
+            "dir": s.get("wandb_dir") or None,
+            "job_type": "compliance",
+            "tags": ["vl_jupyter"],
+            "reinit": "create_new",
+            "settings": wandb.Settings(
+                init_timeout=INIT_TIMEOUT_S, console="off", save_code=False, silent=True
+            ),
+        }
+        if group.run_id:
+            kwargs.update(id=group.run_id, resume="allow")
+        if kwargs["dir"]:
+            Path(kwargs["dir"]).mkdir(parents=True, exist_ok=True)
+        return wandb.init(**kwargs)
+
+    def messages(self) -> list[str]:
+        return [
+            f"W&B ran offline (no API key): upload later with `wandb sync {d}`"
+            for d in self.run_dirs
+        ]
