@@ -36,9 +36,11 @@ def _regression(metric: _CountMetric) -> Measurement:
     n_groups = len(group.labels)
     if key == "r2_score":
         y = s.numeric(cols["target"][0], "target")
-        total = float(((y - y.mean()) ** 2).sum())
-        if total == 0:
+        # ptp, not the sum of squares: the mean of equal floats can differ from them by an
+        # ulp, leaving a tiny positive total and a meaningless huge negative R².
+        if np.ptp(y) == 0:
             raise MetricError("r2_score is undefined: the target is constant")
+        total = float(((y - y.mean()) ** 2).sum())
         value = 1.0 - float(((y - y_hat) ** 2).sum()) / total
         return Measurement(value=value, n=len(y), details={"ci": "not computed for r2_score"})
     quantity = F.REGRESSION_QUANTITY[key]

@@ -76,9 +76,8 @@ def equalized_odds(how: str) -> Callable[[Array], tuple[Array, Array]]:
     def compute(table: Array) -> tuple[Array, Array]:
         tpr, fpr = rate("tpr", table), rate("fpr", table)
         a, b = aggregate(how, tpr), aggregate(how, fpr)
-        both = np.stack([a, b])
-        value = np.nanmax(both, axis=0) if how == "diff" else np.nanmin(both, axis=0)
-        value = np.where(np.isnan(a) | np.isnan(b), np.nan, value)
+        # either comparison undefined -> undefined (no nan-aware max: it warns on all-NaN)
+        value = np.maximum(a, b) if how == "diff" else np.minimum(a, b)
         return value, np.stack([tpr, fpr], axis=-1)  # per group: (TPR, FPR)
 
     return compute

@@ -14,10 +14,11 @@ from typing import Any
 from IPython.core.displayhook import DisplayHook
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..telemetry import _settings
 from ..telemetry._monitor import monitor
+from ._shared_magic import HelpAction, parse
 
 
 @magics_class
@@ -25,6 +26,7 @@ class MonitorMagics(Magics):
     """The telemetry magics; registered by ``%load_ext vl_jupyter``."""
 
     @magic_arguments()
+    @argument("-h", "--help", action=HelpAction, help="show this help and return")
     @argument("name", nargs="?", default=None, help="record name (default: notebook_cellN)")
     @argument("--country", help="ISO 3166-1 alpha-3 code of the electricity grid, e.g. DEU")
     @argument("--carbon-intensity", type=float, help="grid carbon intensity in g CO2e/kWh")
@@ -48,7 +50,9 @@ class MonitorMagics(Magics):
             grid.fit(X, y)
         """
         __tracebackhide__ = True
-        args = parse_argstring(self.vl_monitor, line)
+        args = parse(self.vl_monitor, line)
+        if args is None:  # --help was shown
+            return None
         try:
             mon = monitor(
                 args.name,
@@ -87,6 +91,7 @@ class MonitorMagics(Magics):
         return body, last, hide
 
     @magic_arguments()
+    @argument("-h", "--help", action=HelpAction, help="show this help and return")
     @argument("--country", help="ISO 3166-1 alpha-3 code for every later monitored cell")
     @argument("--carbon-intensity", type=float, help="g CO2e/kWh for every later cell")
     @argument("--pue", type=float, help="PUE for every later monitored cell")
@@ -99,7 +104,9 @@ class MonitorMagics(Magics):
 
             %vl_monitor_config --country FRA --pue 1.2
         """
-        args = parse_argstring(self.vl_monitor_config, line)
+        args = parse(self.vl_monitor_config, line)
+        if args is None:  # --help was shown
+            return None
         try:
             settings = _settings.configure(
                 country=args.country,
