@@ -1,7 +1,8 @@
 # Two entry points, both reproducible on a fresh machine with only Python 3 and Node:
-#   make lab   - JupyterLab on the quickstart notebook (embedded local defaults)
-#   make test  - the whole test suite (lint included)
-# Everything installs into .venv/ from this repository's own files.
+#   make lab   - JupyterLab with the Compliance sidebar on the quickstart notebook
+#   make test  - the whole test suite: lint, Python, TypeScript (jest), browser (chromium)
+# Everything installs into .venv/ from this repository's own files; `pip install` builds
+# the JupyterLab extension in labextension/ (jlpm install + build, ~2-3 min the first time).
 
 PYTHON ?= python3
 VENV := .venv
@@ -15,11 +16,19 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 
 install: $(STAMP)
 
-# Reinstall when the dependency declaration changes; an existing .venv is reused.
-$(STAMP): pyproject.toml
+LABEXT_SRC := labextension/package.json labextension/yarn.lock \
+  $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/style/* labextension/schema/*)
+LABEXT_BUILT := vl_jupyter/labextension/package.json
+
+# Reinstall when the dependency declaration or the sidebar's sources change; an existing
+# .venv is reused. The install's build hook skips the sidebar when it is already built, so
+# a stale build is removed first (the install copies it into .venv/share/jupyter).
+$(STAMP): pyproject.toml $(LABEXT_SRC)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	if [ -f $(LABEXT_BUILT) ] && [ -n "$$(find $(LABEXT_SRC) -newer $(LABEXT_BUILT))" ]; then \
+	  rm -rf vl_jupyter/labextension; fi
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
 lab: install
@@ -31,16 +40,23 @@ lint: install
 	$(BIN)/ruff check vl_jupyter tests benchmarks
 	$(BIN)/ruff format --check vl_jupyter tests benchmarks
 
+# pytest runs everything: tests/test_labextension.py runs tsc and jest in labextension/,
+# tests/browser/ drives JupyterLab in Debian's chromium (installed when missing).
 test: install lint
+	.ci/ensure-chromium
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_enforce.py
 	$(BIN)/python benchmarks/bench_evidence.py
+	$(BIN)/python benchmarks/bench_server.py
+	$(BIN)/python benchmarks/bench_monitor.py
+	$(BIN)/python benchmarks/bench_sync.py
 
 docs: install
 	$(BIN)/python -m vl_jupyter.metrics._docs > docs/metrics.md
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache
+	rm -rf labextension/node_modules labextension/lib labextension/*.tsbuildinfo vl_jupyter/labextension

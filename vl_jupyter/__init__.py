@@ -37,6 +37,16 @@ from .trackers import sync, wrap
 __version__ = "0.1.0"
 
 
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """Jupyter server discovery: the REST API the sidebar reads (``vl_jupyter.server``)."""
+    return [{"module": "vl_jupyter.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """JupyterLab discovery: the prebuilt sidebar shipped in ``vl_jupyter/labextension``."""
+    return [{"src": "labextension", "dest": "vl-jupyter"}]
+
+
 __all__ = [
     "BindingError",
     "ComplianceBlockError",

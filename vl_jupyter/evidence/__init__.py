@@ -19,7 +19,7 @@ from typing import Any
 
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
-from ._session import current_session, session
+from ._session import check_id, current_session, session
 from ._store import EvidenceStore, default_root
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "Problem",
     "VerifyResult",
     "append",
+    "check_record_id",
     "current_session",
     "default_root",
     "get",
@@ -36,6 +37,12 @@ __all__ = [
     "to_jsonable",
     "verify",
 ]
+
+
+def check_record_id(value: object) -> str:
+    """``value`` if it has the shape of a record id (safe in a path or URL), else
+    :class:`EvidenceError` saying what an id looks like."""
+    return check_id(value)
 
 
 def append(

@@ -190,6 +190,45 @@ class EvidenceStore:
             ):
                 yield record_from_entry(entry, rdir)
 
+    def records_after(self, offset: int) -> tuple[list[EvidenceRecord], int] | None:
+        """Records indexed after byte ``offset`` of the index, newest first, and the offset
+        just past the last complete line; None when ``offset`` is not a line boundary of
+        the index as it is now (it was rebuilt): read :meth:`records` in full instead.
+
+        The index is append-only, so a poller (the Jupyter server) reads only what was
+        appended since its last read instead of the whole index every few seconds.
+        """
+        try:
+            with open(self.index_path, "rb") as fh:
+                if offset:
+                    fh.seek(offset - 1)
+                    if fh.read(1) != b"\n":
+                        return None
+                tail = fh.read()
+        except OSError:
+            return None
+        end = tail.rfind(b"\n") + 1
+        fresh = []
+        for line in tail[:end].splitlines():
+            try:
+                entry = json.loads(line)
+                if not (isinstance(entry, dict) and entry.keys() >= _files.INDEX_KEYS):
+                    return None
+                fresh.append(record_from_entry(entry, self.records_dir))
+            except (ValueError, KeyError, TypeError):
+                return None
+        return fresh[::-1], offset + end
+
+    def index_offset(self, record_id: str) -> int | None:
+        """Byte offset just past the index line of ``record_id``; None if it is absent."""
+        try:
+            raw = self.index_path.read_bytes()
+        except OSError:
+            return None
+        at = raw.rfind(f'"id":"{record_id}"'.encode())
+        end = raw.find(b"\n", at)
+        return end + 1 if at >= 0 and end >= 0 else None
+
     def get(self, record_id: str) -> EvidenceRecord:
         """The record with this id; EvidenceError if the id is malformed or unknown."""
         check_id(record_id)

@@ -189,7 +189,8 @@ class _Run:
         result = Telemetry(data, session=self.session)
         try:
             store = evidence.EvidenceStore(owner.evidence_dir)
-            summary = {k: data[k] for k in ("name", "success", "wall_s", "energy_kwh", "co2e_g")}
+            keys = ("name", "success", "wall_s", "peak_rss_bytes", "energy_kwh", "co2e_g")
+            summary = {k: data[k] for k in keys}
             record = store.append("telemetry", data, session=self.session, summary=summary)
             trace = trace_document(data, record.id, self.session, source)
             filename = f"trace_{safe_name(self.name)}.json"

@@ -1,0 +1,108 @@
+"""Benchmark the server's evidence listing: one page of a 10,000-record project.
+
+Builds a valid, hash-chained store of N records (default 10,000; written directly, in
+the store's own format, in about a second) in a temp dir, starts nothing, and times the
+call behind ``GET /vl-jupyter/api/evidence`` (``Catalogue.page``) the way the sidebar
+makes it:
+
+- cold: the first page after the server starts (walks the root, reads the index);
+- warm: a poll of an unchanged project (cached listing);
+- filtered: ``status=fail`` over all records, and a deep page (offset 9,950);
+- after an append: the next poll re-reads the index.
+
+Prints the median of several runs of each. The issue's budget is 300 ms for a page.
+Usage: ``.venv/bin/python benchmarks/bench_server.py [N]``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from vl_jupyter.evidence import EvidenceStore
+from vl_jupyter.evidence._files import index_entry
+from vl_jupyter.evidence._jsonable import record_hash
+from vl_jupyter.evidence._record import GENESIS, SCHEMA, format_created
+from vl_jupyter.server import _stores
+
+
+def build(root: Path, n: int) -> EvidenceStore:
+    """A valid store of ``n`` enforce records (what ``append`` would write, without fsync)."""
+    records = root / "records"
+    records.mkdir(parents=True)
+    start = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.timezone.utc)
+    prev, lines = GENESIS, []
+    for i in range(n):
+        when = start + dt.timedelta(seconds=i)
+        rid = when.strftime("%Y%m%dT%H%M%S%fZ") + f"-{i:08x}"
+        status = ("pass", "warn", "fail")[i % 3]
+        doc = {
+            "schema": SCHEMA,
+            "seq": i + 1,
+            "id": rid,
+            "kind": "enforce" if i % 4 else "telemetry",
+            "created": format_created(when),
+            "session": f"s{i // 10}",
+            "summary": {"name": f"r{i}", "status": status, "passed": status == "pass",
+                        "wall_s": 1.0, "peak_rss_bytes": 1, "energy_kwh": 0.0, "co2e_g": 0.0},
+            "prev_hash": prev,
+            "data": {"i": i},
+        }  # fmt: skip
+        doc["hash"] = prev = record_hash(doc)
+        name = f"{i + 1:08d}_{rid}.json"
+        (records / name).write_text(json.dumps(doc, separators=(",", ":")) + "\n")
+        lines.append(json.dumps(index_entry(doc, name), separators=(",", ":")))
+    (root / "index.jsonl").write_text("\n".join(lines) + "\n")
+    return EvidenceStore(root)
+
+
+def median_ms(fn, repeat: int = 15) -> float:
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(runs)
+
+
+def main(n: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        store = build(Path(tmp) / "project" / ".venturalitica", n)
+        print(f"built {n} records in {time.perf_counter() - t0:.1f} s")
+        cold = []
+        for _ in range(5):
+            catalogue = _stores.Catalogue(tmp)
+            t0 = time.perf_counter()
+            catalogue.page(limit=50)
+            cold.append((time.perf_counter() - t0) * 1000)
+        catalogue = _stores.Catalogue(tmp)
+        catalogue.page()
+        rows = [
+            ("first page, cold (walk + read index)", statistics.median(cold)),
+            ("first page, warm poll", median_ms(lambda: catalogue.page(limit=50))),
+            ("status=fail, all records", median_ms(lambda: catalogue.page(status="fail"))),
+            ("deep page (offset n-50)", median_ms(lambda: catalogue.page(offset=n - 50))),
+        ]
+
+        def after_append():
+            store.append("enforce", {}, summary={"status": "pass"})
+            t0 = time.perf_counter()
+            catalogue.page(limit=50)
+            return (time.perf_counter() - t0) * 1000
+
+        rows.append(
+            ("first page after an append", statistics.median(after_append() for _ in range(5)))
+        )
+        print(f"GET /vl-jupyter/api/evidence on {n:,} records (median, ms; budget 300 ms)")
+        for label, ms in rows:
+            print(f"  {label:<40} {ms:8.1f}")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 10_000)

@@ -1,0 +1,199 @@
+"""Thin HTTP handlers: parse the request, call the catalogue or the sync engine, write JSON.
+
+Every handler is an authenticated ``APIHandler``: without the server's token or login
+cookie a request gets 403, and a cookie-authenticated POST without the XSRF token gets
+403 too (jupyter_server's own checks). Errors are JSON ``{"code", "message", "hint"}``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+from tornado.ioloop import IOLoop
+
+from ..errors import VLError
+from ._jobs import SETTING_KEYS, SyncJobs, check_settings, check_target
+from ._stores import ApiError, Catalogue
+
+API = "vl-jupyter/api"
+
+
+class _Handler(APIHandler):
+    """Shared plumbing: the catalogue, JSON errors, query parsing."""
+
+    auth_resource = "vl_jupyter"
+
+    def initialize(self, catalogue: Catalogue, jobs: SyncJobs) -> None:
+        self.catalogue = catalogue
+        self.jobs = jobs
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, web.HTTPError):
+            body = {"code": f"HTTP_{status_code}", "message": exc.log_message or self._reason}
+        else:
+            body = {
+                "code": "SERVER_ERROR",
+                "message": f"unexpected server error ({type(exc).__name__ if exc else status_code})",
+                "hint": "see the Jupyter server log",
+            }
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def _execute_error(self, err: ApiError | VLError) -> None:
+        if isinstance(err, ApiError):
+            self.set_status(err.status)
+            body = err.to_dict()
+        else:
+            self.set_status(400)
+            body = err.to_dict()
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(body))
+
+    def arg(self, name: str) -> str | None:
+        value = self.get_query_argument(name, None)
+        return value if value not in (None, "") else None
+
+    def int_arg(self, name: str, default: int) -> int:
+        value = self.arg(name)
+        try:
+            return default if value is None else int(value)
+        except ValueError:
+            raise ApiError(400, "BAD_PAGE", f"{name} must be an integer, got {value!r}") from None
+
+    def settings_args(self) -> dict[str, str]:
+        return check_settings({k: self.arg(k) for k in SETTING_KEYS if self.arg(k)})
+
+    async def off_loop(self, fn: Any, *args: Any) -> Any:
+        """Run blocking work (disk walks, verify, network probes) off the event loop."""
+        return await IOLoop.current().run_in_executor(None, fn, *args)
+
+
+class EvidenceHandler(_Handler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        try:
+            page = await self.off_loop(
+                lambda: self.catalogue.page(
+                    kind=self.arg("kind"),
+                    exclude_kind=self.arg("exclude_kind"),
+                    status=self.arg("status"),
+                    notebook=self.arg("notebook"),
+                    session=self.arg("session"),
+                    sync=self.arg("sync"),
+                    target=self.arg("target"),
+                    offset=self.int_arg("offset", 0),
+                    limit=self.int_arg("limit", 50),
+                )
+            )
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(page))
+
+
+class RecordHandler(_Handler):
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        try:
+            record = await self.off_loop(self.catalogue.record, record_id, self.arg("store"))
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(record))
+
+
+class TargetsHandler(_Handler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        try:
+            settings = self.settings_args()
+            from ..trackers import targets
+        except ImportError as err:
+            return self._execute_error(
+                ApiError(503, "SYNC_UNAVAILABLE", f"the sync engine could not be loaded: {err}")
+            )
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        found = await self.off_loop(targets, settings)
+        self.finish(json.dumps({"targets": [_as_dict(t) for t in found]}))
+
+
+class SyncHandler(_Handler):
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        try:
+            body = self.get_json_body() or {}
+        except web.HTTPError:
+            return self._execute_error(ApiError(400, "BAD_JSON", "the request body is not JSON"))
+        try:
+            if not isinstance(body, dict):
+                raise ApiError(400, "BAD_JSON", "the request body must be a JSON object")
+            target = check_target(body.get("target"))
+            settings = check_settings(body.get("settings"))
+            store = body.get("store")
+            if store is not None and not isinstance(store, str):
+                raise ApiError(400, "BAD_STORE", "store must be a string")
+            plan = await self.off_loop(self.jobs.plan, body.get("ids"), store)
+            job = self.jobs.start(target, plan, settings, bool(body.get("force", False)))
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.set_status(202)
+        self.finish(json.dumps(job.to_dict()))
+
+
+class SyncJobHandler(_Handler):
+    @web.authenticated
+    @authorized
+    def get(self, job_id: str) -> None:
+        try:
+            job = self.jobs.get(job_id)
+        except ApiError as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(job.to_dict()))
+
+
+class VerifyHandler(_Handler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        try:
+            result = await self.off_loop(self.catalogue.verify, self.arg("store"))
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(result))
+
+
+def _as_dict(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(obj)
+    return obj
+
+
+def setup_handlers(web_app: Any, root_dir: str) -> None:
+    """Add the routes under the server's base URL."""
+    catalogue = Catalogue(root_dir)
+    kwargs = {"catalogue": catalogue, "jobs": SyncJobs(catalogue)}
+    base = url_path_join(web_app.settings["base_url"], API)
+    web_app.add_handlers(
+        ".*$",
+        [
+            (url_path_join(base, "evidence"), EvidenceHandler, kwargs),
+            (url_path_join(base, r"evidence/([^/]+)"), RecordHandler, kwargs),
+            (url_path_join(base, "targets"), TargetsHandler, kwargs),
+            (url_path_join(base, "sync"), SyncHandler, kwargs),
+            (url_path_join(base, r"sync/([0-9a-f]{1,32})"), SyncJobHandler, kwargs),
+            (url_path_join(base, "verify"), VerifyHandler, kwargs),
+        ],
+    )

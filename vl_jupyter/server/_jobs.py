@@ -1,0 +1,215 @@
+"""Sync jobs: ``vl_jupyter.trackers.sync`` run on a worker thread, with progress to poll.
+
+A sync can take seconds (MLflow uploads, W&B startup), so ``POST /sync`` starts a job
+and returns at once; the sidebar polls ``GET /sync/<job>`` for progress and the result.
+One worker thread runs the jobs one after another: two syncs of the same store never
+race each other.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ..errors import SyncError, VLError
+from ._stores import ApiError, Catalogue
+
+log = logging.getLogger(__name__)
+
+TARGETS = ("mlflow", "wandb")
+SETTING_KEYS = (
+    "mlflow_tracking_uri",
+    "mlflow_experiment",
+    "wandb_project",
+    "wandb_entity",
+    "wandb_mode",
+)
+KEEP_JOBS = 50
+
+
+def check_target(target: Any) -> str:
+    """``mlflow``, ``wandb`` or ``mlflow,wandb``; ApiError 400 otherwise."""
+    names = str(target or "").replace(" ", "").split(",")
+    if not target or not all(n in TARGETS for n in names) or len(set(names)) != len(names):
+        raise ApiError(
+            400, "BAD_TARGET", f"unknown sync target {target!r}: use 'mlflow', 'wandb' or both"
+        )
+    return ",".join(names)
+
+
+def check_settings(raw: Any) -> dict[str, str]:
+    """The tracker settings a client may pass; anything else (a secret) is refused."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ApiError(400, "BAD_SETTINGS", "settings must be a JSON object")
+    unknown = sorted(set(raw) - set(SETTING_KEYS))
+    if unknown:
+        raise ApiError(
+            400,
+            "BAD_SETTINGS",
+            f"unknown settings {', '.join(unknown)}; allowed: {', '.join(SETTING_KEYS)}",
+            "credentials are never sent from the browser: set MLFLOW_TRACKING_TOKEN or "
+            "WANDB_API_KEY in the server's environment",
+        )
+    out = {}
+    for key, value in raw.items():
+        if value in (None, ""):
+            continue
+        if not isinstance(value, str) or len(value) > 1000:
+            raise ApiError(400, "BAD_SETTINGS", f"setting {key} must be a string (<= 1000 chars)")
+        out[key] = value
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if hasattr(obj, "__dataclass_fields__"):
+        import dataclasses
+
+        return dataclasses.asdict(obj)
+    return obj
+
+
+class Job:
+    """One sync: what was asked, how far it got, how it ended."""
+
+    def __init__(self, target: str, plan: list[tuple[str, list[str] | None]]) -> None:
+        self.id = uuid.uuid4().hex[:12]
+        self.target = target
+        self.plan = plan  # [(store rel, ids or None for all pending)]
+        self.state = "queued"
+        self.progress: dict[str, Any] = {"done": 0, "total": None, "message": "waiting"}
+        self.result: dict[str, Any] | None = None
+        self.error: dict[str, Any] | None = None
+        self.started = time.time()
+        self.finished: float | None = None
+
+    def on_progress(self, *args: Any, **kwargs: Any) -> None:
+        """Accepts ``(done, total[, message])``, a dict, or keywords from the sync engine."""
+        update: dict[str, Any] = {}
+        if args and isinstance(args[0], dict):
+            update.update(args[0])
+        else:
+            numbers = [a for a in args if isinstance(a, (int, float))]
+            words = [a for a in args if isinstance(a, str)]
+            if numbers:
+                update["done"] = numbers[0]
+            if len(numbers) > 1:
+                update["total"] = numbers[1]
+            if words:
+                update["message"] = " ".join(words)
+        update.update(kwargs)
+        self.progress = {**self.progress, **_jsonable(update)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "job": self.id,
+            "target": self.target,
+            "state": self.state,
+            "progress": self.progress,
+            "result": self.result,
+            "error": self.error,
+            "started": self.started,
+            "finished": self.finished,
+        }
+
+
+class SyncJobs:
+    """Starts jobs on one worker thread and remembers the latest ``KEEP_JOBS``."""
+
+    def __init__(self, catalogue: Catalogue) -> None:
+        self.catalogue = catalogue
+        self.jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vl-jupyter-sync")
+
+    def plan(self, ids: list[str] | None, store: str | None) -> list[tuple[str, list[str] | None]]:
+        """Which store each record lives in; ``ids=None`` is every pending record."""
+        if ids is None:
+            stores = [self.catalogue.store(store)] if store else self.catalogue.stores()
+            if not stores:
+                raise ApiError(
+                    404,
+                    "NO_EVIDENCE",
+                    "there is no evidence to sync under the server's root directory",
+                    "run a notebook cell that calls vl.enforce() or %%vl_monitor first",
+                )
+            return [(s.rel, None) for s in stores]
+        if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+            raise ApiError(400, "BAD_IDS", "ids must be a non-empty list of record ids, or null")
+        by_store: dict[str, list[str]] = {}
+        for rid in dict.fromkeys(ids):
+            _rec, where = self.catalogue.find(rid, store)
+            by_store.setdefault(where.rel, []).append(rid)
+        return list(by_store.items())
+
+    def start(self, target: str, plan: list, settings: dict[str, str], force: bool) -> Job:
+        try:
+            import vl_jupyter.trackers  # noqa: F401
+        except ImportError as err:
+            raise ApiError(
+                503,
+                "SYNC_UNAVAILABLE",
+                f"the sync engine could not be loaded: {err}",
+                "reinstall vl-jupyter with its tracker extras: pip install 'vl-jupyter[all]'",
+            ) from None
+        job = Job(target, plan)
+        with self._lock:
+            self.jobs[job.id] = job
+            for old in list(self.jobs)[:-KEEP_JOBS]:
+                del self.jobs[old]
+        self._pool.submit(self._run, job, settings, force)
+        return job
+
+    def get(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise ApiError(404, "JOB_NOT_FOUND", f"no sync job {job_id!r} (the server restarted?)")
+        return job
+
+    def _run(self, job: Job, settings: dict[str, str], force: bool) -> None:
+        from ..trackers import sync
+
+        job.state = "running"
+        merged: dict[str, Any] = {"synced": [], "skipped": [], "runs": [], "messages": []}
+        try:
+            for rel, ids in job.plan:
+                store = self.catalogue.store(rel)
+                job.on_progress(message=f"syncing {rel} to {job.target}")
+                result = _jsonable(
+                    sync(
+                        target=job.target,
+                        ids=ids,
+                        force=force,
+                        evidence_dir=store.path,
+                        settings=settings,
+                        progress=job.on_progress,
+                    )
+                )
+                for key in merged:
+                    merged[key].extend(result.get(key) or [])
+            job.result = merged
+            job.state = "done"
+            job.progress = {**job.progress, "message": "done"}
+        except SyncError as err:
+            job.error, job.state = err.to_dict(), "error"
+            job.result = merged
+        except (VLError, ApiError) as err:
+            job.error, job.state = err.to_dict(), "error"
+        except Exception as err:  # a bug or a tracker library failure: report, keep serving
+            log.exception("vl_jupyter: sync job %s failed", job.id)
+            job.error = {
+                "code": "SYNC_FAILED",
+                "message": f"{type(err).__name__}: {err}",
+                "hint": "see the Jupyter server log for the traceback",
+            }
+            job.state = "error"
+        finally:
+            job.finished = time.time()
+            self.catalogue.invalidate()

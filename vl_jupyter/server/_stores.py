@@ -1,0 +1,349 @@
+"""The evidence stores under the server's root directory, and the listing the API serves.
+
+A notebook writes its evidence to ``.venturalitica/`` in its working directory, so a
+project with notebooks in several folders has several stores. :class:`Catalogue` finds
+them (a bounded walk of the root that skips hidden folders, virtual environments and
+``node_modules``), reads each one through :class:`~vl_jupyter.evidence.EvidenceStore`,
+and caches each store's listing until its ``index.jsonl`` changes: a poll of an
+unchanged 10,000-record project costs a few ``stat`` calls and one sort.
+
+Nothing here reads outside the root: a ``.venturalitica`` that is a symlink leading out
+of it is ignored, and a store named by a client must be one the walk found.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import EvidenceError
+from ..evidence import EvidenceRecord, EvidenceStore, check_record_id
+
+STORE_DIR = ".venturalitica"
+#: Folders never searched for stores (besides every hidden folder).
+SKIP_DIRS = frozenset(("node_modules", "__pycache__", "site-packages", "venv", "env"))
+#: How deep below the root a notebook folder may be.
+MAX_DEPTH = 8
+#: Seconds a walk of the root is reused (stores appear rarely; records often).
+DISCOVERY_TTL_S = 3.0
+#: Kinds that are shipped to trackers (a ``sync`` record documents a sync itself).
+UNSYNCABLE_KINDS = frozenset(("sync",))
+STATUSES = ("pass", "warn", "fail", "error", "skipped", "info")
+SYNC_STATES = ("pending", "synced")
+MAX_LIMIT = 500
+
+
+class ApiError(Exception):
+    """An error the API reports as JSON: HTTP status, stable code, actionable message."""
+
+    def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.hint = status, code, message, hint
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "hint": self.hint}
+
+
+@dataclass
+class Store:
+    """One ``.venturalitica/`` directory under the root."""
+
+    path: Path  # absolute
+    rel: str  # posix path of the store relative to the root, e.g. "notebooks/.venturalitica"
+    notebook: str  # the folder it belongs to, relative to the root ("." for the root)
+    _key: tuple[int, int] | None = field(default=None, repr=False)
+    _records: list[EvidenceRecord] = field(default_factory=list, repr=False)
+    _offset: int = field(default=0, repr=False)  # bytes of the index read (-1: unknown)
+    _sync: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+    _sync_stale: bool = field(default=True, repr=False)
+
+    def evidence(self) -> EvidenceStore:
+        return EvidenceStore(self.path)
+
+
+def _read_up_to(evidence: EvidenceStore, newest: EvidenceRecord | None) -> int:
+    """Bytes of the index up to and including the line of ``newest`` (0 if no records).
+
+    Lines appended after a full read are then picked up by the next incremental read;
+    -1 means the next read is a full one.
+    """
+    if newest is None:
+        return 0
+    offset = evidence.index_offset(newest.id)
+    return -1 if offset is None else offset
+
+
+def record_status(kind: str, summary: dict[str, Any]) -> str:
+    """The traffic light of one record: pass, warn, fail, error, skipped or info."""
+    if kind == "enforce":
+        status = summary.get("status")
+        if status in STATUSES:
+            return status
+        return "pass" if summary.get("passed") else "fail"
+    if kind == "telemetry":
+        return "pass" if summary.get("success", True) else "error"
+    if kind == "review":  # a human decision on a control (vl_jupyter.review)
+        return {"accept_risk": "pass", "reject": "fail"}.get(summary.get("decision"), "warn")
+    return "info"
+
+
+def _sync_status(root: Path) -> dict[str, dict[str, Any]]:
+    """``{record_id: {target: {...}}}`` from the sync engine; {} while it is not installed."""
+    try:
+        from ..trackers import sync_status
+    except ImportError:
+        return {}
+    return sync_status(evidence_dir=root) or {}
+
+
+class Catalogue:
+    """Every evidence store under ``root_dir``, with cached listings. Thread-safe."""
+
+    def __init__(self, root_dir: str | os.PathLike[str]) -> None:
+        self.root = Path(root_dir).expanduser().absolute()
+        self._real_root = os.path.realpath(self.root)
+        self._lock = threading.RLock()
+        self._stores: dict[str, Store] = {}
+        self._walked_at = -1e9
+
+    # -- discovery ------------------------------------------------------------------
+    def stores(self) -> list[Store]:
+        """The stores under the root, sorted by path (rediscovered every few seconds)."""
+        with self._lock:
+            if time.monotonic() - self._walked_at > DISCOVERY_TTL_S:
+                found = {}
+                for path in self._walk():
+                    rel = path.relative_to(self.root).as_posix()
+                    found[rel] = self._stores.get(rel) or Store(
+                        path, rel, path.parent.relative_to(self.root).as_posix()
+                    )
+                self._stores, self._walked_at = found, time.monotonic()
+            return [self._stores[k] for k in sorted(self._stores)]
+
+    def _walk(self) -> list[Path]:
+        out = []
+        base_depth = len(self.root.parts)
+        for dirpath, dirnames, _files in os.walk(self.root, onerror=lambda _e: None):
+            here = Path(dirpath)
+            if STORE_DIR in dirnames and self._inside(here / STORE_DIR):
+                store = here / STORE_DIR
+                if (store / "index.jsonl").is_file() or (store / "records").is_dir():
+                    out.append(store)
+            if len(here.parts) - base_depth >= MAX_DEPTH or (here / "pyvenv.cfg").exists():
+                dirnames[:] = []
+            else:
+                dirnames[:] = [d for d in dirnames if not d.startswith(".") and d not in SKIP_DIRS]
+        return out
+
+    def _inside(self, path: Path) -> bool:
+        real = os.path.realpath(path)
+        return real == self._real_root or real.startswith(self._real_root + os.sep)
+
+    def store(self, rel: str) -> Store:
+        """The store at ``rel`` (as the listing names it); ApiError 404 if there is none."""
+        for store in self.stores():
+            if rel in (store.rel, store.notebook):
+                return store
+        raise ApiError(
+            404,
+            "STORE_NOT_FOUND",
+            f"no evidence store {rel!r} under the server's root directory",
+            "run a notebook cell that calls vl.enforce() or %%vl_monitor to create one",
+        )
+
+    # -- listing --------------------------------------------------------------------
+    def _load(self, store: Store) -> tuple[list[EvidenceRecord], dict[str, dict[str, Any]]]:
+        """The store's records (newest first) and sync state, re-read only on change.
+
+        The index is append-only, so a grown index is read from where the last read
+        stopped; the sync state (kept by the sync engine as ``sync`` records) is asked
+        for again only when a ``sync`` record arrived. Anything else (a shrunk or rebuilt
+        index, an unreadable line) falls back to a full read through the store.
+        """
+        index = store.path / "index.jsonl"
+        try:
+            st = index.stat()
+            key: tuple[int, int] | None = (st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            key = None
+        with self._lock:
+            if key != store._key:
+                fresh = self._appended(store, index) if key and store._key else None
+                if fresh is None:
+                    store._records = list(store.evidence().records()) if key else []
+                    newest = store._records[0] if store._records else None
+                    store._offset = _read_up_to(store.evidence(), newest)
+                    store._sync_stale = True
+                else:
+                    store._records = fresh + store._records
+                    store._sync_stale = store._sync_stale or any(
+                        r.kind in UNSYNCABLE_KINDS for r in fresh
+                    )
+                store._key = key
+            if store._sync_stale:
+                store._sync = _sync_status(store.path) if key else {}
+                store._sync_stale = False
+            return store._records, store._sync
+
+    @staticmethod
+    def _appended(store: Store, index: Path) -> list[EvidenceRecord] | None:
+        """Records appended since the last read, newest first; None if a full read is due."""
+        if store._offset < 0:
+            return None
+        found = store.evidence().records_after(store._offset)
+        if found is None:
+            return None
+        fresh, store._offset = found
+        return fresh
+
+    def invalidate(self) -> None:
+        """Forget cached walks and sync states (after a sync job, for example)."""
+        with self._lock:
+            self._walked_at = -1e9
+            for store in self._stores.values():
+                store._sync_stale = True
+
+    def version(self, stores: list[Store]) -> str:
+        """Changes whenever a store, a record or a sync state changes (for cheap polling)."""
+        digest = hashlib.sha1(usedforsecurity=False)
+        for store in stores:
+            records, synced = self._load(store)
+            digest.update(f"{store.rel}:{store._key}:{len(records)}:{len(synced)};".encode())
+            digest.update(repr(sorted((k, sorted(v)) for k, v in synced.items())).encode())
+        return digest.hexdigest()[:16]
+
+    def page(
+        self,
+        *,
+        kind: str | None = None,
+        exclude_kind: str | None = None,
+        status: str | None = None,
+        notebook: str | None = None,
+        session: str | None = None,
+        sync: str | None = None,
+        target: str | None = None,
+        offset: int = 0,
+        limit: int = 50,
+    ) -> dict[str, Any]:
+        """One page of records of every store, newest first, with the filters applied.
+
+        ``exclude_kind`` is a comma-separated list of kinds to leave out (the sidebar
+        leaves out ``sync`` ledger records: it shows them as badges on what they synced).
+        """
+        excluded = set((exclude_kind or "").split(",")) - {""}
+        if status is not None and status not in STATUSES:
+            raise ApiError(400, "BAD_FILTER", f"status must be one of {', '.join(STATUSES)}")
+        if sync is not None and sync not in SYNC_STATES:
+            raise ApiError(400, "BAD_FILTER", "sync must be 'pending' or 'synced'")
+        if target is not None and target not in ("mlflow", "wandb"):
+            raise ApiError(400, "BAD_FILTER", "target must be 'mlflow' or 'wandb'")
+        if offset < 0 or not 1 <= limit <= MAX_LIMIT:
+            raise ApiError(400, "BAD_PAGE", f"offset must be >= 0 and limit 1..{MAX_LIMIT}")
+        stores = self.stores()
+        if notebook is not None:
+            stores = [self.store(notebook)]
+        rows: list[tuple[EvidenceRecord, Store, dict[str, Any]]] = []
+        for store in stores:
+            records, synced = self._load(store)
+            for rec in records:
+                if (kind is not None and rec.kind != kind) or rec.kind in excluded:
+                    continue
+                if session is not None and rec.session != session:
+                    continue
+                if status is not None and record_status(rec.kind, rec.summary) != status:
+                    continue
+                if sync is not None:
+                    if rec.kind in UNSYNCABLE_KINDS:
+                        continue
+                    done = synced.get(rec.id) or {}
+                    is_synced = target in done if target else bool(done)
+                    if is_synced != (sync == "synced"):
+                        continue
+                rows.append((rec, store, synced))
+        if len(stores) > 1:  # each store is newest first already; interleave them
+            rows.sort(key=lambda row: (row[0].created, row[0].seq), reverse=True)
+        return {
+            "records": [
+                self.view(rec, store, synced) for rec, store, synced in rows[offset:][:limit]
+            ],
+            "total": len(rows),
+            "offset": offset,
+            "limit": limit,
+            "stores": [
+                {"store": s.rel, "notebook": s.notebook, "records": len(self._load(s)[0])}
+                for s in self.stores()
+            ],
+            "version": self.version(self.stores()),
+        }
+
+    def view(
+        self, rec: EvidenceRecord, store: Store, synced: dict[str, Any], data: bool = False
+    ) -> dict[str, Any]:
+        """A record as the sidebar shows it: the stored fields plus status, place, sync."""
+        out = rec.to_dict(with_data=data)
+        out["path"] = f"{store.rel}/records/{rec.file}"
+        out["store"] = store.rel
+        out["notebook"] = store.notebook
+        out["status"] = record_status(rec.kind, rec.summary)
+        out["synced"] = synced.get(rec.id) or {}
+        out["syncable"] = rec.kind not in UNSYNCABLE_KINDS
+        if rec.kind == "telemetry":
+            out["telemetry"] = self._telemetry(rec)
+        return out
+
+    @staticmethod
+    def _telemetry(rec: EvidenceRecord) -> dict[str, Any]:
+        """Time, peak memory, energy, CO2e; figures missing from the summary come from data."""
+        keys = ("wall_s", "peak_rss_bytes", "energy_kwh", "co2e_g")
+        figures = {k: rec.summary.get(k) for k in keys}
+        if any(k not in rec.summary for k in keys):
+            # an unreadable record file: verify() names it; the listing goes on
+            with contextlib.suppress(EvidenceError):
+                figures.update({k: rec.data.get(k) for k in keys if k not in rec.summary})
+        return figures
+
+    # -- one record -----------------------------------------------------------------
+    def find(self, record_id: str, store: str | None = None) -> tuple[EvidenceRecord, Store]:
+        """The record with this id (in ``store`` if given); ApiError 400/404 otherwise."""
+        try:
+            check_record_id(record_id)
+        except EvidenceError as err:
+            raise ApiError(400, "BAD_RECORD_ID", str(err)) from None
+        for candidate in [self.store(store)] if store else self.stores():
+            try:
+                return candidate.evidence().get(record_id), candidate
+            except EvidenceError:
+                continue
+        raise ApiError(
+            404,
+            "RECORD_NOT_FOUND",
+            f"no evidence record {record_id} under the server's root directory",
+            "refresh the list: the record may belong to a store that was moved or deleted",
+        )
+
+    def record(self, record_id: str, store: str | None = None) -> dict[str, Any]:
+        """One record with its data, as ``GET /evidence/<id>`` returns it."""
+        rec, where = self.find(record_id, store)
+        _records, synced = self._load(where)
+        try:
+            return self.view(rec, where, synced, data=True)
+        except EvidenceError as err:
+            raise ApiError(
+                409, err.code, str(err), "run 'vl-jupyter verify' in that folder"
+            ) from None
+
+    def verify(self, store: str | None = None) -> dict[str, Any]:
+        """``verify()`` of one store or all of them (slow: every record is re-hashed)."""
+        stores = [self.store(store)] if store else self.stores()
+        results = []
+        for s in stores:
+            results.append(
+                {"store": s.rel, "notebook": s.notebook, **s.evidence().verify().to_dict()}
+            )
+        return {"ok": all(r["ok"] for r in results), "stores": results}
