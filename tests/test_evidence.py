@@ -285,3 +285,18 @@ def test_hash_chain_is_the_documented_one(store: EvidenceStore) -> None:
         "seq", "id", "kind", "created", "session", "hash", "prev_hash", "summary", "file",
     ]  # fmt: skip
     assert line["file"] == second.file == second.path.name
+
+
+def test_records_after_reads_only_what_was_appended(evidence_dir):
+    store = EvidenceStore(evidence_dir)
+    first = [store.append("enforce", {"n": i}) for i in range(3)]
+    fresh, offset = store.records_after(0)
+    assert [r.id for r in fresh] == [r.id for r in reversed(first)]
+    assert offset == store.index_path.stat().st_size == store.index_offset(first[-1].id)
+    assert store.records_after(offset) == ([], offset)
+    latest = store.append("telemetry", {"n": 3})
+    fresh, end = store.records_after(offset)
+    assert [r.id for r in fresh] == [latest.id] and fresh[0].kind == "telemetry"
+    assert end == store.index_offset(latest.id)
+    assert store.records_after(offset - 5) is None  # not a line boundary: read in full
+    assert store.index_offset("20991231T000000000000Z-00000000") is None

@@ -22,7 +22,7 @@ RECORD_RE = re.compile(r"^(\d{8})_(\d{8}T\d{12}Z-[0-9a-f]{8})\.json$")
 TMP_PREFIX = ".tmp-"
 PENDING = TMP_PREFIX + "pending.json"  # the record being placed; also the crash marker
 INDEX_KEYS = ("seq", "id", "kind", "created", "session", "hash", "prev_hash", "summary", "file")
-_INDEX_SET = frozenset(INDEX_KEYS)
+INDEX_FIELDS = frozenset(INDEX_KEYS)
 RESERVED = {"records", "index.jsonl"}
 
 
@@ -131,7 +131,7 @@ def read_index(path: Path) -> list[dict[str, Any]]:
         return []
     try:
         entries = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
-        if all(type(e) is dict and e.keys() >= _INDEX_SET for e in entries):
+        if all(type(e) is dict and e.keys() >= INDEX_FIELDS for e in entries):
             return entries
     except ValueError:
         pass
@@ -141,7 +141,7 @@ def read_index(path: Path) -> list[dict[str, Any]]:
             entry = json.loads(line)
         except ValueError:
             entry = None
-        if isinstance(entry, dict) and entry.keys() >= _INDEX_SET:
+        if isinstance(entry, dict) and entry.keys() >= INDEX_FIELDS:
             entries.append(entry)
         else:
             bad += 1

@@ -212,7 +212,7 @@ class EvidenceStore:
         for line in tail[:end].splitlines():
             try:
                 entry = json.loads(line)
-                if not (isinstance(entry, dict) and entry.keys() >= _files.INDEX_KEYS):
+                if not (isinstance(entry, dict) and entry.keys() >= _files.INDEX_FIELDS):
                     return None
                 fresh.append(record_from_entry(entry, self.records_dir))
             except (ValueError, KeyError, TypeError):
