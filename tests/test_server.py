@@ -405,7 +405,7 @@ class FakeTrackers(types.ModuleType):
         self.calls: list = []
         self.fail: Exception | None = None
 
-    def sync_status(self, evidence_dir=None):
+    def sync_status(self, evidence_dir=None, records=None):
         return self.status
 
     def targets(self, settings=None):

@@ -7,6 +7,7 @@ colour is never the only signal (every status also has an icon and a word).
 """
 
 from ._groups import GroupBar, group_bars, svg_bars, wilson
+from ._report import REPORT_HEADERS, control_row, report_html
 from ._style import (
     FONT,
     MUTED,
@@ -24,6 +25,7 @@ from ._tables import EvidenceView, PolicyView
 __all__ = [
     "FONT",
     "MUTED",
+    "REPORT_HEADERS",
     "STATUS_STYLE",
     "EvidenceView",
     "GroupBar",
@@ -31,9 +33,11 @@ __all__ = [
     "StatusStyle",
     "badge",
     "banner",
+    "control_row",
     "esc",
     "fmt_number",
     "group_bars",
+    "report_html",
     "row",
     "svg_bars",
     "table",

@@ -177,7 +177,7 @@ class Report(Sequence[ControlResult]):
         return f"<Report {title!r}: {self.status.upper()}, score {self.score:.2f} ({counts})>"
 
     def _repr_html_(self) -> str:
-        from ._html import report_html
+        from ..display import report_html
 
         return report_html(self)
 

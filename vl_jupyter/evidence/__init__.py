@@ -19,6 +19,7 @@ from typing import Any
 
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
+from ._record import format_created as format_timestamp
 from ._session import check_id, current_session, session
 from ._store import EvidenceStore, default_root
 
@@ -31,6 +32,7 @@ __all__ = [
     "check_record_id",
     "current_session",
     "default_root",
+    "format_timestamp",
     "get",
     "records",
     "session",

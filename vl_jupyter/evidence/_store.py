@@ -63,6 +63,17 @@ class EvidenceStore:
         """
         return _lock.exclusive(self.lock_path)
 
+    def named_lock(
+        self, name: str, timeout: float = _lock.LOCK_TIMEOUT_S
+    ) -> AbstractContextManager[None]:
+        """An inter-process lock of its own (``.<name>.lock`` in the store), for work that
+        must be serialised across kernels but must not hold up evidence writes meanwhile
+        (a tracker sync holds one across network calls)."""
+        if not name.replace("-", "").replace("_", "").isalnum():
+            raise EvidenceError(f"lock name {name!r} must be letters, digits, '-' or '_'")
+        self.root.mkdir(parents=True, exist_ok=True)
+        return _lock.exclusive(self.root / f".{name}.lock", timeout=timeout)
+
     # -- writing -------------------------------------------------------------------
     def append(
         self,

@@ -23,8 +23,7 @@ import ipywidgets as widgets
 from IPython import get_ipython
 from IPython.display import display
 
-from ..display import MUTED, STATUS_STYLE, esc, table
-from ..enforcement._html import HEADERS, control_row
+from ..display import MUTED, REPORT_HEADERS, STATUS_STYLE, control_row, esc, table
 from ._record import DECISIONS, REVIEWABLE, latest_decisions, record_review, reviews, summary_html
 
 if TYPE_CHECKING:
@@ -183,7 +182,7 @@ class ReviewPanel:
             self._enable(False)
             return
         result = self.report[control_id]
-        self.detail.value = table("vl-report-table", HEADERS, [control_row(result)])
+        self.detail.value = table("vl-report-table", REPORT_HEADERS, [control_row(result)])
         reviewable = result.status in REVIEWABLE
         self._enable(reviewable)
         if not reviewable:

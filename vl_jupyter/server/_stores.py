@@ -93,13 +93,12 @@ def record_status(kind: str, summary: dict[str, Any]) -> str:
     return "info"
 
 
-def _sync_status(root: Path) -> dict[str, dict[str, Any]]:
-    """``{record_id: {target: {...}}}`` from the sync engine; {} while it is not installed."""
-    try:
-        from ..trackers import sync_status
-    except ImportError:
-        return {}
-    return sync_status(evidence_dir=root) or {}
+def _sync_status(root: Path, records: list[EvidenceRecord]) -> dict[str, dict[str, Any]]:
+    """``{record_id: {target: {...}}}`` from the sync engine's ledger, read from the
+    records just listed (no second read of the index)."""
+    from ..trackers import sync_status
+
+    return sync_status(evidence_dir=root, records=records) or {}
 
 
 class Catalogue:
@@ -187,7 +186,7 @@ class Catalogue:
                     )
                 store._key = key
             if store._sync_stale:
-                store._sync = _sync_status(store.path) if key else {}
+                store._sync = _sync_status(store.path, store._records) if key else {}
                 store._sync_stale = False
             return store._records, store._sync
 

@@ -15,7 +15,7 @@ wandb are imported only when a sync runs. See docs/trackers.md.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -61,9 +61,15 @@ def wrap(estimator: Any, policy: Any = None, **kwargs: Any) -> Any:
     return _wrap(estimator, policy, **kwargs)
 
 
-def sync_status(evidence_dir: str | Path | None = None) -> dict[str, dict[str, dict]]:
-    """record id -> target -> ``{run_id, url, location, synced_at}``, from the ledger."""
+def sync_status(
+    evidence_dir: str | Path | None = None, records: Iterable[Any] | None = None
+) -> dict[str, dict[str, dict]]:
+    """record id -> target -> ``{run_id, url, location, synced_at}``, from the ledger.
+
+    ``records`` (the store's records, newest first, as ``records()`` yields them) lets a
+    caller that has just listed the store skip a second read of its index.
+    """
     from ..evidence import EvidenceStore
     from ._ledger import status
 
-    return status(EvidenceStore(evidence_dir))
+    return status(EvidenceStore(evidence_dir), records)

@@ -16,8 +16,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ..evidence import EvidenceRecord, EvidenceStore
-from ..evidence._record import format_created
+from ..evidence import EvidenceRecord, EvidenceStore, format_timestamp
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9_\-. /]+")
 REDACTED = "[redacted]"
@@ -239,7 +238,7 @@ _CSS = (
 def report_html(records: list[EvidenceRecord], anchor: tuple[int, str] | None) -> str:
     """A standalone HTML page (no JavaScript) of the records: one table per enforce
     record, one line per telemetry record, and the evidence anchor."""
-    from ..enforcement._html import report_html as table
+    from ..display import report_html as table
     from ..enforcement._report import Report
 
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><style>{_CSS}</style>"]
@@ -253,7 +252,7 @@ def report_html(records: list[EvidenceRecord], anchor: tuple[int, str] | None) -
         data = rec.data
         head = (
             f"<h2>{escape(rec.kind)} <code>{escape(rec.id)}</code></h2>"
-            f"<p>created {escape(format_created(rec.created))}, session <code>{escape(rec.session)}</code></p>"
+            f"<p>created {escape(format_timestamp(rec.created))}, session <code>{escape(rec.session)}</code></p>"
         )
         parts.append(head)
         if rec.kind == "enforce":

@@ -14,14 +14,12 @@ second one; ``sync/open_runs.json`` (a side file) remembers such runs per
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from ..evidence import EvidenceStore, _lock
-from ..evidence._record import format_created
+from ..evidence import EvidenceRecord, EvidenceStore, format_timestamp
 
 KIND = "sync"
 OPEN_RUNS = "sync/open_runs.json"
@@ -42,12 +40,16 @@ class Entry:
 class Ledger:
     """The ledger as read from a store (newest entry wins)."""
 
-    def __init__(self, store: EvidenceStore) -> None:
+    def __init__(
+        self, store: EvidenceStore, records: Iterable[EvidenceRecord] | None = None
+    ) -> None:
+        """``records`` (newest first, any kinds) saves re-reading an index already read."""
         self.store = store
         self.entries: dict[tuple[str, str, str], Entry] = {}
         self.sessions: dict[tuple[str, str, str], str] = {}
         self.runs: dict[tuple[str, str, str], list[str]] = {}
-        for rec in reversed(list(store.records(kind=KIND))):  # oldest first
+        found = store.records(kind=KIND) if records is None else records
+        for rec in reversed([r for r in found if r.kind == KIND]):  # oldest first
             data = rec.data
             target, location, run_id = data["target"], data["location"], data["run_id"]
             for rid, sid in zip(data["records"], data["sessions"], strict=True):
@@ -58,7 +60,7 @@ class Ledger:
                     run_id,
                     data.get("url"),
                     sid,
-                    format_created(rec.created),
+                    format_timestamp(rec.created),
                     rec.id,
                 )
                 self.sessions[(target, location, sid)] = run_id
@@ -149,18 +151,18 @@ def sync_lock(store: EvidenceStore, target: str, timeout: float = 120.0) -> Iter
     A lock of its own, not the store's: a sync holds it across network calls, and a
     monitored cell appending evidence meanwhile must not wait for the tracker.
     """
-    root = store.root
-    root.mkdir(parents=True, exist_ok=True)
-    with _lock.exclusive(Path(root) / f".sync-{target}.lock", timeout=timeout):
+    with store.named_lock(f"sync-{target}", timeout=timeout):
         yield
 
 
-def status(store: EvidenceStore) -> dict[str, dict[str, dict[str, Any]]]:
+def status(
+    store: EvidenceStore, records: Iterable[EvidenceRecord] | None = None
+) -> dict[str, dict[str, dict[str, Any]]]:
     """record id -> target -> {run_id, url, location, synced_at} (the newest sync)."""
     out: dict[str, dict[str, dict[str, Any]]] = {}
     if not os.path.exists(store.index_path):
         return out
-    for entry in Ledger(store).entries.values():
+    for entry in Ledger(store, records).entries.values():
         current = out.setdefault(entry.record_id, {}).get(entry.target)
         if current is None or current["synced_at"] <= entry.synced_at:
             out[entry.record_id][entry.target] = {

@@ -11,24 +11,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..display import (
-    FONT,
-    MUTED,
-    STATUS_STYLE,
-    badge,
-    banner,
-    esc,
-    fmt_number,
-    group_bars,
-    row,
-    svg_bars,
-    table,
-)
+from ._groups import group_bars, svg_bars
+from ._style import FONT, MUTED, STATUS_STYLE, badge, banner, esc, fmt_number, row, table
 
 if TYPE_CHECKING:
-    from ._report import ControlResult, Report
+    from ..enforcement import ControlResult, Report
 
-HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity", "groups")
+REPORT_HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity", "groups")
 #: Statuses whose row says why in one sentence.
 EXPLAINED = ("fail", "error", "warn", "skipped")
 
@@ -41,7 +30,7 @@ def report_html(report: Report) -> str:
     )
     return (
         f'<div class="vl-report" data-status="{report.status}" style="{FONT}">'
-        f"{_header(report)}{table('vl-report-table', HEADERS, rows)}{notes}{_legend()}</div>"
+        f"{_header(report)}{table('vl-report-table', REPORT_HEADERS, rows)}{notes}{_legend()}</div>"
     )
 
 
