@@ -22,9 +22,7 @@ import pandas as pd
 from .. import _context
 from ..binding import Binder, Binding
 from ..errors import BindingError, ComplianceBlockError, EnforcementError, MetricError
-from ..metrics import get_spec
-from ..metrics._evaluate import CISettings, Measurement, Statistics, measure
-from ..metrics._params import coerce_bins
+from ..metrics import CISettings, Measurement, Statistics, coerce_bins, get_spec, measure
 from ..policy import Control, Policy, load_policy
 from ._fingerprint import fingerprint
 from ._judge import judge

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..metrics._evaluate import Measurement
+    from ..metrics import Measurement
     from ..policy import Control
 
 

@@ -10,14 +10,21 @@ from ._catalogue import (
     get_spec,
     known_keys,
 )
+from ._evaluate import CISettings, Measurement, Statistics, measure
+from ._params import coerce_bins
 
 __all__ = [
     "CATALOGUE",
     "ROLES",
+    "CISettings",
+    "Measurement",
     "MetricSpec",
+    "Statistics",
     "canonical_key",
     "closest_keys",
+    "coerce_bins",
     "coerce_params",
     "get_spec",
     "known_keys",
+    "measure",
 ]

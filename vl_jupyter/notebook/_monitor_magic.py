@@ -16,8 +16,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..telemetry import _settings
-from ..telemetry._monitor import monitor
+from ..telemetry import configure, monitor
 from ._shared_magic import HelpAction, parse
 
 
@@ -108,7 +107,7 @@ class MonitorMagics(Magics):
         if args is None:  # --help was shown
             return None
         try:
-            settings = _settings.configure(
+            settings = configure(
                 country=args.country,
                 carbon_intensity=args.carbon_intensity,
                 pue=args.pue,

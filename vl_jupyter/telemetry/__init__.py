@@ -21,9 +21,11 @@ Figures, methods and their known errors: docs/telemetry.md.
 
 from __future__ import annotations
 
+from ._context import notebook_path
 from ._fake_nvml import FakeGpu, FakeNvml
 from ._monitor import monitor, safe_name, tracecollector
 from ._nvml import use_backend as use_gpu_backend
+from ._record import trace_document
 from ._result import Telemetry
 from ._settings import WORLD_AVERAGE_G_PER_KWH, configure, country_intensity
 
@@ -35,7 +37,9 @@ __all__ = [
     "configure",
     "country_intensity",
     "monitor",
+    "notebook_path",
     "safe_name",
+    "trace_document",
     "tracecollector",
     "use_gpu_backend",
 ]

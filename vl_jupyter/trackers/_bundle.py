@@ -128,8 +128,7 @@ def _json(bundle: Bundle, obj: Any) -> bytes:
 def _enforce(
     bundle: Bundle, rec: EvidenceRecord, data: dict[str, Any], step: int, ts: int
 ) -> list[dict[str, Any]]:
-    from ..enforcement._record import sdk_record
-    from ..enforcement._report import ControlResult
+    from ..enforcement import ControlResult, sdk_record
 
     add = bundle.metrics.append
     sdk: list[dict[str, Any]] = []
@@ -173,7 +172,7 @@ def _enforce(
 
 
 def _control(raw: dict[str, Any]) -> Any:
-    from ..enforcement._report import ControlResult
+    from ..enforcement import ControlResult
 
     try:
         return ControlResult(**raw)
@@ -190,8 +189,7 @@ def _telemetry(
     step: int,
     ts: int,
 ) -> None:
-    from ..telemetry._monitor import safe_name
-    from ..telemetry._record import trace_document
+    from ..telemetry import safe_name, trace_document
 
     add = bundle.metrics.append
     figures = {
@@ -239,7 +237,7 @@ def report_html(records: list[EvidenceRecord], anchor: tuple[int, str] | None) -
     """A standalone HTML page (no JavaScript) of the records: one table per enforce
     record, one line per telemetry record, and the evidence anchor."""
     from ..display import report_html as table
-    from ..enforcement._report import Report
+    from ..enforcement import Report
 
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><style>{_CSS}</style>"]
     parts.append("<title>vl_jupyter compliance report</title></head><body>")

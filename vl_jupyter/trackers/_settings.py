@@ -105,7 +105,7 @@ def read_dotenv(folder: Path) -> dict[str, str]:
 
 
 def _notebook_stem() -> str | None:
-    from ..telemetry._context import notebook_path
+    from ..telemetry import notebook_path
 
     path = notebook_path()
     return Path(path).stem if path else None
