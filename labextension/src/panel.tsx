@@ -34,6 +34,17 @@ import {
 } from './model';
 import { ApiError, requestAPI } from './request';
 
+/** Colour is never the only signal: each traffic light also carries an icon (and its
+ * status word as the accessible name and tooltip), as the inline report does. */
+const STATUS_ICON: Record<string, string> = {
+  pass: '✔',
+  warn: '▲',
+  fail: '✖',
+  error: '⦸',
+  skipped: '–',
+  info: 'i'
+};
+
 /** Tracker settings from the settings editor; sent with each request, never stored. */
 export interface ITrackerSettings {
   mlflow_tracking_uri?: string;
@@ -406,7 +417,9 @@ function RecordRow({
           role="img"
           aria-label={`status ${rec.status}`}
           title={rec.status}
-        />
+        >
+          {STATUS_ICON[rec.status] ?? ''}
+        </span>
         <div
           className="vl-Record-main"
           role="button"
@@ -519,7 +532,9 @@ function Detail({ rec }: { rec?: IEvidenceRecord }): JSX.Element {
               return (
                 <tr key={r.control_id} className={`vl-Control-${status}`}>
                   <td>
-                    <span className={`vl-Light vl-Light-${status}`} aria-label={status} role="img" />{' '}
+                    <span className={`vl-Light vl-Light-${status}`} aria-label={status} title={status} role="img">
+                      {STATUS_ICON[status] ?? ''}
+                    </span>{' '}
                     <span title={r.description ?? ''}>{r.control_id}</span>
                     <div className="vl-Metric">{r.metric_key}</div>
                   </td>
