@@ -4,7 +4,6 @@ their HTML export keeps the traffic-light tables (plain HTML, no JavaScript need
 from __future__ import annotations
 
 import shutil
-import time
 from pathlib import Path
 
 import nbformat
@@ -63,9 +62,7 @@ def quickstart(tmp_path_factory):
 @pytest.fixture(scope="module")
 def model_audit(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("model_audit")
-    started = time.perf_counter()
-    notebook = execute("02_model_audit.ipynb", workdir)
-    return notebook, workdir, time.perf_counter() - started
+    return execute("02_model_audit.ipynb", workdir), workdir
 
 
 def test_quickstart_audits_mitigates_and_reaudits(quickstart):
@@ -85,9 +82,8 @@ def test_quickstart_audits_mitigates_and_reaudits(quickstart):
 
 
 def test_model_audit_trains_audits_reviews_and_keeps_evidence(model_audit):
-    notebook, workdir, seconds = model_audit
+    notebook, workdir = model_audit
     texts = outputs(notebook)
-    assert seconds < 30
     assert any(t.startswith('<div class="vl-monitor"') for t in texts)
     (audit,) = [t for t in texts if "vl-report-table" in t and "vl-report-header" in t]
     rows = _rows(audit)
