@@ -247,21 +247,21 @@ def _metrics(args: argparse.Namespace, out: TextIO) -> int:
 
 def _sync(args: argparse.Namespace, out: TextIO) -> int:
     from .errors import SyncError
-    from .trackers import sync
+    from .trackers import from_options, sync
 
-    settings = {
-        "mlflow_tracking_uri": args.tracking_uri,
-        "mlflow_experiment": args.experiment,
-        "wandb_project": args.project,
-        "wandb_mode": "offline" if args.offline else None,
-    }
+    settings = from_options(
+        tracking_uri=args.tracking_uri,
+        experiment=args.experiment,
+        project=args.project,
+        offline=args.offline,
+    )
     try:
         result = sync(
             args.to,
             ids=args.ids,
             force=args.force,
             evidence_dir=args.evidence_dir,
-            settings={k: v for k, v in settings.items() if v},
+            settings=settings,
             progress=False if args.no_progress else None,
         )
     except SyncError as exc:

@@ -47,25 +47,24 @@ class SyncMagics(Magics):
             %vl_sync mlflow,wandb --experiment credit-scoring
             %vl_sync wandb --offline -q
         """
-        from ..trackers import SyncError, sync
+        from ..trackers import SyncError, from_options, sync
 
         args = parse(self.vl_sync, line)
-
         if args is None:  # --help was shown
             return None
-        settings = {
-            "mlflow_tracking_uri": args.tracking_uri,
-            "mlflow_experiment": args.experiment,
-            "wandb_project": args.project,
-            "wandb_mode": "offline" if args.offline else None,
-        }
+        settings = from_options(
+            tracking_uri=args.tracking_uri,
+            experiment=args.experiment,
+            project=args.project,
+            offline=args.offline,
+        )
         try:
             result = sync(
                 args.target,
                 ids=args.ids,
                 force=args.force,
                 evidence_dir=args.evidence_dir,
-                settings={k: v for k, v in settings.items() if v},
+                settings=settings,
             )
         except SyncError as exc:
             raise UsageError(str(exc)) from None

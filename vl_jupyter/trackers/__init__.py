@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import SyncError
 from ._engine import sync
 from ._result import SyncedRecord, SyncResult, TargetInfo
-from ._settings import CONFIG_FILE, resolve_settings
+from ._settings import CONFIG_FILE, from_options, resolve_settings
 
 __all__ = [
     "CONFIG_FILE",
@@ -30,6 +30,7 @@ __all__ = [
     "SyncResult",
     "SyncedRecord",
     "TargetInfo",
+    "from_options",
     "resolve_settings",
     "sync",
     "sync_status",

@@ -200,3 +200,20 @@ def secret_values(folder: Path | None = None) -> list[str]:
     env = {**(read_dotenv(folder) if folder else {}), **os.environ}
     found = {v for k, v in env.items() if _SECRET_NAME_RE.search(k) and len(v) >= 8}
     return sorted(found, key=len, reverse=True)
+
+
+def from_options(
+    *,
+    tracking_uri: str | None = None,
+    experiment: str | None = None,
+    project: str | None = None,
+    offline: bool = False,
+) -> dict[str, Any]:
+    """Settings from the command-line / magic options (only those given), for ``sync``."""
+    given = {
+        "mlflow_tracking_uri": tracking_uri,
+        "mlflow_experiment": experiment,
+        "wandb_project": project,
+        "wandb_mode": "offline" if offline else None,
+    }
+    return {key: value for key, value in given.items() if value}
