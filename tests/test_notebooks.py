@@ -3,40 +3,13 @@ their HTML export keeps the traffic-light tables (plain HTML, no JavaScript need
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from _notebooks import execute, outputs
 
 from vl_jupyter import evidence
 
-NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
-
 pytestmark = pytest.mark.slow
-
-
-def execute(name: str, workdir: Path) -> nbformat.NotebookNode:
-    shutil.copy(NOTEBOOKS / name, workdir / name)
-    notebook = nbformat.read(workdir / name, as_version=4)
-    NotebookClient(
-        notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
-    ).execute()
-    return notebook
-
-
-def outputs(notebook: nbformat.NotebookNode) -> list[str]:
-    texts = []
-    for cell in notebook.cells:
-        for out in cell.get("outputs", []):
-            data = out.get("data", {})
-            texts.append(
-                str(data.get("text/html", ""))
-                + str(data.get("text/plain", ""))
-                + str(out.get("text", ""))
-            )
-    return texts
 
 
 def exported_html(notebook: nbformat.NotebookNode) -> str:
