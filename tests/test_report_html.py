@@ -137,12 +137,12 @@ def test_error_and_excluded_groups_are_marked():
     assert "excluded (n=5 < 10)" in rows["di"]["text"]
     assert len(tree.find("rect", "vl-bar", root=rows["di"])) == 3
     (status,) = tree.find("span", "vl-status", root=rows["missing"])
-    assert status["text"] == "⦸ ERROR"
+    assert status["text"] == "⊘ ERROR"
     (reason,) = tree.find("div", "vl-reason", root=rows["missing"])
-    assert reason["text"].startswith("⦸ role 'dimension' needs variable 'religion'")
+    assert reason["text"].startswith("⊘ role 'dimension' needs variable 'religion'")
     assert reason["text"].endswith(".") and reason["text"].count(". ") <= 1
     header = tree.find("div", "vl-report-header")[0]["text"]
-    assert "⦸ ERROR" in header and "not recorded as evidence" in header
+    assert "⊘ ERROR" in header and "not recorded as evidence" in header
 
 
 def test_escaping_and_the_telemetry_line_share_the_look(evidence_dir, monkeypatch):

@@ -23,7 +23,7 @@ from typing import TextIO
 from .errors import ComplianceBlockError, EnforcementError, VLError
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
-_ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⦸", "skipped": "–"}
+_ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⊘", "skipped": "–"}
 _COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "90", "skipped": "90"}
 
 

@@ -24,7 +24,7 @@ STATUS_STYLE: dict[str, StatusStyle] = {
     "pass": StatusStyle("#1a7f37", "#dafbe1", "✔", "PASS"),
     "warn": StatusStyle("#9a6700", "#fff8c5", "▲", "WARN"),
     "fail": StatusStyle("#cf222e", "#ffebe9", "✖", "FAIL"),
-    "error": StatusStyle("#57606a", "#eaeef2", "⦸", "ERROR"),
+    "error": StatusStyle("#57606a", "#eaeef2", "⊘", "ERROR"),
     "skipped": StatusStyle("#8c959f", "#f6f8fa", "–", "SKIPPED"),
 }
 #: Secondary text (reasons, units, counts).
