@@ -1,4 +1,5 @@
 import { ReactWidget, folderIcon } from '@jupyterlab/ui-components';
+import type { Message } from '@lumino/messaging';
 import { Poll } from '@lumino/polling';
 import { Signal } from '@lumino/signaling';
 import * as React from 'react';
@@ -40,7 +41,7 @@ const STATUS_ICON: Record<string, string> = {
   pass: '✔',
   warn: '▲',
   fail: '✖',
-  error: '⦸',
+  error: '⊘',
   skipped: '–',
   info: 'i'
 };
@@ -69,6 +70,8 @@ export class CompliancePanel extends ReactWidget {
     this.id = 'vl-jupyter-compliance';
     this.addClass('vl-Compliance');
     this.title.caption = 'Compliance evidence';
+    // focusable from script only: activation moves the keyboard focus into the panel
+    this.node.tabIndex = -1;
     this._poll = new Poll({
       auto: false,
       factory: () => this.refresh(),
@@ -153,6 +156,31 @@ export class CompliancePanel extends ReactWidget {
       this._details.set(rec.id, { ...rec, data: { error: asApiError(error) } });
     }
     this._changed.emit();
+  }
+
+  /** Opening the sidebar (a click on its tab, the command) moves the keyboard focus into
+   * it: in JupyterLab's right area the panel comes before its tab bar in the page, so Tab
+   * from the sidebar tab would skip the panel and leave for the status bar. */
+  protected onActivateRequest(msg: Message): void {
+    super.onActivateRequest(msg);
+    if (!this.isVisible || this.node.contains(document.activeElement)) {
+      return;
+    }
+    const first = this.node.querySelector<HTMLElement>(
+      'button:not([disabled]), input, [tabindex="0"], a[href]'
+    );
+    (first ?? this.node).focus();
+  }
+
+  /** Enter/Space on the sidebar tab only shows the panel (no activation, unlike a
+   * click): activate it then, so the focus follows, but only when the focus is on this
+   * panel's own tab (a restored layout does not steal the focus). */
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    const focused = document.activeElement;
+    if (focused && focused.closest(`[data-id="${this.id}"]`)) {
+      this.activate(); // posted: runs once the sidebar itself is visible
+    }
   }
 
   dispose(): void {
