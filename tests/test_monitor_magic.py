@@ -66,3 +66,15 @@ def test_facade_hook_when_present():
     if hook is None:
         pytest.skip("facade does not export load_ipython_extension yet")
     assert hook is load_ipython_extension
+
+
+def test_a_repeated_line_is_parsed_once_and_help_is_never_remembered(shell, capsys):
+    magics = shell.magics_manager.registry["MonitorMagics"]
+    first = magics._parse_monitor_line("again --country DEU -q")
+    second = magics._parse_monitor_line("again --country DEU -q")
+    assert first is not second and vars(first) == vars(second)
+    first.name = "changed"  # a caller's change does not leak into the next cell
+    assert magics._parse_monitor_line("again --country DEU -q").name == "again"
+    assert magics._parse_monitor_line("--help") is None
+    assert magics._parse_monitor_line("--help") is None
+    assert capsys.readouterr().out.count("%vl_monitor [-h]") == 2  # shown both times

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -221,3 +222,59 @@ def test_shipped_data_keeps_its_attribution():
     readme = Path(vl_jupyter.__file__).parent / "data" / "README.md"
     assert "CC BY 4.0" in readme.read_text() and "codecarbon" in readme.read_text()
     assert len(_settings.intensity_table()) == 213
+
+
+def test_cheap_counter_reads_are_psutils_figures():
+    # os.times() and VmRSS are the kernel figures psutil reads from /proc/self/stat and
+    # /proc/self/statm: the same clock ticks, the same pages.
+    import psutil
+
+    from vl_jupyter.telemetry import _counters
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("Linux counters")
+    proc = psutil.Process()
+    ours, theirs = _counters.cpu_times(), proc.cpu_times()
+    tick = 1 / os.sysconf("SC_CLK_TCK")
+    for field in ("user", "system", "children_user", "children_system"):
+        assert abs(getattr(ours, field) - getattr(theirs, field)) <= 2 * tick
+    rss, hwm = _counters.read_status()
+    assert abs(rss - proc.memory_info().rss) <= 64 * 4096 and hwm >= rss
+    assert _counters.process() is _counters.process()  # one handle per process
+
+
+def test_sampler_takes_its_first_sample_before_the_thread_and_joins_it():
+    from vl_jupyter.telemetry._sampler import Sampler
+
+    sampler = Sampler(1.0, gpu=False)
+    sampler.start()
+    assert sampler.samples == 1 and sampler.system_total > 0 and sampler.own_peak > 0
+    assert sampler._thread.is_alive()
+    sampler.stop()
+    assert not sampler._thread.is_alive()
+    assert sampler.samples == 2 and sampler.error is None and sampler.cpu_s > 0
+
+
+def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
+    from vl_jupyter.telemetry import _sampler
+
+    def broken(root):
+        raise RuntimeError("no /proc")
+
+    monkeypatch.setattr(_sampler, "child_pids", broken)
+    sampler = _sampler.Sampler(gpu=False)
+    sampler.start()
+    sampler.stop()
+    assert sampler.error == "RuntimeError: no /proc" and sampler._thread.ident is None
+
+
+def test_a_missing_nvml_package_is_remembered_for_the_process(monkeypatch):
+    from vl_jupyter.telemetry import _nvml
+
+    monkeypatch.setitem(sys.modules, "pynvml", None)  # import pynvml -> ImportError
+    monkeypatch.setattr(_nvml, "_unavailable", None)
+    assert _nvml._load()[0] is None and "not installed" in _nvml._unavailable
+    monkeypatch.delitem(sys.modules, "pynvml")
+    assert _nvml._load() == (None, _nvml._unavailable)  # not retried
+    _nvml.use_backend(None)  # forgets it (tests, or a deliberate re-check)
+    assert _nvml._unavailable is None

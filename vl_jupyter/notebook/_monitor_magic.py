@@ -8,6 +8,7 @@ traceback; nbclient, papermill and Run-All stop), and the telemetry is recorded 
 
 from __future__ import annotations
 
+import argparse
 import ast
 from typing import Any
 
@@ -19,10 +20,30 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from ..telemetry import configure, monitor
 from ._shared_magic import HelpAction, parse
 
+_PARSED_MAX = 64
+
 
 @magics_class
 class MonitorMagics(Magics):
     """The telemetry magics; registered by ``%load_ext vl_jupyter``."""
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        # %%vl_monitor line -> its parsed options: parsing is a pure function of the line
+        # (argparse re-formats the usage on every intermixed parse, ~0.3 ms), and a
+        # notebook re-runs the same few lines. --help and errors are never remembered.
+        self._parsed: dict[str, argparse.Namespace] = {}
+
+    def _parse_monitor_line(self, line: str) -> argparse.Namespace | None:
+        known = self._parsed.get(line)
+        if known is None:
+            known = parse(self.vl_monitor, line)
+            if known is None:  # --help was shown
+                return None
+            if len(self._parsed) >= _PARSED_MAX:
+                self._parsed.clear()
+            self._parsed[line] = known
+        return argparse.Namespace(**vars(known))  # a copy: callers may not share one
 
     @magic_arguments()
     @argument("-h", "--help", action=HelpAction, help="show this help and return")
@@ -49,7 +70,7 @@ class MonitorMagics(Magics):
             grid.fit(X, y)
         """
         __tracebackhide__ = True
-        args = parse(self.vl_monitor, line)
+        args = self._parse_monitor_line(line)
         if args is None:  # --help was shown
             return None
         try:

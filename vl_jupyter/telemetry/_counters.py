@@ -1,12 +1,14 @@
 """The kernel's own figures, from counters rather than samples: exact and nearly free.
 
-* CPU time: ``psutil.Process().cpu_times()`` differences (user, system, and the reaped
-  children's ``children_user``/``children_system``).
+* CPU time: differences of the process's CPU counters (user, system, and the reaped
+  children's ``children_user``/``children_system``): ``os.times()`` on Linux (the same
+  clock-tick figures psutil parses out of ``/proc/self/stat``), ``psutil`` elsewhere.
 * Peak memory during the block: on Linux, writing ``5`` to ``/proc/self/clear_refs``
   resets the resident-set high-water mark and ``VmHWM`` in ``/proc/self/status`` reads it
   back, so the peak is the kernel's own, to the page, however short the spike. Where that
   is impossible (other systems, a refused write) the sampler's own-RSS samples stand in
-  and the record says ``peak_rss_method: "sampled"``.
+  and the record says ``peak_rss_method: "sampled"``. The end RSS and the mark come
+  from one read of ``/proc/self/status``.
 
 Resetting the mark is process-wide, so nested or concurrent blocks cooperate: before a
 block resets it, every block still open folds the current mark into its own peak.
@@ -15,7 +17,9 @@ block resets it, every block still open folds the current mark into its own peak
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import sys
 import threading
 import time
 from typing import Any
@@ -25,38 +29,93 @@ import psutil
 from . import _energy
 
 _STATUS = "/proc/self/status"
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)  # absent on Windows (where /proc is too)
 _HWM = re.compile(rb"VmHWM:\s+(\d+) kB")
+_RSS = re.compile(rb"VmRSS:\s+(\d+) kB")
 _lock = threading.Lock()
 _open: list[Counters] = []
 _proc: psutil.Process | None = None
+_proc_pid = 0
+# On Linux ``os.times()`` is the same kernel figure psutil reads from /proc/self/stat
+# (thread-group user/system time and the reaped children's, in clock ticks): one syscall
+# instead of opening and parsing a file. Elsewhere psutil's own reading is kept.
+_OS_TIMES = sys.platform.startswith("linux")
 
 
 def process() -> psutil.Process:
-    """This process, as a cached psutil handle (creating one reads /proc)."""
-    global _proc
-    if _proc is None or not _proc.is_running():
-        _proc = psutil.Process()
+    """This process, as a cached psutil handle (creating one reads /proc).
+
+    Renewed after a fork (a new pid); our own process cannot otherwise stop running, so
+    the handle is not re-checked with ``is_running()`` (another /proc read) on each use.
+    """
+    global _proc, _proc_pid
+    pid = os.getpid()
+    if _proc is None or _proc_pid != pid:
+        _proc, _proc_pid = psutil.Process(pid), pid
     return _proc
+
+
+def cpu_times() -> Any:
+    """This process's (user, system, children_user, children_system) CPU seconds."""
+    if _OS_TIMES:
+        return os.times()
+    return process().cpu_times()
+
+
+def read_status() -> tuple[int | None, int | None]:
+    """``(RSS, high-water mark)`` in bytes from one read of /proc/self/status.
+
+    ``VmRSS`` is the figure psutil's ``memory_info().rss`` reads from /proc/self/statm
+    (the same kernel counters, in kB rather than pages). Either is None where it cannot
+    be read; the RSS then comes from psutil.
+    """
+    try:
+        text = read_proc(_STATUS)
+    except OSError:
+        return None, None
+    rss, hwm = _RSS.search(text), _HWM.search(text)
+    return (
+        int(rss.group(1)) * 1024 if rss else None,
+        int(hwm.group(1)) * 1024 if hwm else None,
+    )
+
+
+def read_rss() -> int:
+    """This process's resident set size in bytes."""
+    rss = read_status()[0]
+    return rss if rss is not None else process().memory_info().rss
 
 
 def read_hwm() -> int | None:
     """The resident-set high-water mark in bytes, or None where it cannot be read."""
-    try:
-        with open(_STATUS, "rb") as fh:
-            found = _HWM.search(fh.read())
-    except OSError:
-        return None
-    return int(found.group(1)) * 1024 if found else None
+    return read_status()[1]
 
 
 def reset_hwm() -> bool:
     """Reset the high-water mark to the current RSS; False where that is not possible."""
     try:
-        with open("/proc/self/clear_refs", "w") as fh:
-            fh.write("5")
+        fd = os.open("/proc/self/clear_refs", os.O_WRONLY | _CLOEXEC)
     except OSError:
         return False
+    try:
+        os.write(fd, b"5")
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
     return True
+
+
+def read_proc(path: str) -> bytes:
+    """A small /proc file, read with ``os.read``: no Python file object (half the cost)."""
+    fd = os.open(path, os.O_RDONLY | _CLOEXEC)
+    try:
+        chunks = [os.read(fd, 65536)]
+        while chunks[-1]:
+            chunks.append(os.read(fd, 65536))
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
 
 
 class Counters:
@@ -68,30 +127,33 @@ class Counters:
         self.hwm_ok = False
 
     def start(self) -> None:
-        proc = process()
         self.started_at = dt.datetime.now(dt.timezone.utc)
         with _lock:
-            mark = read_hwm()
-            for other in _open:
-                other.peak_seen = max(other.peak_seen, mark or 0)
-            self.hwm_ok = mark is not None and reset_hwm()
+            if _open:  # fold the mark into every open block before resetting it
+                mark = read_hwm()
+                for other in _open:
+                    other.peak_seen = max(other.peak_seen, mark or 0)
+            # an unreadable VmHWM shows at stop (None there) and falls back to "sampled"
+            self.hwm_ok = reset_hwm()
             _open.append(self)
-        self.rss_start = proc.memory_info().rss
+        self.rss_start = read_rss()
         self.rapl_start = _energy.rapl_read() if self.use_rapl else None
         self.busy_start = _busy() if self.rapl_start else None
-        self.cpu_start = proc.cpu_times()
+        self.cpu_start = cpu_times()
         self.t0 = time.perf_counter()
 
     def stop(self, sampled_peak: int = 0) -> dict[str, Any]:
         """The block's figures; ``sampled_peak`` is the sampler's largest own-RSS sample."""
         wall = time.perf_counter() - self.t0
-        proc = process()
-        cpu = proc.cpu_times()
-        rss_end = proc.memory_info().rss
+        cpu = cpu_times()
         with _lock:
-            mark = read_hwm() if self.hwm_ok else None
+            rss_end, mark = read_status()
             if self in _open:
                 _open.remove(self)
+        if not self.hwm_ok:
+            mark = None
+        if rss_end is None:
+            rss_end = process().memory_info().rss
         rapl_j = _energy.rapl_delta_j(self.rapl_start, _energy.rapl_read())
         busy = _busy() - self.busy_start if rapl_j is not None and self.busy_start else None
         if mark is not None:

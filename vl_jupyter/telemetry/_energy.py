@@ -67,10 +67,16 @@ def cpu_tdp(model: str) -> tuple[float | None, str | None]:
     return (table[best], best) if best else (None, None)
 
 
+@functools.lru_cache(maxsize=1)
+def rapl_zones() -> tuple[str, ...]:
+    """The RAPL package zones (hardware: listed once per process; read every block)."""
+    return tuple(sorted(glob.glob(_RAPL_GLOB)))
+
+
 def rapl_read() -> dict[str, int] | None:
     """Package energy counters in microjoules, or None when RAPL cannot be read."""
     values: dict[str, int] = {}
-    for zone in glob.glob(_RAPL_GLOB):
+    for zone in rapl_zones():
         try:
             with open(f"{zone}/energy_uj") as fh:
                 values[zone] = int(fh.read())

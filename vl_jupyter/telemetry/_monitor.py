@@ -191,11 +191,14 @@ class _Run:
             store = evidence.EvidenceStore(owner.evidence_dir)
             keys = ("name", "success", "wall_s", "peak_rss_bytes", "energy_kwh", "co2e_g")
             summary = {k: data[k] for k in keys}
-            record = store.append("telemetry", data, session=self.session, summary=summary)
-            trace = trace_document(data, record.id, self.session, source)
             filename = f"trace_{safe_name(self.name)}.json"
-            result.trace_path = store.write_json(filename, trace)
-            store.write_json(f"runs/{self.session}/{filename}", trace)
+            # one acquisition of the store's lock for the record and both trace copies
+            # (it is re-entrant; each write alone would take and release it again)
+            with store.lock():
+                record = store.append("telemetry", data, session=self.session, summary=summary)
+                trace = trace_document(data, record.id, self.session, source)
+                result.trace_path = store.write_json(filename, trace)
+                store.write_json(f"runs/{self.session}/{filename}", trace)
             result.evidence_id = record.id
         except (EvidenceError, OSError, TypeError) as err:  # measuring must not break the cell
             result.recording_error = f"{type(err).__name__}: {err}"

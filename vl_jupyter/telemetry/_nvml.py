@@ -18,7 +18,11 @@ import time
 from typing import Any
 
 _override: Any = None
-_unavailable: str | None = None  # a reason that cannot change within this process
+# Why NVML cannot be used, remembered for the rest of the process so that a machine
+# without it pays nothing per block: the package is not installed, or its library or
+# driver is missing. Installing the package or loading a driver needs a kernel restart
+# to be seen; any other failure (no permission, no device) is retried every block.
+_unavailable: str | None = None
 
 
 def use_backend(backend: Any) -> None:
@@ -28,6 +32,7 @@ def use_backend(backend: Any) -> None:
 
 
 def _load() -> tuple[Any, str | None]:
+    global _unavailable
     if _override is not None:
         return _override, None
     if _unavailable:
@@ -35,7 +40,8 @@ def _load() -> tuple[Any, str | None]:
     try:
         import pynvml
     except ImportError:
-        return None, "nvidia-ml-py is not installed (pip install 'vl-jupyter[gpu]')"
+        _unavailable = "nvidia-ml-py is not installed (pip install 'vl-jupyter[gpu]')"
+        return None, _unavailable
     return pynvml, None
 
 

@@ -60,7 +60,11 @@ def build_data(
         pue,
         carbon.g_per_kwh,
     )
-    vm = psutil.virtual_memory()
+    if sampler is not None and sampler.system_total:  # its last sample ended the block
+        mem_used, mem_total = sampler.system_used_peak, sampler.system_total
+    else:
+        vm = psutil.virtual_memory()
+        mem_used, mem_total = (sampler.system_used_peak if sampler else vm.used), vm.total
     data: dict[str, Any] = {
         "name": name,
         "label": label,
@@ -72,8 +76,8 @@ def build_data(
         "children_cpu_system_s": child_system,
         "children_peak_rss_bytes": children_peak,
         "children_seen": len(sampler.children_seen) if sampler else None,
-        "system_memory_used_peak_bytes": sampler.system_used_peak if sampler else vm.used,
-        "system_memory_total_bytes": vm.total,
+        "system_memory_used_peak_bytes": mem_used,
+        "system_memory_total_bytes": mem_total,
         "gpus": gpus,
         "gpu_status": gpu_status,
         "energy_kwh": energy["total_kwh"],

@@ -2,11 +2,17 @@
 
 One daemon thread per monitored block samples every ``interval`` seconds (0.1 s by
 default) while there are child processes or GPUs to sample, and once a second (to look
-for new children and read system memory) while there are none. Listing child processes scans ``/proc`` (about 3 ms), so the list is refreshed
-at most once a second and the known children are sampled in between. NVML is opened and
-closed on this thread, so its start-up cost overlaps the user's code. ``stop()`` joins
-the thread: nothing is left running, and no NVML session stays open, after the block.
-The thread measures its own CPU time (``sampler_cpu_s``) so its overhead is on record.
+for new children and read system memory) while there are none. Listing child processes
+scans ``/proc`` (about 3 ms) where ``/proc/<pid>/task/*/children`` is missing, so the list
+is refreshed at most once a second and the known children are sampled in between. The
+first sample (children's starting CPU, own and system memory) is taken by ``start()``
+itself, before the block's counters start, and the thread then sleeps until the next one:
+a block shorter than one interval does not have the thread's first sample competing with
+it for the interpreter. NVML is opened (and first sampled) and closed on the thread, so
+its start-up cost overlaps the user's code. ``stop()`` joins the thread: nothing is left
+running, and no NVML session stays open, after the block. The sampler measures its own
+CPU time (``sampler_cpu_s``: the first sample plus the thread) so its overhead is on
+record.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from typing import Any
 
 import psutil
 
-from ._counters import process
+from ._counters import process, read_proc
 from ._nvml import GpuProbe
 
 CHILD_REFRESH_S = 1.0
@@ -37,6 +43,7 @@ class Sampler:
         self.children_peak = 0
         self.children_seen: set[int] = set()
         self.system_used_peak = 0
+        self.system_total = 0
         self.error: str | None = None
         self.cpu_s = 0.0
         self.gpus: list[dict[str, Any]] = []
@@ -44,16 +51,30 @@ class Sampler:
         self._baseline: dict[int, tuple[float, float]] = {}
         self._last_cpu: dict[int, tuple[float, float]] = {}
         self._refreshed = 0.0
+        self._start_cpu_s = 0.0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="vl-monitor-sampler", daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        """Take the first sample here, then start the thread that takes the others."""
+        t_cpu = time.thread_time()
+        try:
+            self._refresh(first=True)
+            self._sample()  # GPUs are sampled on the thread, once NVML is open
+        except Exception as exc:  # a sampler failure must never break the user's cell
+            self.error = f"{type(exc).__name__}: {exc}"
+        finally:
+            self._start_cpu_s = time.thread_time() - t_cpu
+        if self.error is None:
+            self._thread.start()
+        else:
+            self.cpu_s = self._start_cpu_s
 
     def stop(self) -> None:
         """Stop sampling, take the final readings and join the thread."""
         self._stop.set()
-        self._thread.join()
+        if self._thread.ident is not None:  # not started when the first sample failed
+            self._thread.join()
 
     @property
     def gpu_status(self) -> dict[str, Any]:
@@ -75,11 +96,10 @@ class Sampler:
         try:
             if self.probe is not None:
                 self.probe.open()
-            self._refresh(first=True)
-            while True:
+                if self.probe.nvml is not None:
+                    self.probe.sample()  # the GPUs' first sample
+            while not self._stop.wait(self._next_wait()):
                 self._sample()
-                if self._stop.wait(self._next_wait()):
-                    break
             self._refresh()
             self._sample()
         except Exception as exc:  # a sampler failure must never break the user's cell
@@ -90,7 +110,7 @@ class Sampler:
                     self.gpus = self.probe.close()
                 except Exception as exc:
                     self.error = self.error or f"{type(exc).__name__}: {exc}"
-            self.cpu_s = time.thread_time() - t_cpu
+            self.cpu_s = self._start_cpu_s + time.thread_time() - t_cpu
 
     def _next_wait(self) -> float:
         """``interval`` while there is something to sample (children or a GPU); else sleep
@@ -139,7 +159,9 @@ class Sampler:
                 self._children.pop(pid, None)
                 self._last_cpu.pop(pid, None)
         self.children_peak = max(self.children_peak, total)
-        self.system_used_peak = max(self.system_used_peak, psutil.virtual_memory().used)
+        vm = psutil.virtual_memory()
+        self.system_used_peak = max(self.system_used_peak, vm.used)
+        self.system_total = vm.total
         if self.probe is not None and self.probe.nvml is not None:
             self.probe.sample()
 
@@ -162,8 +184,7 @@ def child_pids(root: int) -> list[int] | None:
             continue
         for tid in tids:
             try:
-                with open(f"/proc/{pid}/task/{tid}/children", "rb") as fh:
-                    kids = [int(k) for k in fh.read().split()]
+                kids = [int(k) for k in read_proc(f"/proc/{pid}/task/{tid}/children").split()]
             except OSError:
                 if pid == root and tid == str(root):
                     return None
