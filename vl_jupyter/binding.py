@@ -74,11 +74,11 @@ class Binder:
                 if str(column) not in self._column_set:
                     raise BindingError(
                         f"{name}={column!r}: the data has no column {str(column)!r}",
-                        hint=self._suggest(str(column)),
+                        hint=self.suggest(str(column)),
                     )
             self.keywords[name] = tuple(str(c) for c in names)
 
-    def _suggest(self, name: str) -> str:
+    def suggest(self, name: str) -> str:
         close = difflib.get_close_matches(name, self.columns, n=3, cutoff=0.5)
         lowered = self._lower.get(name.lower())
         if lowered and lowered not in close:
@@ -116,7 +116,7 @@ class Binder:
                     f"role '{role}' needs variable '{variable}', which matches no column; "
                     f"bind it with enforce(..., {_keyword(variable)}='<column>')",
                     control_id=control.id,
-                    hint=self._suggest(variable),
+                    hint=self.suggest(variable),
                 )
             columns.extend(found[0])
             rules.append(found[1])

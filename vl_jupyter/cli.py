@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .errors import ComplianceBlockError, EnforcementError, VLError
+from .policy import operator_symbol
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 _ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⊘", "skipped": "–"}
@@ -186,19 +187,13 @@ def _print_table(report, out: TextIO) -> None:
         status = _paint(r.status, f"{_ICONS[r.status]} {r.status.upper():7}", out)
         print(
             f"  {status} {r.control_id:28} {r.metric_key:26} {value:24} "
-            f"{_symbol(r.operator)} {r.threshold:g}",
+            f"{operator_symbol(r.operator)} {r.threshold:g}",
             file=out,
         )
         if r.reason:
             print(f"            {r.reason}", file=out)
     if report.evidence_id:
         print(f"evidence: {report.evidence_id}", file=out)
-
-
-def _symbol(operator: str) -> str:
-    from .policy import OPERATORS
-
-    return OPERATORS[operator][1]
 
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:

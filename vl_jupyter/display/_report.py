@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..policy import operator_symbol
 from ._groups import group_bars, svg_bars
 from ._style import FONT, MUTED, STATUS_STYLE, badge, banner, esc, fmt_number, row, table
 
@@ -65,7 +66,7 @@ def explain(r: ControlResult) -> str:
     """One sentence saying why a control did not simply pass."""
     text = r.reason or ""
     if not text and r.status == "fail" and r.actual_value is not None:
-        text = f"{r.metric_key} = {r.actual_value:.4g}, which is not {_symbol(r)} {r.threshold:g}"
+        text = f"{r.metric_key} = {r.actual_value:.4g}, which is not {operator_symbol(r.operator)} {r.threshold:g}"
     if not text:
         text = {"error": "the control could not be evaluated", "skipped": "not evaluated"}.get(
             r.status, r.status
@@ -140,7 +141,7 @@ def _value(r: ControlResult) -> str:
 
 
 def _threshold(r: ControlResult) -> str:
-    text = f'<span style="white-space:nowrap">{esc(_symbol(r))} {fmt_number(r.threshold, 4)}</span>'
+    text = f'<span style="white-space:nowrap">{esc(operator_symbol(r.operator))} {fmt_number(r.threshold, 4)}</span>'
     warn = r.metadata.get("warn_threshold")
     if warn is not None:
         text += f'<div style="color:{MUTED}">warn band to {fmt_number(warn, 4)}</div>'
@@ -152,9 +153,3 @@ def _threshold(r: ControlResult) -> str:
 def _legend() -> str:
     items = " ".join(f"{s.icon} {s.word.lower()}" for s in STATUS_STYLE.values())
     return f'<div class="vl-legend" style="color:{MUTED};font-size:11px">{items}</div>'
-
-
-def _symbol(r: ControlResult) -> str:
-    from ..policy import OPERATORS
-
-    return OPERATORS[r.operator][1] if r.operator in OPERATORS else r.operator

@@ -190,7 +190,7 @@ def _resolve_columns(binder: Binder, control: Control, names: tuple[str, ...]) -
             raise BindingError(
                 f"parameter names '{name}', which matches no column",
                 control_id=control.id,
-                hint=binder._suggest(name),
+                hint=binder.suggest(name),
             )
         columns.extend(found[0])
     return tuple(columns)

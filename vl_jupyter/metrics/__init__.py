@@ -10,7 +10,8 @@ from ._catalogue import (
     get_spec,
     known_keys,
 )
-from ._evaluate import CISettings, Measurement, Statistics, measure
+from ._evaluate import Statistics, measure
+from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
 
 __all__ = [

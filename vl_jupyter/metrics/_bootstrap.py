@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from ._evaluate import CISettings, Measurement
+    from ._measurement import CISettings, Measurement
 
 # Below this share of defined replicates an interval would describe a different data set
 # (one where the undefined cases cannot happen), so none is reported.

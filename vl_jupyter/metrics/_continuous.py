@@ -14,11 +14,12 @@ import numpy as np
 from ..errors import MetricError
 from . import _formulas as F
 from ._bootstrap import multinomial_replicates, summarise
-from ._groups import exclude_small_groups
+from ._groups import describe_groups, exclude_small_groups
+from ._measurement import Measurement
 from ._stats import GroupTable
 
 if TYPE_CHECKING:
-    from ._evaluate import Measurement, _CountMetric
+    from ._evaluate import _CountMetric
 
 
 def measure_continuous(metric: _CountMetric) -> Measurement:
@@ -28,11 +29,9 @@ def measure_continuous(metric: _CountMetric) -> Measurement:
 
 
 def _regression(metric: _CountMetric) -> Measurement:
-    from ._evaluate import Measurement
-
     s, cols, key = metric.stats, metric.columns, metric.spec.key
     y_hat = s.numeric(cols["prediction"][0], "prediction")
-    group = metric._group()
+    group = metric.group()
     n_groups = len(group.labels)
     if key == "r2_score":
         y = s.numeric(cols["target"][0], "target")
@@ -86,9 +85,6 @@ def _regression(metric: _CountMetric) -> Measurement:
 
 
 def _calibration(metric: _CountMetric) -> Measurement:
-    from ._evaluate import Measurement
-    from ._groups import describe_groups
-
     s, cols = metric.stats, metric.columns
     score = s.numeric(cols["score"][0], "score")
     if score.min() < 0 or score.max() > 1:
@@ -98,7 +94,7 @@ def _calibration(metric: _CountMetric) -> Measurement:
         )
     n_bins = int(metric.params.get("n_bins", 10))
     positive = s.indicator(cols["target"][0], "target", metric.pos_label)
-    group = metric._group()
+    group = metric.group()
     bins = np.minimum((score * n_bins).astype(np.intp), n_bins - 1)
     index = (group.codes * n_bins + bins) * 2 + positive
     size = len(group.labels) * n_bins * 2

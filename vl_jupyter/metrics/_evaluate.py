@@ -10,7 +10,6 @@ user can act on when the metric cannot be evaluated (the control's status is the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,11 @@ import pandas as pd
 from ..errors import MetricError
 from . import _formulas as F
 from . import _frame_metrics
+from ._bootstrap import multinomial_replicates, summarise
 from ._catalogue import FAMILY_OF, MetricSpec
+from ._continuous import measure_continuous
+from ._groups import describe_groups, exclude_small_groups, explain_undefined
+from ._measurement import CISettings, Measurement
 from ._stats import (
     MANY_VALUES,
     Encoded,
@@ -30,30 +33,6 @@ from ._stats import (
     count_cells,
     encode,
 )
-
-
-@dataclass(frozen=True)
-class CISettings:
-    """Bootstrap settings. ``n_boot=0`` or ``enabled=False`` turns intervals off."""
-
-    enabled: bool = True
-    n_boot: int = 1000
-    level: float = 0.95
-    seed: int | None = 0
-
-
-@dataclass
-class Measurement:
-    value: float
-    n: int
-    groups: dict[str, dict[str, Any]] = field(default_factory=dict)
-    excluded_groups: dict[str, int] = field(default_factory=dict)
-    ci: tuple[float, float] | None = None
-    ci_method: str = "none"
-    ci_note: str = ""
-    undefined_replicates: int = 0
-    warnings: list[str] = field(default_factory=list)
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 class Statistics:
@@ -222,7 +201,7 @@ class _CountMetric:
         self.details: dict[str, Any] = {}
 
     # -- building the table -------------------------------------------------------------
-    def _group(self) -> Encoded:
+    def group(self) -> Encoded:
         if "dimension" not in self.columns:
             return Encoded(np.zeros(self.stats.n_rows, np.intp), ("all",), 0, False)
         group, warnings = self.stats.groups(self.columns["dimension"], self.params.get("bins"))
@@ -236,7 +215,7 @@ class _CountMetric:
 
     def table(self) -> GroupTable:
         s, stat, cols = self.stats, self.spec.statistic, self.columns
-        group = self._group()
+        group = self.group()
         dim = cols.get("dimension", ())
         pos = self.pos_label
         if stat == "outcome":
@@ -306,11 +285,7 @@ class _CountMetric:
         }[key]
 
     def run(self) -> Measurement:
-        from ._groups import describe_groups, exclude_small_groups, explain_undefined
-
         if self.spec.statistic in ("calibration", "regression"):
-            from ._continuous import measure_continuous
-
             return measure_continuous(self)
         table = self.table()
         keep, excluded = exclude_small_groups(self, table)
@@ -330,8 +305,6 @@ class _CountMetric:
             details=self.details,
         )
         if self.ci.enabled and self.ci.n_boot > 0 and self.spec.key != "group_size_min":
-            from ._bootstrap import multinomial_replicates, summarise
-
             # controls reading the same cached table share one set of draws
             draws = self.stats.cached(
                 ("draws", id(table.counts), self.ci),

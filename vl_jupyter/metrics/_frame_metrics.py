@@ -15,10 +15,11 @@ import numpy as np
 
 from ..errors import MetricError
 from . import _formulas as F
+from ._measurement import Measurement
 
 if TYPE_CHECKING:
     from ._catalogue import MetricSpec
-    from ._evaluate import Measurement, Statistics
+    from ._evaluate import Statistics
 
 
 def measure(
@@ -27,8 +28,6 @@ def measure(
     columns: Mapping[str, tuple[str, ...]],
     stats: Statistics,
 ) -> Measurement:
-    from ._evaluate import Measurement
-
     frame = stats.frame
     key = spec.key
     if key in ("data_completeness", "missing_rate_max", "duplicate_rate"):

@@ -24,6 +24,7 @@ from ._model import (
     OPERATORS,
     Control,
     Policy,
+    operator_symbol,
 )
 
 #: The JSON Schema (draft 2020-12) of the native format, shipped with the package.
@@ -38,4 +39,5 @@ __all__ = [
     "Control",
     "Policy",
     "load_policy",
+    "operator_symbol",
 ]

@@ -31,6 +31,13 @@ OPERATOR_ALIASES: dict[str, str] = {
     "ne": "ne", "!=": "ne",
 }  # fmt: skip
 
+
+def operator_symbol(operator: str) -> str:
+    """The symbol shown to users for a canonical operator (``gt`` -> ``>``); an unknown
+    name (a result read back from someone else's file) is shown as written."""
+    return OPERATORS[operator][1] if operator in OPERATORS else operator
+
+
 ENFORCEMENT_MODES = ("monitor", "warn", "block")
 LIFECYCLE_PHASES = ("training", "validation", "monitoring", "incident")
 
@@ -63,7 +70,7 @@ class Control:
 
     @property
     def operator_symbol(self) -> str:
-        return OPERATORS[self.operator][1]
+        return operator_symbol(self.operator)
 
     def compare(self, value: float, threshold: float | None = None) -> bool:
         """Strict comparison: ``0.8 gt 0.8`` is False."""
