@@ -22,7 +22,15 @@ import pandas as pd
 from .. import _context
 from ..binding import Binder, Binding
 from ..errors import BindingError, ComplianceBlockError, EnforcementError, MetricError
-from ..metrics import CISettings, Measurement, Statistics, coerce_bins, get_spec, measure
+from ..metrics import (
+    CISettings,
+    Measurement,
+    MetricSpec,
+    Statistics,
+    coerce_bins,
+    get_spec,
+    measure,
+)
 from ..policy import Control, Policy, load_policy
 from ._fingerprint import fingerprint
 from ._judge import judge
@@ -140,7 +148,7 @@ def _evaluate(
     try:
         bound = binder.bind(control, spec)
         metadata["bindings"] = {role: b.to_dict() for role, b in bound.items()}
-        params = _params(control, defaults, bins, bound)
+        params = _params(control, spec, defaults, bins, bound)
         columns = {role: b.columns for role, b in bound.items()}
         for name in _COLUMN_PARAMS:
             if name in params:
@@ -165,11 +173,14 @@ def _evaluate(
 
 
 def _params(
-    control: Control, defaults: dict[str, Any], bins: Mapping[str, Any], bound: dict[str, Binding]
+    control: Control,
+    spec: MetricSpec,
+    defaults: dict[str, Any],
+    bins: Mapping[str, Any],
+    bound: dict[str, Binding],
 ) -> dict[str, Any]:
     """The control's own parameters, falling back to the call's defaults."""
     params = dict(control.params)
-    spec = get_spec(control.metric)
     for name, value in defaults.items():
         if value is not None and name not in params and spec.param(name) is not None:
             params[name] = value
