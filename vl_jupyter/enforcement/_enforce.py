@@ -41,9 +41,10 @@ _COLUMN_PARAMS = ("quasi_identifiers", "columns")
 
 
 def enforce(
-    data: pd.DataFrame,
-    policy: Policy | str | Path | Mapping[str, Any],
+    data: pd.DataFrame | None = None,
+    policy: Policy | str | Path | Mapping[str, Any] | list | None = None,
     *,
+    metrics: Mapping[str, float] | None = None,
     target: str | None = None,
     prediction: str | None = None,
     score: str | None = None,
@@ -78,14 +79,38 @@ def enforce(
         ...                     target="class", gender="gender", age="age", evidence=False)
         >>> report.status in {"pass", "warn", "fail", "error"}
         True
+
+    The Venturalítica SDK's other entries work too: ``metrics={"accuracy_score": 0.91}``
+    instead of ``data`` judges precomputed values (a control whose metric is not given is
+    an ``error``, never a pass); ``policy=[p1, p2]`` enforces each policy (one evidence
+    record each) and returns their combined Report (``r1 + r2`` does the same).
     """
+    if isinstance(policy, (list, tuple)):
+        call = {k: v for k, v in locals().items() if k not in ("policy", "bindings")}
+        from ._combine import enforce_each
+
+        return enforce_each(enforce, list(policy), call, bindings)
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
+    policy = load_policy(_default_policy(policy))
+    if metrics is not None:
+        from . import _precomputed
+
+        if data is not None:
+            raise EnforcementError(
+                "give enforce() either data or metrics=, not both",
+                hint="metrics= judges values you computed elsewhere; data= computes them",
+            )
+        values = _precomputed.check_metrics(metrics)
+        results = _precomputed.results(policy, values, metrics, phase, _result)
+        return _finish(
+            results, policy, _precomputed.data_summary(values), {}, name, phase, started_at,
+            clock, evidence, evidence_dir, strict, _context.git_state() if evidence else None,
+        )  # fmt: skip
     if isinstance(data, Mapping):
         data = pd.DataFrame(data)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"enforce() needs a pandas DataFrame, got {type(data).__name__}")
-    policy = load_policy(policy)
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
     binder = Binder(data.columns, keywords)
     stats = Statistics(data)
@@ -102,11 +127,34 @@ def enforce(
         ]
         data_summary = data_fingerprint.result()
         git_summary = git.result() if git else None
+    bound = {k: v for k, v in keywords.items() if v is not None}
+    return _finish(
+        results, policy, data_summary, bound, name, phase, started_at, clock, evidence,
+        evidence_dir, strict, git_summary,
+    )  # fmt: skip
+
+
+def _finish(
+    results: list[ControlResult],
+    policy: Policy,
+    data_summary: dict[str, Any],
+    bindings: dict[str, Any],
+    name: str | None,
+    phase: str | None,
+    started_at: datetime,
+    clock: float,
+    evidence: bool,
+    evidence_dir: str | Path | None,
+    strict: bool,
+    git_summary: dict[str, Any] | None,
+) -> Report:
+    """The Report of either entry (data or precomputed metrics), its evidence, and the
+    exceptions ``strict`` and ``enforcement_mode: block`` ask for, in that order."""
     report = Report(
         results,
         policy={**policy.summary(), "text": policy.text, "warnings": list(policy.warnings)},
         data=data_summary,
-        bindings={k: v for k, v in keywords.items() if v is not None},
+        bindings=bindings,
         name=name,
         phase=phase,
         started=_iso(started_at),
@@ -120,6 +168,18 @@ def enforce(
         record_report(report, evidence_dir=evidence_dir, duration_s=duration, git=git_summary)
     _raise_if_stopped(report, policy, strict)
     return report
+
+
+def _default_policy(policy: Any) -> Any:
+    """The SDK's default policy file, ``risks.oscal.yaml`` in the working directory."""
+    if policy is not None:
+        return policy
+    if Path("risks.oscal.yaml").is_file():
+        return Path("risks.oscal.yaml")
+    raise EnforcementError(
+        "enforce() needs a policy: policy='policy.yaml' (no risks.oscal.yaml, the "
+        "Venturalítica default, in the working directory)"
+    )
 
 
 def _evaluate(

@@ -40,13 +40,38 @@ class ControlResult:
         ci = self.metadata.get("ci")
         return (ci["low"], ci["high"]) if ci else None
 
+    @property
+    def power(self) -> dict[str, Any]:
+        """The statistical footing of the value, in the Venturalítica SDK's ``power`` shape:
+        ``n``, ``n_clusters`` (None: no cluster bootstrap here), ``groups`` (rows per
+        group), ``ci_low``, ``ci_high``, ``ci_level``, ``method``, ``n_boot``, ``seed``.
+        The CI fields are None where no interval was drawn (``metadata["ci_note"]`` says
+        why)."""
+        meta = self.metadata
+        ci = meta.get("ci") or {}
+        groups = meta.get("groups") or {}
+        return {
+            "n": meta.get("n"),
+            "n_clusters": None,
+            "groups": {g: v.get("n") if isinstance(v, dict) else v for g, v in groups.items()},
+            "ci_low": ci.get("low"),
+            "ci_high": ci.get("high"),
+            "ci_level": ci.get("level"),
+            "method": ci.get("method"),
+            "n_boot": ci.get("n_boot"),
+            "seed": ci.get("seed"),
+        }
+
 
 class Report(Sequence[ControlResult]):
     """The results of one ``enforce`` call, in policy order.
 
-    ``passed`` is True only when at least one control was evaluated and none failed or
-    errored: an empty or all-skipped report never passes. ``score`` is the share of the
-    evaluated (non-skipped) controls that passed.
+    Iterating, ``len`` and ``results`` cover the evaluated controls only: a control of
+    another lifecycle phase is left out, as the Venturalítica SDK leaves it out, and is
+    listed in ``skipped`` instead (``report["id"]`` finds both). ``passed`` is True only
+    when at least one control was evaluated and none failed or errored: an empty or
+    all-skipped report never passes. ``score`` is the share of the evaluated controls
+    that passed. ``r1 + r2`` combines two reports (see :func:`combine`).
     """
 
     def __init__(
@@ -62,7 +87,8 @@ class Report(Sequence[ControlResult]):
         finished: str | None = None,
         warnings: list[str] | None = None,
     ) -> None:
-        self.results = list(results)
+        self.results = [r for r in results if r.status != "skipped"]
+        self.skipped = [r for r in results if r.status == "skipped"]
         self.policy = policy
         self.data = data
         self.bindings = bindings
@@ -73,6 +99,22 @@ class Report(Sequence[ControlResult]):
         self.warnings = list(warnings or [])
         self.evidence_id: str | None = None
         self.session: str | None = None
+        #: the reports a combined report was made of (empty for a single enforce call)
+        self.parts: list[Report] = []
+
+    @property
+    def evidence_ids(self) -> list[str]:
+        """Every evidence record behind this report: its own, or its parts' in order."""
+        if self.parts:
+            return [i for part in self.parts for i in part.evidence_ids]
+        return [self.evidence_id] if self.evidence_id else []
+
+    def __add__(self, other: object) -> Report:
+        if not isinstance(other, Report):
+            return NotImplemented
+        from ._combine import combine
+
+        return combine([self, other])
 
     @overload
     def __getitem__(self, index: int) -> ControlResult: ...
@@ -80,7 +122,7 @@ class Report(Sequence[ControlResult]):
     def __getitem__(self, index: slice) -> list[ControlResult]: ...
     def __getitem__(self, index):
         if isinstance(index, str):
-            for result in self.results:
+            for result in [*self.results, *self.skipped]:
                 if result.control_id == index:
                     return result
             raise KeyError(index)
@@ -94,12 +136,12 @@ class Report(Sequence[ControlResult]):
 
     @property
     def counts(self) -> dict[str, int]:
-        found = Counter(r.status for r in self.results)
+        found = Counter(r.status for r in [*self.results, *self.skipped])
         return {status: found.get(status, 0) for status in STATUSES}
 
     @property
     def evaluated(self) -> list[ControlResult]:
-        return [r for r in self.results if r.status != "skipped"]
+        return list(self.results)
 
     @property
     def passed(self) -> bool:
@@ -145,6 +187,8 @@ class Report(Sequence[ControlResult]):
             "bindings": self.bindings,
             "warnings": self.warnings,
             "results": [dataclasses.asdict(r) for r in self.results],
+            "skipped": [dataclasses.asdict(r) for r in self.skipped],
+            "evidence_ids": self.evidence_ids,
         }
 
     def to_frame(self):

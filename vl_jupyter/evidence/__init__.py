@@ -20,23 +20,39 @@ from typing import Any
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
 from ._record import format_created as format_timestamp
+from ._runs import (
+    MAX_RESULTS,
+    close_run,
+    latest_run,
+    open_run,
+    register_run_writer,
+    unregister_run_writer,
+)
+from ._runs import accumulate as accumulate_results
 from ._session import check_id, current_session, session
 from ._store import EvidenceStore, default_root
 
 __all__ = [
+    "MAX_RESULTS",
     "EvidenceRecord",
     "EvidenceStore",
     "Problem",
     "VerifyResult",
+    "accumulate_results",
     "append",
     "check_record_id",
+    "close_run",
     "current_session",
     "default_root",
     "format_timestamp",
     "get",
+    "latest_run",
+    "open_run",
     "records",
+    "register_run_writer",
     "session",
     "to_jsonable",
+    "unregister_run_writer",
     "verify",
 ]
 
