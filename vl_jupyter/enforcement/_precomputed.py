@@ -57,6 +57,20 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _stem(key: str) -> str:
+    """``accuracy_score`` and ``accuracy`` are the same name to a reader."""
+    return key.lower().removesuffix("_score")
+
+
+def _close_matches(wanted: list[str], given: list[str]) -> list[str]:
+    found = []
+    for key in given:
+        ratio = max(difflib.SequenceMatcher(None, _stem(w), _stem(key)).ratio() for w in wanted)
+        if ratio >= 0.75:
+            found.append((ratio, key))
+    return [key for _, key in sorted(found, reverse=True)[:3]]
+
+
 def data_summary(metrics: Mapping[str, float | None]) -> dict[str, Any]:
     """What the evidence says about the input: the given keys and values, no frame."""
     return {"source": SOURCE, "metrics": dict(metrics), "rows": None, "columns": []}
@@ -74,7 +88,7 @@ def evaluate(
     metadata["source"] = SOURCE
     if found is None:
         given = ", ".join(sorted(metrics)) or "none"
-        close = difflib.get_close_matches(control.metric, list(metrics), n=3, cutoff=0.6)
+        close = _close_matches(keys, list(metrics))
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         metadata["reason"] = (
             f"metric '{keys[0]}' was not given in metrics= (given: {given}){hint}; "
