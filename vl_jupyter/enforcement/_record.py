@@ -11,10 +11,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .. import _context
+from ..errors import VLWarning
 from ..evidence import EvidenceStore, accumulate_results, current_session, open_run
 from ._report import ControlResult, Report
 
@@ -39,6 +42,32 @@ def result_key(report: Report, result: ControlResult) -> str:
     }
     text = json.dumps(basis, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+#: Called with ``(report, evidence_dir)`` after a report's record is written (the
+#: trackers room registers its autolog here, wired by the package facade).
+_listeners: list[Callable[[Report, Any], Any]] = []
+
+
+def on_recorded(listener: Callable[[Report, Any], Any]) -> None:
+    """Register ``listener(report, evidence_dir)`` to run after every enforce record is
+    written; registering the same function twice keeps one. A listener that raises is a
+    VLWarning: it never breaks ``enforce``."""
+    if listener not in _listeners:
+        _listeners.append(listener)
+
+
+def _notify(report: Report, evidence_dir: Any) -> None:
+    for listener in list(_listeners):
+        try:
+            listener(report, evidence_dir)
+        except Exception as exc:
+            warnings.warn(
+                f"after-record hook {getattr(listener, '__qualname__', listener)} failed: "
+                f"{type(exc).__name__}: {exc}",
+                VLWarning,
+                stacklevel=4,
+            )
 
 
 def record_report(
@@ -75,4 +104,5 @@ def record_report(
         accumulate_results(store, "results.json", sdk_results)
     report.evidence_id = record.id
     report.session = record.session
+    _notify(report, evidence_dir)
     return record.id

@@ -137,9 +137,10 @@ def _enforce(
         cid = metric_key(result.control_id)
         if result.actual_value is not None:
             add(Metric(f"vl.{cid}.value", float(result.actual_value), step, ts))
-            add(Metric(f"assurance.{cid}.score", float(result.actual_value), step, ts))
         if result.status != "skipped":
-            add(Metric(f"vl.{cid}.passed", 1.0 if result.passed else 0.0, step, ts))
+            # the SDK's pass flag: 1.0 for pass and warn (passed), 0.0 for fail and error;
+            # the status tag tells warn from pass
+            add(Metric(f"assurance.{cid}.score", 1.0 if result.passed else 0.0, step, ts))
         bundle.tags[f"vl.{cid}.status"] = result.status
         bundle.rows.append(
             {
@@ -156,7 +157,7 @@ def _enforce(
         )
         sdk.append(sdk_record(result) if isinstance(result, ControlResult) else raw)
     if data.get("score") is not None:
-        add(Metric("vl.compliance_score", float(data["score"]), step, ts))
+        add(Metric("compliance_score", float(data["score"]), step, ts))
     bundle.tags["vl.status"] = str(data.get("status"))
     bundle.tags["vl.passed"] = str(bool(data.get("passed"))).lower()
     policy = data.get("policy") or {}

@@ -20,6 +20,7 @@ from typing import Any
 
 from ._bundle import Bundle
 from ._ledger import Ledger
+from ._naming import run_name
 from ._result import TargetInfo
 from ._settings import scoped_env
 from ._target import REQUEST_TIMEOUT_S, Group, Unavailable, probe_http, run_id_of
@@ -174,7 +175,7 @@ class MlflowTarget:
         if run_id is None:
             existing = client.create_run(
                 self._experiment_id(),
-                run_name=f"vl-{group.name}" if group.name else None,
+                run_name=run_name(group.records, f"vl-{group.name}" if group.name else None),
                 tags={"vl.source": "vl_jupyter", "vl.evidence.session": group.name or ""},
             )
             run_id = existing.info.run_id
