@@ -85,6 +85,10 @@ def record_report(
     leaves them out.
     """
     store = EvidenceStore(evidence_dir)
+    digest = (report.data or {}).get("content_hash")
+    for r in report:  # the SDK's name for "which data this result is about" (retain keys)
+        if digest and "partition_digest" not in r.metadata:
+            r.metadata["partition_digest"] = digest
     data = report.to_dict()
     data["policy"] = report.policy  # the snapshot keeps the full policy text
     data["duration_s"] = duration_s
@@ -104,5 +108,7 @@ def record_report(
         accumulate_results(store, "results.json", sdk_results)
     report.evidence_id = record.id
     report.session = record.session
+    for r in [*report, *report.skipped]:
+        r.evidence_id = record.id  # not a field: the record it is part of, for retain()
     _notify(report, evidence_dir)
     return record.id

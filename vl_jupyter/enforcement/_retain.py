@@ -18,18 +18,31 @@ from typing import Any
 
 from ..errors import EnforcementError
 from ..evidence import EvidenceStore, accumulate_results, current_session, open_run
-from ._record import result_key, sdk_record
+from ._record import sdk_record
 from ._report import ControlResult, Report
 
 FILE = "retained_results.json"
 
 
+def _key(result: ControlResult, report: Report | None) -> str:
+    """The SDK's identity of a retained result: control and data partition."""
+    partition = result.metadata.get("partition_digest")
+    if partition is None and report is not None:
+        partition = (report.data or {}).get("content_hash")
+    return f"{result.control_id}|{partition}"
+
+
+def _entry(result: ControlResult, report: Report | None = None) -> dict[str, Any]:
+    return {
+        **sdk_record(result),
+        "result_key": _key(result, report),
+        "evidence_id": getattr(result, "evidence_id", None),
+    }
+
+
 def _entries(results: Any) -> list[dict[str, Any]]:
     if isinstance(results, Report):
-        return [
-            {**sdk_record(r), "result_key": result_key(results, r), "evidence_id": _id(results, r)}
-            for r in results
-        ]
+        return [_entry(r, results) for r in results]
     if isinstance(results, ControlResult):
         results = [results]
     if not isinstance(results, Iterable) or isinstance(results, (str, bytes, dict)):
@@ -41,20 +54,12 @@ def _entries(results: Any) -> list[dict[str, Any]]:
         if isinstance(r, Report):
             out.extend(_entries(r))
         elif isinstance(r, ControlResult):
-            partition = r.metadata.get("partition_digest")
-            out.append({**sdk_record(r), "result_key": f"{r.control_id}|{partition}"})
+            out.append(_entry(r))
         else:
             raise EnforcementError(
                 f"retain() got a {type(r).__name__}; give the ControlResults enforce returned"
             )
     return out
-
-
-def _id(report: Report, result: ControlResult) -> str | None:
-    for part in report.parts or [report]:
-        if any(r is result for r in part):
-            return part.evidence_id
-    return report.evidence_id
 
 
 def retain(results: Any, *, evidence_dir: str | Path | None = None) -> Path:
