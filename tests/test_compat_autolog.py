@@ -123,3 +123,24 @@ def test_enforce_never_imports_a_tracker(tmp_path):
     )  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_enforce_in_a_wandb_run_logs_into_it_and_leaves_it_running(tmp_path, monkeypatch, german):
+    wandb = pytest.importorskip("wandb")
+    for name in ("WANDB_API_KEY", "WANDB_PROJECT", "WANDB_ENTITY", "VL_EVIDENCE_DIR", "VL_AUTOLOG"):
+        monkeypatch.delenv(name, raising=False)
+    for name, sub in (("WANDB_DIR", ""), ("WANDB_DATA_DIR", "d"), ("WANDB_CACHE_DIR", "c")):
+        monkeypatch.setenv(name, str(tmp_path / sub))
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "cfg"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.chdir(tmp_path)
+    user = wandb.init(project="mine", mode="offline")
+    try:
+        report = check(german)
+        assert wandb.run is user  # never finished by us
+        status = sync_status()[report.evidence_id]["wandb"]
+        assert status["run_id"] == user.id
+        assert report.evidence_id in sync("wandb").skipped
+    finally:
+        user.finish()

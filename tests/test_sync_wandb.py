@@ -162,6 +162,7 @@ def test_the_users_active_run_is_used_and_not_finished(project):
     assert any("accuracy" in h for h in got["history"])
     assert "compliance_score" in got["summary"]
     assert any(a.name == "compliance-bundle" for a in got["artifacts"])
+    assert any(a.name == "policy_snapshot" and a.type == "policy" for a in got["artifacts"])
 
 
 def test_no_secret_in_any_written_file(project, monkeypatch):

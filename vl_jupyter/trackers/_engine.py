@@ -176,6 +176,8 @@ def _sync_target(
                 secrets = secret_values(folder)
                 try:
                     for group in adapter.group(todo, ledger, force):
+                        if not group.records:  # nothing pending for the user's run
+                            continue
                         earlier = _earlier(store, ledger, name, where, group.run_id, group.records)
                         bundle = _bundle.build(
                             store,
