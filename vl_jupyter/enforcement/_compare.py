@@ -12,8 +12,9 @@ model in production, and is the difference more than sampling noise?".
   runs are independent samples). Without an interval on either side it is ``None``:
   not tested, never "not significant".
 - **Alert levels** ``none < warning < critical < emergency`` come from the control's
-  ``max_regression`` (default: the ACGS-PGP MLOps levels, 5 %, 10 % and 15 % relative
-  degradation). The level is shown whatever the significance; a control fails on a
+  ``max_regression`` (default: the ACGS-PGP MLOps levels 5, 10 and 15: per cent of the
+  baseline where higher is better, points where lower is better; see
+  ``vl_jupyter.policy.RegressionRule``). The level is shown whatever the significance; a control fails on a
   regression only if the policy asks for it (``fail_on_regression: critical``) *and* the
   change is significant (or untestable), so a gate does not fail on noise.
 """
@@ -215,7 +216,8 @@ def apply_regressions(report, comparison: Comparison) -> None:
         ):
             amount = (
                 f"{change.relative_degradation:.1%}"
-                if rule.mode == "relative" and change.relative_degradation is not None
+                if rule.effective_mode(change.better) == "relative"
+                and change.relative_degradation is not None
                 else f"{change.degradation:.4g}"
             )
             result.status = "fail"
@@ -271,7 +273,7 @@ def _change(result, before) -> ControlChange:
         z=z,
         p_value=p,
         significant=significant,
-        level=rule.level(degradation, rel_degradation),
+        level=rule.level(degradation, rel_degradation, better),
         status=result.status,
         baseline_status=before.status,
         threshold=result.threshold,

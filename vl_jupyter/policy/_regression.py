@@ -2,11 +2,16 @@
 
 A control may carry ``max_regression`` (a mapping ``{warning: 0.05, critical: 0.10,
 emergency: 0.15, mode: relative, fail_on: critical}``, the string ``"0.05,0.10,0.15"``, or
-the flat props ``max_regression_warning`` ...), ``regression_mode`` (``relative`` or
-``absolute``) and ``fail_on_regression`` (a level). Props dialects write them as props,
-the native format under ``params``. Without them a control gets the ACGS-PGP MLOps seed's
-levels: warning at 5 %, critical at 10 %, emergency at 15 % relative degradation, and
-never fails on a regression alone.
+the flat props ``max_regression_warning`` ...), ``regression_mode`` (``relative``,
+``absolute`` or ``auto``) and ``fail_on_regression`` (a level). Props dialects write them
+as props, the native format under ``params``. Without them a control gets the ACGS-PGP
+MLOps seed's levels, 5 %, 10 % and 15 %, and never fails on a regression alone.
+
+``auto`` (the default) reads the levels as a *relative* degradation where higher is better
+(accuracy 0.80 -> 0.72 is 10 % worse) and as *absolute* points where lower is better or
+the value should sit at the threshold: a parity gap is ideally 0, so 0.02 -> 0.04 is
+"twice as bad" relatively but only two points worse, and relative levels on gaps would
+alarm on sampling noise (measured: benchmarks/bench_false_alarms.py).
 """
 
 from __future__ import annotations
@@ -45,7 +50,7 @@ class RegressionRule:
     warning: float = DEFAULT_LEVELS["warning"]
     critical: float = DEFAULT_LEVELS["critical"]
     emergency: float = DEFAULT_LEVELS["emergency"]
-    mode: str = "relative"
+    mode: str = "auto"
     fail_at: str | None = None
 
     @classmethod
@@ -53,7 +58,7 @@ class RegressionRule:
         """Read the regression fields of a control's parameters (any dialect: a mapping,
         ``"0.05,0.10,0.15"``, or the flat ``max_regression_<level>`` props)."""
         levels = dict(DEFAULT_LEVELS)
-        mode = str(params.get("regression_mode", "relative")).strip().lower()
+        mode = str(params.get("regression_mode", "auto")).strip().lower()
         given = params.get("max_regression")
         if isinstance(given, str):
             parts = [p.strip() for p in given.split(",") if p.strip()]
@@ -93,9 +98,9 @@ class RegressionRule:
             flat = params.get(f"max_regression_{level}")
             if flat is not None:
                 levels[level] = _number(flat, f"max_regression_{level}", control_id)
-        if mode not in ("relative", "absolute"):
+        if mode not in ("relative", "absolute", "auto"):
             raise PolicyError(
-                f"regression_mode must be relative or absolute, got '{mode}'",
+                f"regression_mode must be relative, absolute or auto, got '{mode}'",
                 control_id=control_id,
             )
         if not levels["warning"] <= levels["critical"] <= levels["emergency"]:
@@ -133,9 +138,18 @@ class RegressionRule:
         names = ("warning", "critical", "emergency", "mode", "fail_at")
         return cls(**{k: data[k] for k in names if k in data})
 
-    def level(self, degradation: float | None, relative: float | None) -> str:
+    def effective_mode(self, better: str) -> str:
+        """``relative`` or ``absolute`` for a control whose better direction is ``better``."""
+        if self.mode != "auto":
+            return self.mode
+        return "relative" if better == "higher" else "absolute"
+
+    def level(
+        self, degradation: float | None, relative: float | None, better: str = "higher"
+    ) -> str:
         """The alert level of a change (``degradation`` > 0 is worse)."""
-        amount = relative if self.mode == "relative" else degradation
+        mode = self.effective_mode(better)
+        amount = relative if mode == "relative" else degradation
         if amount is None or not math.isfinite(amount) or amount <= 0:
             return "none"
         found = "none"
