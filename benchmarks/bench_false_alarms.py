@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 
 import vl_jupyter as vl
 from vl_jupyter.errors import ComplianceBlockError
@@ -53,6 +53,7 @@ def main() -> None:
     significant: Counter[str] = Counter()
     tested: Counter[str] = Counter()
     levels: Counter[str] = Counter()
+    by_control: dict[str, Counter[str]] = defaultdict(Counter)
     any_alarm = 0
     clock = time.perf_counter()
     for seed in range(args.seeds):
@@ -65,6 +66,7 @@ def main() -> None:
         alarm = False
         for change in comparison:
             levels[change.level] += 1
+            by_control[change.control_id][change.level] += 1
             if change.significant is not None:
                 tested[change.control_id] += 1
                 significant[change.control_id] += change.significant
@@ -72,9 +74,11 @@ def main() -> None:
         any_alarm += alarm
     elapsed = time.perf_counter() - clock
     print(f"{args.seeds} bootstrap copies of the 300-row test set, {elapsed:.1f} s")
-    print(f"{'control':28} {'false alarms':>12}  (nominal 5 %)")
-    for cid in tested:
-        print(f"{cid:28} {significant[cid] / tested[cid]:>12.1%}")
+    print(f"{'control':28} {'false alarms':>12}  (nominal 5 %)   alert levels on noise")
+    for cid in by_control:
+        rate = f"{significant[cid] / tested[cid]:.1%}" if tested[cid] else "not tested"
+        seen = ", ".join(f"{k} {v}" for k, v in sorted(by_control[cid].items()) if k != "none")
+        print(f"{cid:28} {rate:>12}                  {seen or '-'}")
     total = sum(significant.values()) / max(1, sum(tested.values()))
     print(f"{'all controls':28} {total:>12.1%}")
     print(f"{'any control in a run':28} {any_alarm / args.seeds:>12.1%}")
