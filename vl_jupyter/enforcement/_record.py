@@ -95,6 +95,7 @@ def record_report(
     data["environment"] = _context.software()
     data["git"] = git
     data["working_directory"] = str(Path.cwd())
+    data["origin"] = _context.origin()
     run_id = current_session()
     with store.lock():
         record = store.append("enforce", data, session=run_id, summary=report.summary())

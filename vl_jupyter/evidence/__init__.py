@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._history import check_tag, history, record_origin, tag, tagged, tags
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
 from ._record import format_created as format_timestamp
@@ -41,16 +42,22 @@ __all__ = [
     "accumulate_results",
     "append",
     "check_record_id",
+    "check_tag",
     "close_run",
     "current_session",
     "default_root",
     "format_timestamp",
     "get",
+    "history",
     "latest_run",
     "open_run",
+    "record_origin",
     "records",
     "register_run_writer",
     "session",
+    "tag",
+    "tagged",
+    "tags",
     "to_jsonable",
     "unregister_run_writer",
     "verify",

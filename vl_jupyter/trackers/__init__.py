@@ -24,6 +24,7 @@ from typing import Any
 from ..errors import SyncError
 from ._autolog import autolog
 from ._autolog import log_report as autolog_report
+from ._bundle import metric_key
 from ._engine import sync
 from ._result import SyncedRecord, SyncResult, TargetInfo
 from ._settings import CONFIG_FILE, from_options, resolve_settings
@@ -37,6 +38,7 @@ __all__ = [
     "autolog",
     "autolog_report",
     "from_options",
+    "metric_key",
     "resolve_settings",
     "sync",
     "sync_status",
