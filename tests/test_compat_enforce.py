@@ -167,3 +167,25 @@ def test_default_policy_is_risks_oscal_yaml_in_the_working_directory(monkeypatch
     (tmp_path / "risks.oscal.yaml").write_text(PERF, encoding="utf-8")
     report = vl.enforce(metrics={"accuracy_score": 0.9}, evidence=False)
     assert report["acc"].status == "pass"
+
+
+def test_the_sdk_readme_spellings_prediction_array_and_policy_path(german, perf):
+    predictions = german["class"].to_numpy()
+    before = list(german.columns)
+    report = vl.enforce(
+        data=german, target="class", prediction=predictions, policy_path=perf,
+        phase="validation", ci=False, evidence=False,
+    )  # fmt: skip
+    assert list(german.columns) == before  # the caller's frame is not modified
+    assert report["acc"].actual_value == 1.0 and report.bindings["prediction"] == "prediction"
+    taken = german.assign(prediction=0)
+    other = vl.enforce(
+        taken, perf, target="class", prediction=predictions, phase="validation", evidence=False
+    )
+    assert other.bindings["prediction"] == "_prediction" and other["acc"].actual_value == 1.0
+    with pytest.raises(
+        EnforcementError, match=r"prediction= has shape \(3,\) but the data has 1000 rows"
+    ):
+        vl.enforce(german, perf, target="class", prediction=[1, 2, 1], evidence=False)
+    with pytest.raises(EnforcementError, match="not both"):
+        vl.enforce(german, perf, policy_path="other.yaml", evidence=False)

@@ -209,4 +209,15 @@ def test_registered_run_writers_are_called_at_close(tmp_path, evidence_dir, germ
         evidence.unregister_run_writer("test-bom")
         evidence.unregister_run_writer("test-broken")
     assert seen == [(mon.result.session, "closing", ["balance"])]
+    seen.clear()
+    evidence.register_run_writer("test-bom", bom)
+    try:
+        with vl.monitor("outer", sample=False, evidence_dir=evidence_dir) as outer:
+            with vl.monitor("inner", sample=False, evidence_dir=evidence_dir) as inner:
+                pass
+            assert seen == []  # the inner block closed, the run did not
+    finally:
+        evidence.unregister_run_writer("test-bom")
+    assert inner.result.session == outer.result.session
+    assert seen == [(outer.result.session, "outer", [])]  # once, when the run closes
     assert (evidence_dir / "runs" / mon.result.session / "bom.json").is_file()

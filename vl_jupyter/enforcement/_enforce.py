@@ -32,6 +32,7 @@ from ..metrics import (
     measure,
 )
 from ..policy import Control, Policy, load_policy
+from . import _sdk_args
 from ._fingerprint import fingerprint
 from ._judge import judge
 from ._report import ControlResult, Report
@@ -89,6 +90,7 @@ def enforce(
     an ``error``, never a pass); ``policy=[p1, p2]`` enforces each policy (one evidence
     record each) and returns their combined Report (``r1 + r2`` does the same).
     """
+    policy = _sdk_args.policy_argument(policy, bindings)  # the SDK README's policy_path=
     if isinstance(policy, (list, tuple)):
         call = {k: v for k, v in locals().items() if k not in ("policy", "bindings")}
         from ._combine import enforce_each
@@ -116,6 +118,7 @@ def enforce(
         data = pd.DataFrame(data)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"enforce() needs a pandas DataFrame, got {type(data).__name__}")
+    data, prediction = _sdk_args.prediction_argument(data, prediction)  # an array is a column
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
     binder = Binder(data.columns, keywords)
     stats = Statistics(data)

@@ -149,6 +149,9 @@ class _Run:
         self.carbon = _settings.resolve_carbon(owner.country, owner.carbon_intensity)
         self.pue = _settings.resolve_pue(owner.pue)
         self.stack = ExitStack()
+        # a nested block joins the outer run: only the block that opened the run points
+        # runs/latest at it and calls the run writers when it closes
+        self.owns_run = evidence.current_session() is None
         self.session = self.stack.enter_context(evidence.session())
         self.run_folder: Path | None = None
         try:
@@ -236,7 +239,7 @@ class _Run:
     def _close(self, store: evidence.EvidenceStore, data: dict[str, Any], record_id: str) -> None:
         """Call the registered run writers (bom.json, OSCAL files, ...) for this run."""
         folder = store.root / "runs" / self.session
-        if self.run_folder is None or not folder.is_dir():
+        if not self.owns_run or self.run_folder is None or not folder.is_dir():
             return
         context = {
             "run_id": self.session,
