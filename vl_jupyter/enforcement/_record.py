@@ -103,10 +103,11 @@ def record_report(
             {**sdk_record(r), "result_key": result_key(report, r), "evidence_id": record.id}
             for r in report
         ]
+        files = ["results.json"]
         if run_id is not None:
             open_run(store, run_id)
-            accumulate_results(store, f"runs/{run_id}/results.json", sdk_results)
-        accumulate_results(store, "results.json", sdk_results)
+            files.insert(0, f"runs/{run_id}/results.json")
+        accumulate_results(store, files, sdk_results)
     report.evidence_id = record.id
     report.session = record.session
     for r in [*report, *report.skipped]:

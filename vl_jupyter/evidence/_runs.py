@@ -86,21 +86,30 @@ def _load(path: Path) -> _Cached:
     return cached
 
 
-def accumulate(store: Any, relpath: str, entries: list[dict[str, Any]]) -> Path:
-    """Add ``entries`` (each with a ``result_key``) to the results file ``relpath``.
+def accumulate(store: Any, relpath: str | list[str], entries: list[dict[str, Any]]) -> Path:
+    """Add ``entries`` (each with a ``result_key``) to the results file ``relpath`` (or to
+    each of a list of them, serialising the entries once); returns the last file.
 
     Call under ``store.lock()``. An entry replaces the one with its key and moves to the
     end; the oldest entries beyond :func:`max_results` are dropped (warned once per file).
     """
+    texts = [(str(e["result_key"]), _entry_text(e)) for e in entries]
+    paths = [relpath] if isinstance(relpath, str) else list(relpath)
+    target = store.root
+    for one in paths:
+        target = _write(store, one, texts)
+    return target
+
+
+def _write(store: Any, relpath: str, texts: list[tuple[str, str]]) -> Path:
     target = _files.check_relpath(store.root, relpath)
     with _cache_lock:
         cached = _cache.get(target)
         if cached is None or cached.stat != _stat(target):
             cached = _load(target)
-        for entry in entries:
-            key = str(entry["result_key"])
+        for key, text in texts:
             cached.texts.pop(key, None)
-            cached.texts[key] = _entry_text(entry)
+            cached.texts[key] = text
         limit = max_results()
         if len(cached.texts) > limit:
             for key in list(cached.texts)[: len(cached.texts) - limit]:
@@ -111,7 +120,7 @@ def accumulate(store: Any, relpath: str, entries: list[dict[str, Any]]) -> Path:
                     f"{relpath} keeps the newest {limit} results (VL_RESULTS_MAX); "
                     "every result stays in the evidence records",
                     VLWarning,
-                    stacklevel=4,
+                    stacklevel=5,
                 )
         body = ",\n".join(cached.texts.values())
         payload = ("[\n" + body + "\n]\n" if body else "[]\n").encode("utf-8")
