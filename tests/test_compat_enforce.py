@@ -189,3 +189,9 @@ def test_the_sdk_readme_spellings_prediction_array_and_policy_path(german, perf)
         vl.enforce(german, perf, target="class", prediction=[1, 2, 1], evidence=False)
     with pytest.raises(EnforcementError, match="not both"):
         vl.enforce(german, perf, policy_path="other.yaml", evidence=False)
+
+
+def test_skipped_controls_still_show_in_the_report_table(perf):
+    report = vl.enforce(metrics={"accuracy_score": 0.9}, policy=perf, phase="validation", evidence=False)  # fmt: skip
+    html = report._repr_html_()
+    assert html.count('class="vl-control ') == 4 and "later" in html and "SKIPPED" in html
