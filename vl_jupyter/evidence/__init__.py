@@ -24,6 +24,7 @@ from ._record import format_created as format_timestamp
 from ._runs import (
     MAX_RESULTS,
     close_run,
+    has_run_writers,
     latest_run,
     open_run,
     register_run_writer,
@@ -48,6 +49,7 @@ __all__ = [
     "default_root",
     "format_timestamp",
     "get",
+    "has_run_writers",
     "history",
     "latest_run",
     "open_run",

@@ -191,6 +191,10 @@ def register_run_writer(name: str, writer: RunWriter) -> None:
     _writers[str(name)] = writer
 
 
+def has_run_writers() -> bool:
+    return bool(_writers)
+
+
 def unregister_run_writer(name: str) -> None:
     _writers.pop(str(name), None)
 

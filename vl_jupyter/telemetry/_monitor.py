@@ -239,7 +239,9 @@ class _Run:
     def _close(self, store: evidence.EvidenceStore, data: dict[str, Any], record_id: str) -> None:
         """Call the registered run writers (bom.json, OSCAL files, ...) for this run."""
         folder = store.root / "runs" / self.session
-        if not self.owns_run or self.run_folder is None or not folder.is_dir():
+        if not evidence.has_run_writers() or not self.owns_run or self.run_folder is None:
+            return  # (reading the run's results costs time only when someone wants them)
+        if not folder.is_dir():
             return
         context = {
             "run_id": self.session,
