@@ -156,6 +156,8 @@ def _enforce(
             }
         )
         sdk.append(sdk_record(result) if isinstance(result, ControlResult) else raw)
+    for raw in data.get("skipped") or []:  # out of the results, still visible in the run
+        bundle.tags[f"vl.{metric_key(raw.get('control_id'))}.status"] = "skipped"
     if data.get("score") is not None:
         add(Metric("compliance_score", float(data["score"]), step, ts))
     bundle.tags["vl.status"] = str(data.get("status"))
