@@ -22,13 +22,7 @@ if TYPE_CHECKING:
     from ._evaluate import _CountMetric
 
 
-def measure_continuous(metric: _CountMetric) -> Measurement:
-    if metric.spec.statistic == "calibration":
-        return _calibration(metric)
-    return _regression(metric)
-
-
-def _regression(metric: _CountMetric) -> Measurement:
+def regression(metric: _CountMetric) -> Measurement:
     s, cols, key = metric.stats, metric.columns, metric.spec.key
     y_hat = s.numeric(cols["prediction"][0], "prediction")
     group = metric.group()
@@ -84,7 +78,7 @@ def _regression(metric: _CountMetric) -> Measurement:
     return result
 
 
-def _calibration(metric: _CountMetric) -> Measurement:
+def calibration(metric: _CountMetric) -> Measurement:
     s, cols = metric.stats, metric.columns
     score = s.numeric(cols["score"][0], "score")
     if score.min() < 0 or score.max() > 1:

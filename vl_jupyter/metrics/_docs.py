@@ -7,14 +7,17 @@ A test compares the committed file with this output.
 
 from __future__ import annotations
 
-from ._catalogue import CATALOGUE, MetricSpec
+from ._catalogue import CATALOGUE, SDK_REGISTRY_KEYS, MetricSpec, canonical_key
 
 _CATEGORIES = {
     "fairness": "Fairness",
     "performance": "Performance",
     "regression": "Regression",
+    "scores": "Per-case scores (segmentation, imaging)",
     "data_quality": "Data quality",
     "privacy": "Privacy",
+    "dataset": "Dataset heuristics",
+    "not_computed": "Keys that resolve to an error",
 }
 
 _INTRO = """# Metric catalogue
@@ -43,6 +46,34 @@ How to read it:
   `<25`, `[25, 60)`, `>=60`). Missing values in a dimension form their own group
   `(missing)`, with a warning; missing values in a target, prediction or score column make
   the control an error.
+- **SDK meaning**: what the Venturalítica SDK (0.8.1) computes under the same key or an
+  alias, where the key is one of its registry's 56 (the table at the end maps every one).
+  A policy read from an SDK dialect gets the SDK's parameter defaults where its stored
+  numbers depend on them (`disparate_impact`: `min_group_size: 5`).
+- **Keys that resolve to an error** are names other tools use for something that cannot be
+  computed honestly here; a control naming one loads, and its result is an `error` saying
+  why, so the report cannot pass on it.
+
+## How to add a metric
+
+A metric is one entry in `vl_jupyter/metrics/_catalogue.py`; the evaluator, the policy
+reader, the policy JSON Schema's metric list and this page all read it.
+
+1. Write the computation. From a count table (per group, how many rows fall in each
+   target/prediction cell): a function in `_formulas.py` taking the table with a leading
+   replicate axis and returning `(value per replicate, per-group values)`; the point
+   estimate and the bootstrap interval then come from the same code. Anything else: a
+   function of the metric being measured in `_frame_metrics.py` (or `_score_metrics.py`
+   for per-group means) returning a `Measurement`.
+2. Add `_add(MetricSpec(key, category, summary, formula, direction, typical, roles,
+   statistic, params, ..., compute=...))`. A member of a family (a per-group rate compared
+   as a difference, ratio, min or max) is one row of the `_FAMILY` table instead.
+3. Test it: against its fairlearn or scikit-learn `oracle` in `tests/test_metrics_oracle.py`
+   (a test fails while an oracle is named and not compared), or against a value computed
+   by hand from its formula in `tests/test_metrics_registry.py`.
+4. Regenerate this page, `python -m vl_jupyter.metrics._docs > docs/metrics.md` (`make docs`),
+   and the metric list of `vl_jupyter/policy/schema.json` (every key and alias); the tests
+   say when either is stale.
 """
 
 
@@ -65,10 +96,34 @@ def _row(spec: MetricSpec) -> str:
     ]
     if spec.note:
         lines += [spec.note, ""]
+    if spec.unsupported:
+        lines += [f"Result: `error`, reason: {spec.unsupported}.", ""]
+    if spec.sdk:
+        lines += [f"SDK meaning: {spec.sdk}", ""]
     return "\n".join(lines)
 
 
+def _sdk_table() -> str:
+    lines = [
+        "## The Venturalítica SDK's registry keys",
+        "",
+        f"All {len(SDK_REGISTRY_KEYS)} keys of the SDK's `METRIC_REGISTRY` resolve here.",
+        "",
+        "| SDK key | here | computed |",
+        "| --- | --- | --- |",
+    ]
+    for key in SDK_REGISTRY_KEYS:
+        ours = canonical_key(key)
+        spec = CATALOGUE[ours]
+        computed = "no: an `error` result with the reason" if spec.unsupported else "yes"
+        name = f"`{ours}`" if ours == key else f"`{ours}` (alias)"
+        lines.append(f"| `{key}` | {name} | {computed} |")
+    return "\n".join(lines) + "\n"
+
+
 def render() -> str:
+    unlisted = {s.category for s in CATALOGUE.values()} - set(_CATEGORIES)
+    assert not unlisted, f"metric categories without a section: {sorted(unlisted)}"
     parts = [_INTRO, f"{len(CATALOGUE)} keys.\n"]
     for category, title in _CATEGORIES.items():
         specs = sorted(
@@ -76,6 +131,7 @@ def render() -> str:
         )
         parts.append(f"## {title}\n")
         parts.extend(_row(s) for s in specs)
+    parts.append(_sdk_table())
     return "\n".join(parts).rstrip() + "\n"
 
 

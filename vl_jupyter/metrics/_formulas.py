@@ -16,6 +16,14 @@ import numpy as np
 Array = np.ndarray
 
 
+def label_index(labels: tuple, wanted: object) -> int | None:
+    """Position of ``wanted`` among ``labels``; 1 and "1" are different labels."""
+    for i, label in enumerate(labels):
+        if label == wanted and isinstance(label, str) == isinstance(wanted, str):
+            return i
+    return None
+
+
 def _div(num: Array, den: Array) -> Array:
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
@@ -90,9 +98,14 @@ def selection_rate_overall(table: Array) -> tuple[Array, Array]:
 
 # --- class tables ----------------------------------------------------------------------------
 def class_imbalance(table: Array) -> tuple[Array, Array]:
-    """table (R, 1, K) of target classes; least over most frequent class."""
+    """table (R, 1, K) of target classes; least over most frequent class.
+
+    A target with a single class is maximally imbalanced (0.0, as the Venturalítica SDK
+    reports it), not "perfectly balanced" (1.0, which min/max of one count would give).
+    """
     counts = table.sum(axis=-2)
-    return _div(counts.min(axis=-1), counts.max(axis=-1)), counts
+    ratio = _div(counts.min(axis=-1), counts.max(axis=-1))
+    return (ratio if counts.shape[-1] >= 2 else np.zeros_like(ratio)), counts
 
 
 def group_size_min(table: Array) -> tuple[Array, Array]:
@@ -106,19 +119,79 @@ def group_share_min(table: Array) -> tuple[Array, Array]:
     return shares.min(axis=-1), shares
 
 
-def multiclass_parity(table: Array) -> tuple[Array, Array]:
-    """table (R, G, K) of outcome classes; worst class gap in the rate of that class."""
-    rates = _div(table, table.sum(axis=-1, keepdims=True))
-    gaps = np.moveaxis(rates, -1, -2)  # (R, K, G)
-    return aggregate("diff", gaps).max(axis=-1), rates
+def _over_classes(gaps: Array, used: Array, how: str, weights: Array | None = None) -> Array:
+    """Combine per-class gaps (R, K) over the classes in use: max, mean or weighted sum.
+
+    A class not in use (no row of it where the rate's denominator counts) takes no part;
+    a class in use whose gap is undefined (some group has 0/0) makes the result undefined.
+    """
+    undefined = (np.isnan(gaps) & used).any(axis=-1)
+    safe = np.where(used, np.nan_to_num(gaps, nan=0.0), 0.0)
+    if how == "max":
+        out = np.where(used, safe, -np.inf).max(axis=-1)
+        out = np.where(np.isfinite(out), out, np.nan)
+    elif how == "mean":
+        out = _div(safe.sum(axis=-1), used.sum(axis=-1))
+    elif how == "weighted":
+        out = (safe * weights).sum(axis=-1)
+    else:
+        raise KeyError(how)
+    return np.where(undefined, np.nan, out)
+
+
+def multiclass_parity(how: str = "max") -> Callable[[Array], tuple[Array, Array]]:
+    """table (R, G, K) of outcome classes; the gap in the rate of each class between groups,
+    combined over classes by ``how``: max, mean (the SDK's macro) or weighted (each class's
+    gap times its overall rate, the SDK's ``weighted`` strategy)."""
+
+    def compute(table: Array) -> tuple[Array, Array]:
+        rates = _div(table, table.sum(axis=-1, keepdims=True))
+        gaps = aggregate("diff", np.moveaxis(rates, -1, -2))  # (R, K)
+        totals = table.sum(axis=-2)  # (R, K)
+        share = _div(totals, totals.sum(axis=-1, keepdims=True))
+        return _over_classes(gaps, totals > 0, how, share), rates
+
+    return compute
 
 
 def multiclass_opportunity(table: Array) -> tuple[Array, Array]:
-    """table (R, G, K, K)[true, pred]; worst class gap in one-vs-rest recall."""
+    """table (R, G, K, K)[true, pred]; worst class gap in one-vs-rest recall (over the
+    classes the target has; a class only ever predicted has no recall)."""
     diagonal = np.diagonal(table, axis1=-2, axis2=-1)  # (R, G, K)
-    recall = _div(diagonal, table.sum(axis=-1))
-    gaps = np.moveaxis(recall, -1, -2)
-    return aggregate("diff", gaps).max(axis=-1), recall
+    actual = table.sum(axis=-1)  # (R, G, K)
+    recall = _div(diagonal, actual)
+    gaps = aggregate("diff", np.moveaxis(recall, -1, -2))
+    return _over_classes(gaps, actual.sum(axis=-2) > 0, "max"), recall
+
+
+def multiclass_predictive_parity(how: str = "max") -> Callable[[Array], tuple[Array, Array]]:
+    """table (R, G, K, K)[true, pred]; the gap in one-vs-rest precision of each predicted
+    class between groups; max over classes, or weighted by each class's prediction rate."""
+
+    def compute(table: Array) -> tuple[Array, Array]:
+        diagonal = np.diagonal(table, axis1=-2, axis2=-1)  # (R, G, K)
+        predicted = table.sum(axis=-2)  # (R, G, K)
+        precision = _div(diagonal, predicted)
+        gaps = aggregate("diff", np.moveaxis(precision, -1, -2))
+        totals = predicted.sum(axis=-2)
+        share = _div(totals, totals.sum(axis=-1, keepdims=True))
+        return _over_classes(gaps, totals > 0, how, share), precision
+
+    return compute
+
+
+def multiclass_accuracy_gap_twice(table: Array) -> tuple[Array, Array]:
+    """table (R, G, K, K); (max - min accuracy) + (max - min error rate) = 2 x accuracy gap
+    (the SDK's ``micro_equalized_odds_multiclass``, as coded)."""
+    diagonal = np.diagonal(table, axis1=-2, axis2=-1).sum(axis=-1)
+    accuracy = _div(diagonal, table.sum(axis=(-1, -2)))
+    return 2.0 * aggregate("diff", accuracy), accuracy
+
+
+def equalized_odds_gap_sum(table: Array) -> tuple[Array, Array]:
+    """(max - min TPR) + (max - min FPR): the Venturalítica SDK's ``equalized_odds_ratio``."""
+    tpr, fpr = rate("tpr", table), rate("fpr", table)
+    return aggregate("diff", tpr) + aggregate("diff", fpr), np.stack([tpr, fpr], axis=-1)
 
 
 # --- overall performance from a (R, 1, K, K)[true, pred] confusion matrix -------------------
