@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MetricError
+from ..errors import MetricError, MetricNotComputed
 from ._bootstrap import multinomial_replicates, summarise
 from ._catalogue import MetricSpec
 from ._groups import describe_groups, exclude_small_groups, explain_undefined
@@ -188,7 +188,9 @@ def measure(
     computed honestly, an error saying why (``"unsupported"``).
     """
     if spec.kind == "unsupported":
-        raise MetricError(spec.unsupported, hint="docs/metrics.md lists the metrics computed here")
+        raise MetricNotComputed(
+            spec.unsupported, hint="docs/metrics.md lists the metrics computed here"
+        )
     if stats.n_rows == 0:
         raise MetricError("the data has no rows")
     metric = _CountMetric(spec, params, columns, stats, ci)
