@@ -701,8 +701,9 @@ _GMPR_SDK = (
     "puts it in the lower)."
 )
 _PP_SDK = (
-    "`predictive_parity` is this gap. The SDK leaves out a group that never predicts the "
-    "favourable label; here that makes the control an error naming the group."
+    "The same gap (`predictive_parity` there, with label 1 as the favourable one). The SDK "
+    "leaves out a group that never predicts the favourable label; here that makes the "
+    "control an error naming the group."
 )
 
 # (key, rate, aggregation, summary, typical, aliases, SDK meaning)

@@ -109,15 +109,17 @@ def _sdk_table() -> str:
         "",
         f"All {len(SDK_REGISTRY_KEYS)} keys of the SDK's `METRIC_REGISTRY` resolve here.",
         "",
-        "| SDK key | here | computed |",
-        "| --- | --- | --- |",
+        "| SDK key | here | computed | meaning |",
+        "| --- | --- | --- | --- |",
     ]
     for key in SDK_REGISTRY_KEYS:
         ours = canonical_key(key)
         spec = CATALOGUE[ours]
         computed = "no: an `error` result with the reason" if spec.unsupported else "yes"
         name = f"`{ours}`" if ours == key else f"`{ours}` (alias)"
-        lines.append(f"| `{key}` | {name} | {computed} |")
+        same = spec.sdk.startswith(("Same", "The same"))
+        meaning = "—" if spec.unsupported else "same" if same else "differs (see the entry)"
+        lines.append(f"| `{key}` | {name} | {computed} | {meaning} |")
     return "\n".join(lines) + "\n"
 
 
