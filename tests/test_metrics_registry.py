@@ -637,3 +637,20 @@ def test_group_min_positive_rate_reads_the_sdk_age_buckets() -> None:
     assert value_of(sdk, "g") == approx(value_of(ours, "g"))
     assert set(sdk["g"].metadata["groups"]) == set(ours["g"].metadata["groups"])
     assert len(sdk["g"].metadata["groups"]) == 3
+
+
+def test_schema_metric_enum_is_the_generated_list(tmp_path: Any) -> None:
+    import json
+
+    from vl_jupyter.metrics._docs import metric_names, write_schema_enum
+    from vl_jupyter.policy import SCHEMA_PATH
+
+    committed = json.loads(SCHEMA_PATH.read_text())
+    assert committed["$defs"]["metric"]["enum"] == metric_names(), (
+        "run `python -m vl_jupyter.metrics._docs --schema` (make docs)"
+    )
+    copy = tmp_path / "schema.json"
+    copy.write_text(SCHEMA_PATH.read_text())
+    write_schema_enum(copy)
+    assert copy.read_text() == SCHEMA_PATH.read_text()  # regenerating changes nothing else
+    assert len(metric_names()) == len(CATALOGUE) + sum(len(s.aliases) for s in CATALOGUE.values())

@@ -242,7 +242,8 @@ _add(
         (_COLUMNS,),
         aliases=("completeness",),
         compute=FM.completeness,
-        sdk=_SAME + " (the mean over columns of the non-missing share is the same number)",
+        sdk=_SAME + " (the mean over columns of the non-missing share is the same number); "
+        "an empty frame is an error here, 0.0 there.",
     )
 )
 _add(

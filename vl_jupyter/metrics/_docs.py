@@ -1,11 +1,16 @@
 """Render docs/metrics.md from the catalogue, so the documentation cannot drift from it.
 
     python -m vl_jupyter.metrics._docs > docs/metrics.md
+    python -m vl_jupyter.metrics._docs --schema   # the metric list of policy/schema.json
 
-A test compares the committed file with this output.
+Tests compare the committed files with this output.
 """
 
 from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
 
 from ._catalogue import CATALOGUE, SDK_REGISTRY_KEYS, MetricSpec, canonical_key
 
@@ -71,9 +76,9 @@ reader, the policy JSON Schema's metric list and this page all read it.
 3. Test it: against its fairlearn or scikit-learn `oracle` in `tests/test_metrics_oracle.py`
    (a test fails while an oracle is named and not compared), or against a value computed
    by hand from its formula in `tests/test_metrics_registry.py`.
-4. Regenerate this page, `python -m vl_jupyter.metrics._docs > docs/metrics.md` (`make docs`),
-   and the metric list of `vl_jupyter/policy/schema.json` (every key and alias); the tests
-   say when either is stale.
+4. `make docs` regenerates this page and the metric list of `vl_jupyter/policy/schema.json`
+   (`python -m vl_jupyter.metrics._docs > docs/metrics.md` and `... _docs --schema`); the
+   tests say when either is stale.
 """
 
 
@@ -137,5 +142,27 @@ def render() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def metric_names() -> list[str]:
+    """Every key and alias a policy may write, sorted: the schema's metric enum."""
+    return sorted({*CATALOGUE, *(a for s in CATALOGUE.values() for a in s.aliases)})
+
+
+def write_schema_enum(path: Path) -> None:
+    """Rewrite only the metric enum of the policy JSON Schema at ``path``, keeping the
+    rest of the file (and its layout) as it is."""
+    text = path.read_text(encoding="utf-8")
+    anchor = text.index('"description": "A metric key or alias')
+    start = text.index('"enum": [', anchor)
+    end = text.index("]", start) + 1
+    indent = " " * 8
+    names = ",\n".join(indent + json.dumps(n, ensure_ascii=False) for n in metric_names())
+    updated = text[:start] + '"enum": [\n' + names + "\n" + " " * 6 + "]" + text[end:]
+    json.loads(updated)  # still a JSON document
+    path.write_text(updated, encoding="utf-8")
+
+
 if __name__ == "__main__":
-    print(render(), end="")
+    if sys.argv[1:] == ["--schema"]:
+        write_schema_enum(Path(__file__).resolve().parents[1] / "policy" / "schema.json")
+    else:
+        print(render(), end="")
