@@ -654,3 +654,44 @@ def test_schema_metric_enum_is_the_generated_list(tmp_path: Any) -> None:
     write_schema_enum(copy)
     assert copy.read_text() == SCHEMA_PATH.read_text()  # regenerating changes nothing else
     assert len(metric_names()) == len(CATALOGUE) + sum(len(s.aliases) for s in CATALOGUE.values())
+
+
+MULTICLASS_AND_SCORES = [
+    "multiclass_demographic_parity", "weighted_demographic_parity_multiclass",
+    "multiclass_equal_opportunity", "predictive_parity_multiclass",
+    "micro_equalized_odds_multiclass", "mean_score", "min_group_score", "group_score_gap",
+    "score_ratio", "score_std", "score_cv", "score_skew", "essp", "essp_stdev",
+    "subgroup_disparity", "worst_cell_score", "bias_score",
+]  # fmt: skip
+
+
+def test_small_groups_give_no_interval_and_say_why() -> None:
+    policy = {
+        "vl-policy": 1,
+        "controls": [control("c", "predictive_parity_multiclass", {"dimension": "g"})],
+    }
+    result = vl.enforce(RICH, policy, target="y", prediction="p", evidence=False, n_boot=200)["c"]
+    assert result.status != "error" and result.metadata["ci"] is None
+    assert result.metadata["ci_note"].startswith("no interval: the metric was undefined in ")
+
+
+@pytest.mark.parametrize("key", MULTICLASS_AND_SCORES)
+def test_new_keys_get_an_interval_from_their_own_formula(key: str) -> None:
+    spec = get_spec(key)
+    inputs = {"dimension": "g"} if spec.grouped else None
+    params = RICH_PARAMS.get(key)
+    policy = {"vl-policy": 1, "controls": [control("c", key, inputs, params)]}
+    big = pd.concat([RICH] * 6, ignore_index=True)  # 216 rows: every replicate is defined
+    result = vl.enforce(
+        big, policy, target="y", prediction="p", score="s", evidence=False, n_boot=200
+    )["c"]
+    assert result.status != "error", result.reason
+    ci = result.metadata["ci"]
+    expected = "multinomial_bootstrap" if spec.kind == "count" else "normal_approximation"
+    assert ci is not None and ci["method"] == expected and ci["n_boot"] == 200
+    assert ci["low"] <= ci["high"]
+    # the same seed gives the same interval
+    again = vl.enforce(
+        big, policy, target="y", prediction="p", score="s", evidence=False, n_boot=200
+    )["c"]
+    assert again.metadata["ci"] == ci
