@@ -695,3 +695,44 @@ def test_new_keys_get_an_interval_from_their_own_formula(key: str) -> None:
         big, policy, target="y", prediction="p", score="s", evidence=False, n_boot=200
     )["c"]
     assert again.metadata["ci"] == ci
+
+
+FUZZ_KEYS = [k for k in MULTICLASS_AND_SCORES if k != "bias_score"]
+
+
+@st.composite
+def ragged_frames(draw: st.DrawFn) -> pd.DataFrame:
+    """Small frames with nothing guaranteed: groups may lack classes, scores may repeat."""
+    n = draw(st.integers(2, 30))
+    cls = st.sampled_from(["x", "y", "z"])
+    return pd.DataFrame(
+        {
+            "y": draw(st.lists(cls, min_size=n, max_size=n)),
+            "p": draw(st.lists(cls, min_size=n, max_size=n)),
+            "g": draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n)),
+            "h": draw(st.lists(st.sampled_from(["u", "v"]), min_size=n, max_size=n)),
+            "s": draw(st.lists(st.sampled_from([0.0, 0.25, 0.5, 1.0]), min_size=n, max_size=n)),
+        }
+    )
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ragged_frames())
+def test_new_keys_on_ragged_data_give_a_number_or_a_reason_never_a_crash(df: pd.DataFrame) -> None:
+    controls = [
+        control(k, k, {"dimension": "g"} if get_spec(k).grouped else None, RICH_PARAMS.get(k))
+        for k in FUZZ_KEYS
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no 0/0 leaks out of a formula
+        report = vl.enforce(
+            df, {"vl-policy": 1, "controls": controls}, target="y", prediction="p", score="s",
+            evidence=False, n_boot=20,
+        )  # fmt: skip
+    for key in FUZZ_KEYS:
+        result = report[key]
+        if result.status == "error":
+            assert result.metadata["error_code"] == "METRIC_UNDEFINED", (key, result.reason)
+            assert result.reason
+        else:
+            assert np.isfinite(result.actual_value), key
