@@ -813,11 +813,13 @@ _add(
 # --- performance ---------------------------------------------------------------------------
 
 
-def _performance(name: str) -> CountFormula:
+def _class_score(which: str) -> CountFormula:
+    """Precision, recall or F1, binary (of ``pos_label``) or averaged as the control says."""
+
     def factory(metric: Any, table: Any) -> Callable:
         average = metric.params.get("average", "binary")
         pos_index = None
-        if average == "binary" and name not in ("accuracy_score", "balanced_accuracy"):
+        if average == "binary":
             pos_index = F.label_index(table.class_labels, metric.pos_label)
             if pos_index is None:
                 shown = ", ".join(repr(v) for v in table.class_labels[:10])
@@ -826,7 +828,7 @@ def _performance(name: str) -> CountFormula:
                     f"prediction (labels: {shown})",
                     hint="set pos_label, or average: macro for multiclass labels",
                 )
-        return F.performance(name, average, pos_index)
+        return F.class_score(which, average, pos_index)
 
     return factory
 
@@ -847,7 +849,7 @@ _add(
         *_PERF,
         aliases=("accuracy",),
         oracle="sklearn.metrics.accuracy_score",
-        compute=_performance("accuracy_score"),
+        compute=_fixed(F.accuracy),
         sdk=_SAME,
     )
 )
@@ -862,7 +864,7 @@ _add(
         *_PERF,
         aliases=("balanced_accuracy_score",),
         oracle="sklearn.metrics.balanced_accuracy_score",
-        compute=_performance("balanced_accuracy"),
+        compute=_fixed(F.balanced_accuracy),
     )
 )
 for _name, _formula, _alias, _undefined in (
@@ -889,7 +891,7 @@ for _name, _formula, _alias, _undefined in (
         _name, "performance", f"{_alias.capitalize()} of the favourable class, or averaged over classes.",
         _formula + " (average=macro|micro|weighted: over one-vs-rest classes)", "higher", "gt 0.7",
         *_PERF, (_POS_LABEL, _AVERAGE), aliases=(_alias,), oracle=f"sklearn.metrics.{_name}",
-        compute=_performance(_name), undefined=_undefined, sdk=_PERF_SDK,
+        compute=_class_score(_alias), undefined=_undefined, sdk=_PERF_SDK,
     ))  # fmt: skip
 _add(
     MetricSpec(
@@ -921,7 +923,7 @@ _add(
         *_REG,
         aliases=("mean_absolute_error",),
         oracle="sklearn.metrics.mean_absolute_error",
-        compute=_continuous.regression,
+        compute=_continuous.regression("abs_error", F.overall_of_one_group),
     )
 )
 _add(
@@ -935,7 +937,7 @@ _add(
         *_REG,
         aliases=("root_mean_squared_error",),
         oracle="sklearn.metrics.root_mean_squared_error",
-        compute=_continuous.regression,
+        compute=_continuous.regression("sq_error", F.root_of_one_group),
     )
 )
 _add(
@@ -949,7 +951,7 @@ _add(
         *_REG,
         aliases=("r2",),
         oracle="sklearn.metrics.r2_score",
-        compute=_continuous.regression,
+        compute=_continuous.r2,
     )
 )
 _add(
@@ -964,7 +966,7 @@ _add(
         "regression",
         _GROUP_PARAMS,
         oracle="fairlearn.metrics.MetricFrame(mean_absolute_error).difference()",
-        compute=_continuous.regression,
+        compute=_continuous.regression("abs_error", F.gap_of_means),
     )
 )
 _add(
@@ -978,7 +980,7 @@ _add(
         ("prediction", "dimension"),
         "regression",
         _GROUP_PARAMS,
-        compute=_continuous.regression,
+        compute=_continuous.regression("prediction", F.gap_of_means),
     )
 )
 
