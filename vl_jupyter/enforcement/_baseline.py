@@ -146,3 +146,12 @@ def _mlflow(run_id: str, store: EvidenceStore, current: Report | None):
         raise EvidenceError(f"MLflow run {run_id} has no vl.<control>.value metrics to compare")
     report = Report(results, policy=dict(current.policy), data={}, bindings={})
     return report, {"id": None, "mlflow_run": run_id, "how": "mlflow", "label": f"mlflow:{run_id}"}
+
+
+def baseline_tables(baseline: Report) -> dict[str, Any]:
+    """control id -> the table a drift control recorded in the baseline run."""
+    return {
+        r.control_id: r.metadata["drift_table"]
+        for r in baseline
+        if isinstance(r.metadata.get("drift_table"), dict)
+    }
