@@ -116,9 +116,12 @@ def _previous(store: EvidenceStore, current: Report | None):
 def _mlflow(run_id: str, store: EvidenceStore, current: Report | None):
     """An MLflow run synced by vl_jupyter: its enforce record when it is in this store,
     else the ``vl.<control>.value`` metrics logged to the run (without intervals)."""
-    import mlflow
+    from mlflow import MlflowClient
 
-    run = mlflow.MlflowClient().get_run(run_id)
+    from ..trackers import resolve_settings
+
+    uri = resolve_settings()["mlflow_tracking_uri"]  # where vl.sync() logs by default
+    run = MlflowClient(uri).get_run(run_id)
     ids = [i for i in (run.data.tags.get("vl.evidence.records") or "").split(",") if i]
     for record_id in reversed(ids):
         try:

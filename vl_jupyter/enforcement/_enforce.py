@@ -100,9 +100,11 @@ def enforce(
     if baseline is not None:
         from ._baseline import baseline_tables, resolve_baseline
 
+        # what the baseline lookup may use of this run: its policy, its controls, its start
         stand_in = Report(
-            [], policy=policy.summary(), data={}, bindings={}, started=_iso(started_at)
-        )
+            [_result(c, None, "skipped", {}) for c in policy.controls],
+            policy=policy.summary(), data={}, bindings={}, started=_iso(started_at),
+        )  # fmt: skip
         base = resolve_baseline(baseline, current=stand_in, evidence_dir=evidence_dir)
     tables = baseline_tables(base[0]) if base else {}
     # Hashing the data and asking git are independent of the metrics and release the GIL
