@@ -730,7 +730,7 @@ _AGG_FORMULA = {
 }
 _AGG_DIRECTION = {"diff": "lower", "ratio": "higher", "min": "higher", "max": "lower"}
 _AGG_FAIRLEARN = {"diff": "difference", "ratio": "ratio", "min": "group_min", "max": "group_max"}
-_EXTRA = {
+_EXTRA: dict[str, dict[str, Any]] = {
     "group_min_positive_rate": {"params": _AGE_BUCKETS, "prepare": _age_buckets},
     "equal_opportunity_diff": {
         "companions": (("sdk_0_8_1_equal_opportunity_diff", F.equalized_odds("diff")),)

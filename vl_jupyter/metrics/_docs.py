@@ -119,6 +119,7 @@ def _sdk_table() -> str:
     ]
     for key in SDK_REGISTRY_KEYS:
         ours = canonical_key(key)
+        assert ours is not None, f"SDK key {key} does not resolve"
         spec = CATALOGUE[ours]
         computed = "no: an `error` result with the reason" if spec.unsupported else "yes"
         name = f"`{ours}`" if ours == key else f"`{ours}` (alias)"

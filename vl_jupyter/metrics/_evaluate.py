@@ -194,7 +194,10 @@ def measure(
     if stats.n_rows == 0:
         raise MetricError("the data has no rows")
     metric = _CountMetric(spec, params, columns, stats, ci)
-    return metric.run() if spec.kind == "count" else spec.compute(metric)
+    if spec.kind == "count":
+        return metric.run()
+    assert spec.compute is not None  # the catalogue checks every entry has one
+    return spec.compute(metric)
 
 
 class _CountMetric:
@@ -228,6 +231,7 @@ class _CountMetric:
         group = self.group()
         dim = cols.get("dimension", ())
         pos = self.pos_label
+        key: tuple[Any, ...]
         if stat == "outcome":
             column = self._outcome_column()
             role = self.details["outcome"]["role"]
@@ -266,6 +270,7 @@ class _CountMetric:
     def run(self) -> Measurement:
         table = self.table()
         keep, excluded = exclude_small_groups(self, table)
+        assert self.spec.compute is not None
         formula = self.spec.compute(self, table)
         counts = table.counts[keep][None]
         value, per_group = formula(counts)
