@@ -522,6 +522,7 @@ _add(
         ),
         optional_roles=("target", "prediction"),
         note=_OUTCOME_NOTE,
+        oracle="max_k fairlearn.metrics.demographic_parity_difference(outcome == k)",
         compute=lambda m, t: F.multiclass_parity(
             "mean" if m.params.get("aggregation") == "macro" else "max"
         ),
@@ -552,6 +553,7 @@ _add(
         ),
         optional_roles=("target", "prediction"),
         note=_OUTCOME_NOTE,
+        oracle="max_k fairlearn.metrics.demographic_parity_difference(outcome == k)",
         compute=lambda m, t: F.multiclass_parity(
             "weighted" if m.params.get("strategy") == "weighted" else "max"
         ),
@@ -571,6 +573,7 @@ _add(
         "multiclass_confusion",
         _GROUP_PARAMS,
         aliases=("macro_equal_opportunity_multiclass",),
+        oracle="max_k fairlearn.metrics.MetricFrame(recall_score, one-vs-rest k).difference()",
         compute=_fixed(F.multiclass_opportunity),
         undefined="undefined: some group has no rows of some class in the target (recall is 0/0)",
         sdk="The same worst-class recall gap (`macro_equal_opportunity_multiclass` too, despite "
@@ -598,6 +601,7 @@ _add(
                 choices=("macro", "weighted"),
             ),
         ),
+        oracle="max_k fairlearn.metrics.MetricFrame(precision_score, one-vs-rest k).difference()",
         compute=lambda m, t: F.multiclass_predictive_parity(
             "weighted" if m.params.get("strategy") == "weighted" else "max"
         ),
@@ -617,6 +621,7 @@ _add(
         ("target", "prediction", "dimension"),
         "multiclass_confusion",
         _GROUP_PARAMS,
+        oracle="2 * fairlearn.metrics.MetricFrame(accuracy_score).difference()",
         compute=_fixed(F.multiclass_accuracy_gap_twice),
         note="Range [0, 2]. Not an equalized-odds metric in the field's sense (no per-class TPR "
         "or FPR): kept with the SDK's formula so its policies read the same number; for the "
