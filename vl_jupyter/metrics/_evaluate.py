@@ -154,8 +154,19 @@ class Statistics:
             series.dtype
         ):
             raise MetricError(f"{role} column '{column}' is not numeric ({series.dtype})")
-        self.labels_of(column, role)  # missing-value check
-        return series.to_numpy(dtype=float)
+        values = self.cached(
+            ("numeric", column), lambda: series.to_numpy(dtype=float, na_value=np.nan)
+        )
+        # count missing values directly: encoding a float column to find them sorts every
+        # distinct value (1.1 s on a million scores, against 1 ms for isnan)
+        n_missing = int(np.isnan(values).sum())
+        if n_missing:
+            raise MetricError(
+                f"{role} column '{column}' has {n_missing} missing values, so the metric "
+                "is undefined for those rows",
+                hint="drop or impute them before enforcing",
+            )
+        return values
 
 
 def _sort_key(value: Any) -> tuple[str, str]:
