@@ -491,7 +491,8 @@ _add(
         rates=("selection_rate",),
         sdk_defaults=(("min_group_size", 5),),
         sdk="The same ratio over groups of at least 5 rows: a policy read from an SDK dialect "
-        "gets `min_group_size: 5` by default (its own value wins), so its numbers are the "
+        "gets `min_group_size: 5` by default (the control's own value, or "
+        "`enforce(min_group_size=...)`, wins), so its numbers are the "
         "SDK's; excluded groups are listed in the result. Where fewer than two groups qualify, "
         "or a column is missing, the SDK returns 1.0 (a pass); here the control is an error.",
     )
