@@ -552,6 +552,11 @@ def test_l_diversity_reads_the_sdk_sensitive_attribute_param() -> None:
         ],
     )
     assert value_of(report, "l") == 1.0
+    by_name = run(
+        df.rename(columns={"dx": "sensitive"}),
+        [control("l", "l_diversity", params={"quasi_identifiers": "zip"})],
+    )
+    assert value_of(by_name, "l") == 1.0  # a column named after the role, as every role binds
     missing = run(df, [control("l", "l_diversity", params={"quasi_identifiers": "zip"})])["l"]
     assert missing.status == "error" and "l_diversity needs the sensitive column" in missing.reason
 
