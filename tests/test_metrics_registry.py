@@ -394,6 +394,9 @@ def test_disparate_impact_native_keeps_small_groups_and_own_value_wins() -> None
     )
     own = vl.enforce(SMALL_GROUP, policy, target="y", ci=False, evidence=False)["di"]
     assert own.actual_value == 0.0 and own.metadata["excluded_groups"] == {}
+    sdk = sdk_policy(("di", "disparate_impact", "gt", "0.8", {"input.dimension": "g"}))
+    called = vl.enforce(SMALL_GROUP, sdk, target="y", min_group_size=1, ci=False, evidence=False)
+    assert called["di"].actual_value == 0.0 and called["di"].metadata["excluded_groups"] == {}
 
 
 # --- per-case scores: the SDK's segmentation formulas, re-computed with pandas ----------------
@@ -549,6 +552,11 @@ def test_l_diversity_reads_the_sdk_sensitive_attribute_param() -> None:
         ],
     )
     assert value_of(report, "l") == 1.0
+    by_name = run(
+        df.rename(columns={"dx": "sensitive"}),
+        [control("l", "l_diversity", params={"quasi_identifiers": "zip"})],
+    )
+    assert value_of(by_name, "l") == 1.0  # a column named after the role, as every role binds
     missing = run(df, [control("l", "l_diversity", params={"quasi_identifiers": "zip"})])["l"]
     assert missing.status == "error" and "l_diversity needs the sensitive column" in missing.reason
 

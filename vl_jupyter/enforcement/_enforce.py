@@ -38,7 +38,6 @@ from ._judge import judge
 from ._report import ControlResult, Report
 
 
-# List parameters whose values name columns (or variables) rather than being plain values.
 def enforce(
     data: pd.DataFrame,
     policy: Policy | str | Path | Mapping[str, Any],

@@ -492,7 +492,8 @@ _add(
         rates=("selection_rate",),
         sdk_defaults=(("min_group_size", 5),),
         sdk="The same ratio over groups of at least 5 rows: a policy read from an SDK dialect "
-        "gets `min_group_size: 5` by default (its own value wins), so its numbers are the "
+        "gets `min_group_size: 5` by default (the control's own value, or "
+        "`enforce(min_group_size=...)`, wins), so its numbers are the "
         "SDK's; excluded groups are listed in the result. Where fewer than two groups qualify, "
         "or a column is missing, the SDK returns 1.0 (a pass); here the control is an error.",
     )
@@ -523,6 +524,7 @@ _add(
         ),
         optional_roles=("target", "prediction"),
         note=_OUTCOME_NOTE,
+        oracle="max_k fairlearn.metrics.demographic_parity_difference(outcome == k)",
         compute=lambda m, t: F.multiclass_parity(
             "mean" if m.params.get("aggregation") == "macro" else "max"
         ),
@@ -553,6 +555,7 @@ _add(
         ),
         optional_roles=("target", "prediction"),
         note=_OUTCOME_NOTE,
+        oracle="max_k fairlearn.metrics.demographic_parity_difference(outcome == k)",
         compute=lambda m, t: F.multiclass_parity(
             "weighted" if m.params.get("strategy") == "weighted" else "max"
         ),
@@ -572,6 +575,7 @@ _add(
         "multiclass_confusion",
         _GROUP_PARAMS,
         aliases=("macro_equal_opportunity_multiclass",),
+        oracle="max_k fairlearn.metrics.MetricFrame(recall_score, one-vs-rest k).difference()",
         compute=_fixed(F.multiclass_opportunity),
         undefined="undefined: some group has no rows of some class in the target (recall is 0/0)",
         sdk="The same worst-class recall gap (`macro_equal_opportunity_multiclass` too, despite "
@@ -599,6 +603,7 @@ _add(
                 choices=("macro", "weighted"),
             ),
         ),
+        oracle="max_k fairlearn.metrics.MetricFrame(precision_score, one-vs-rest k).difference()",
         compute=lambda m, t: F.multiclass_predictive_parity(
             "weighted" if m.params.get("strategy") == "weighted" else "max"
         ),
@@ -618,6 +623,7 @@ _add(
         ("target", "prediction", "dimension"),
         "multiclass_confusion",
         _GROUP_PARAMS,
+        oracle="2 * fairlearn.metrics.MetricFrame(accuracy_score).difference()",
         compute=_fixed(F.multiclass_accuracy_gap_twice),
         note="Range [0, 2]. Not an equalized-odds metric in the field's sense (no per-class TPR "
         "or FPR): kept with the SDK's formula so its policies read the same number; for the "
@@ -731,7 +737,7 @@ _AGG_FORMULA = {
 }
 _AGG_DIRECTION = {"diff": "lower", "ratio": "higher", "min": "higher", "max": "lower"}
 _AGG_FAIRLEARN = {"diff": "difference", "ratio": "ratio", "min": "group_min", "max": "group_max"}
-_EXTRA = {
+_EXTRA: dict[str, dict[str, Any]] = {
     "group_min_positive_rate": {"params": _AGE_BUCKETS, "prepare": _age_buckets},
     "equal_opportunity_diff": {
         "companions": (("sdk_0_8_1_equal_opportunity_diff", F.equalized_odds("diff")),)

@@ -43,9 +43,10 @@ How to read it:
   Where a per-group rate is undefined (a group with no actual positives for TPR), ours is
   an `error` with the reason, where fairlearn returns 0.
 - **CI**: count metrics get a 95% interval (1,000 multinomial replicates of the per-group
-  counts, seed 0 by default); regression metrics a normal-approximation interval of the
-  group means; data-quality, privacy and `roc_auc` figures describe this exact data set
-  and carry none (`group_size_min` too: it is a count).
+  counts, seed 0 by default, the multiclass metrics included); regression and per-case
+  score metrics a normal-approximation interval of the group means; data-quality, privacy
+  and dataset figures, the `max_*` scores and `roc_auc` describe this exact data set and
+  carry none (`group_size_min` too: it is a count).
 - Group parameters, for every grouped metric: `min_group_size` (groups with fewer rows are
   excluded and listed in the result; a between-group metric needs two groups left) and
   `bins` (cut a numeric dimension: `4` equal-frequency bins or cut points `"25,60"` giving
@@ -73,7 +74,25 @@ reader, the policy JSON Schema's metric list and this page all read it.
    for per-group means) returning a `Measurement`.
 2. Add `_add(MetricSpec(key, category, summary, formula, direction, typical, roles,
    statistic, params, ..., compute=...))`. A member of a family (a per-group rate compared
-   as a difference, ratio, min or max) is one row of the `_FAMILY` table instead.
+   as a difference, ratio, min or max) is one row of the `_FAMILY` table instead, e.g.
+   `("false_negative_rate_ratio", "fnr", "ratio", "Lowest group FNR over the highest.",
+   "gt 0.8", (), "")`. A frame metric, for instance:
+
+   ```python
+   _add(MetricSpec(
+       "sample_adequacy_ratio", "data_quality", "Rows over the rows deemed adequate.",
+       "n / required_rows", "higher", "ge 1", (), "frame",
+       (Param("required_rows", "int", None, "rows deemed adequate (required)", minimum=1),),
+       compute=FM.sample_adequacy_ratio,
+   ))
+   ```
+
+   Optional fields say the rest: `aliases`, `oracle`, `note`, `sdk` (what the
+   Venturalítica SDK computes under the name), `sdk_defaults` (parameter defaults for
+   policies from its dialects), `operator_notes` (a warning when the operator suggests
+   another tool's meaning), `companions` (another reading of the same count table,
+   reported in the result's details), `unsupported` (the key resolves to an error with
+   this reason).
 3. Test it: against its fairlearn or scikit-learn `oracle` in `tests/test_metrics_oracle.py`
    (a test fails while an oracle is named and not compared), or against a value computed
    by hand from its formula in `tests/test_metrics_registry.py`.
@@ -120,6 +139,7 @@ def _sdk_table() -> str:
     ]
     for key in SDK_REGISTRY_KEYS:
         ours = canonical_key(key)
+        assert ours is not None, f"SDK key {key} does not resolve"
         spec = CATALOGUE[ours]
         computed = "no: an `error` result with the reason" if spec.unsupported else "yes"
         name = f"`{ours}`" if ours == key else f"`{ours}` (alias)"

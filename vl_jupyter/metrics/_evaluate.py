@@ -154,8 +154,19 @@ class Statistics:
             series.dtype
         ):
             raise MetricError(f"{role} column '{column}' is not numeric ({series.dtype})")
-        self.labels_of(column, role)  # missing-value check
-        return series.to_numpy(dtype=float)
+        values = self.cached(
+            ("numeric", column), lambda: series.to_numpy(dtype=float, na_value=np.nan)
+        )
+        # count missing values directly: encoding a float column to find them sorts every
+        # distinct value (1.1 s on a million scores, against 1 ms for isnan)
+        n_missing = int(np.isnan(values).sum())
+        if n_missing:
+            raise MetricError(
+                f"{role} column '{column}' has {n_missing} missing values, so the metric "
+                "is undefined for those rows",
+                hint="drop or impute them before enforcing",
+            )
+        return values
 
 
 def _sort_key(value: Any) -> tuple[str, str]:
@@ -197,7 +208,10 @@ def measure(
         raise MetricError("the data has no rows")
     metric = _CountMetric(spec, params, columns, stats, ci)
     metric.baseline = baseline
-    return metric.run() if spec.kind == "count" else spec.compute(metric)
+    if spec.kind == "count":
+        return metric.run()
+    assert spec.compute is not None  # the catalogue checks every entry has one
+    return spec.compute(metric)
 
 
 class _CountMetric:
@@ -233,6 +247,7 @@ class _CountMetric:
         group = self.group()
         dim = cols.get("dimension", ())
         pos = self.pos_label
+        key: tuple[Any, ...]
         if stat == "outcome":
             column = self._outcome_column()
             role = self.details["outcome"]["role"]
@@ -271,6 +286,7 @@ class _CountMetric:
     def run(self) -> Measurement:
         table = self.table()
         keep, excluded = exclude_small_groups(self, table)
+        assert self.spec.compute is not None
         formula = self.spec.compute(self, table)
         counts = table.counts[keep][None]
         value, per_group = formula(counts)

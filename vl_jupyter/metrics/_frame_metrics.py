@@ -72,6 +72,8 @@ def _sensitive(m: _CountMetric) -> str:
     for name in ("sensitive", "sensitive_attribute"):
         if m.columns.get(name):
             return m.columns[name][0]
+    if "sensitive" in m.stats.frame.columns:  # a role binds a column of its own name
+        return "sensitive"
     raise MetricError(
         f"{m.spec.key} needs the sensitive column",
         hint="bind it with inputs: {sensitive: diagnosis}, enforce(..., sensitive='<column>') "

@@ -113,9 +113,17 @@ def run(
     else:
         group = metric.group()
     n_groups = len(group.labels)
-    n = np.bincount(group.codes, minlength=n_groups)
-    sums = np.bincount(group.codes, weights=values, minlength=n_groups)
-    squares = np.bincount(group.codes, weights=values * values, minlength=n_groups)
+
+    def build() -> tuple[Array, Array, Array]:
+        return (
+            np.bincount(group.codes, minlength=n_groups),
+            np.bincount(group.codes, weights=values, minlength=n_groups),
+            np.bincount(group.codes, weights=values * values, minlength=n_groups),
+        )
+
+    # every score metric over the same column and groups shares one pass over the rows
+    grouping = tuple(cols["dimensions"]) if cells else tuple(cols.get("dimension", ()))
+    n, sums, squares = s.cached(("score_sums", column, grouping, metric.params.get("bins")), build)
     occupied = n > 0
     labels = tuple(str(g) for g, k in zip(group.labels, occupied, strict=True) if k)
     n, sums, squares = n[occupied], sums[occupied], squares[occupied]
