@@ -36,7 +36,7 @@ from ..policy import Control, Policy, load_policy
 from . import _sdk_args
 from ._fingerprint import fingerprint
 from ._judge import judge
-from ._report import ControlResult, Report
+from ._report import PHASE_SKIP, ControlResult, Report
 
 
 def enforce(
@@ -97,6 +97,17 @@ def enforce(
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
     policy = load_policy(_default_policy(policy))
+    # The baseline is found first: drift controls compare their table with its tables.
+    base = None
+    if baseline is not None:
+        from ._baseline import resolve_baseline
+
+        # what the baseline lookup may use of this run: its policy, its controls, its start
+        stand_in = Report(
+            [_result(c, None, "skipped", {}) for c in policy.controls],
+            policy=policy.summary(), data={}, bindings={}, started=_iso(started_at),
+        )  # fmt: skip
+        base = resolve_baseline(baseline, current=stand_in, evidence_dir=evidence_dir)
     if metrics is not None:
         from . import _precomputed
 
@@ -110,7 +121,7 @@ def enforce(
         return _finish(
             results, policy, _precomputed.data_summary(values), {}, name, phase, started_at,
             clock, evidence, evidence_dir, strict, _context.git_state() if evidence else None,
-            baseline,
+            base,
         )  # fmt: skip
     if isinstance(data, Mapping):
         data = pd.DataFrame(data)
@@ -123,18 +134,12 @@ def enforce(
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     dialect = getattr(policy, "dialect", "native")
-    # The baseline is found first: drift controls compare their table with its tables.
-    base = None
-    if baseline is not None:
-        from ._baseline import baseline_tables, resolve_baseline
+    if base:
+        from ._baseline import baseline_tables
 
-        # what the baseline lookup may use of this run: its policy, its controls, its start
-        stand_in = Report(
-            [_result(c, None, "skipped", {}) for c in policy.controls],
-            policy=policy.summary(), data={}, bindings={}, started=_iso(started_at),
-        )  # fmt: skip
-        base = resolve_baseline(baseline, current=stand_in, evidence_dir=evidence_dir)
-    tables = baseline_tables(base[0]) if base else {}
+        tables = baseline_tables(base[0])
+    else:
+        tables = {}
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
@@ -159,7 +164,7 @@ def enforce(
     bound = {k: v for k, v in keywords.items() if v is not None}
     return _finish(
         results, policy, data_summary, bound, name, phase, started_at, clock, evidence,
-        evidence_dir, strict, git_summary, baseline,
+        evidence_dir, strict, git_summary, base,
     )  # fmt: skip
 
 
@@ -176,10 +181,11 @@ def _finish(
     evidence_dir: str | Path | None,
     strict: bool,
     git_summary: dict[str, Any] | None,
-    baseline: Any = None,
+    base: tuple[Report, dict[str, Any]] | None = None,
 ) -> Report:
-    """The Report of either entry (data or precomputed metrics), its evidence, and the
-    exceptions ``strict`` and ``enforcement_mode: block`` ask for, in that order."""
+    """The Report of either entry (data or precomputed metrics), its comparison with the
+    resolved baseline ``base`` (report, info), its evidence, and the exceptions
+    ``strict`` and ``enforcement_mode: block`` ask for, in that order."""
     report = Report(
         results,
         policy={**policy.summary(), "text": policy.text, "warnings": list(policy.warnings)},
@@ -243,6 +249,7 @@ def _evaluate(
         metadata["reason"] = (
             f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"
         )
+        metadata["skipped_for"] = PHASE_SKIP  # out of the results, as the SDK leaves it out
         return _result(control, None, "skipped", metadata)
     spec = get_spec(control.metric)
     try:

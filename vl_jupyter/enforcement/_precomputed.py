@@ -20,7 +20,7 @@ from ..errors import EnforcementError
 from ..metrics import Measurement
 from ..policy import Control, Policy
 from ._judge import judge
-from ._report import ControlResult
+from ._report import PHASE_SKIP, ControlResult
 
 #: The ``data`` summary of a report judged from precomputed values (there is no frame).
 SOURCE = "precomputed"
@@ -133,6 +133,7 @@ def results(
             metadata["reason"] = (
                 f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"
             )
+            metadata["skipped_for"] = PHASE_SKIP
             out.append(make(control, None, "skipped", metadata))
             continue
         value, status, metadata = evaluate(control, metrics, raw, metadata)

@@ -102,6 +102,7 @@ def record_report(
         sdk_results = [
             {**sdk_record(r), "result_key": result_key(report, r), "evidence_id": record.id}
             for r in report
+            if r.status != "skipped"  # the SDK's files hold what was evaluated
         ]
         files = ["results.json"]
         if run_id is not None:

@@ -9,6 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 STATUSES = ("pass", "warn", "fail", "error", "skipped")
+#: ``metadata["skipped_for"]`` of a control of another lifecycle phase: such a control is
+#: left out of ``Report.results`` (the SDK leaves it out) and listed in ``Report.skipped``.
+#: Other skips (a drift control without a baseline) stay in the results.
+PHASE_SKIP = "phase"
+
+
+def _phase_skipped(result: ControlResult) -> bool:
+    return result.status == "skipped" and result.metadata.get("skipped_for") == PHASE_SKIP
 
 
 @dataclass
@@ -76,9 +84,9 @@ class ControlResult:
 class Report(Sequence[ControlResult]):
     """The results of one ``enforce`` call, in policy order.
 
-    Iterating, ``len`` and ``results`` cover the evaluated controls only: a control of
-    another lifecycle phase is left out, as the Venturalítica SDK leaves it out, and is
-    listed in ``skipped`` instead (``report["id"]`` finds both). ``passed`` is True only
+    Iterating, ``len`` and ``results`` leave out the controls of another lifecycle phase,
+    as the Venturalítica SDK leaves them out; they are listed in ``skipped`` instead
+    (``report["id"]`` finds both). ``passed`` is True only
     when at least one control was evaluated and none failed or errored: an empty or
     all-skipped report never passes. ``score`` is the share of the evaluated controls
     that passed. ``r1 + r2`` combines two reports (see :func:`combine`).
@@ -97,8 +105,8 @@ class Report(Sequence[ControlResult]):
         finished: str | None = None,
         warnings: list[str] | None = None,
     ) -> None:
-        self.results = [r for r in results if r.status != "skipped"]
-        self.skipped = [r for r in results if r.status == "skipped"]
+        self.results = [r for r in results if not _phase_skipped(r)]
+        self.skipped = [r for r in results if _phase_skipped(r)]
         self.policy = policy
         self.data = data
         self.bindings = bindings
@@ -153,7 +161,7 @@ class Report(Sequence[ControlResult]):
 
     @property
     def evaluated(self) -> list[ControlResult]:
-        return list(self.results)
+        return [r for r in self.results if r.status != "skipped"]
 
     @property
     def passed(self) -> bool:
