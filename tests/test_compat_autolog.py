@@ -144,3 +144,16 @@ def test_enforce_in_a_wandb_run_logs_into_it_and_leaves_it_running(tmp_path, mon
         assert report.evidence_id in sync("wandb").skipped
     finally:
         user.finish()
+
+
+def test_a_disabled_wandb_run_is_not_called_synced(tmp_path, monkeypatch, german):
+    wandb = pytest.importorskip("wandb")
+    monkeypatch.delenv("VL_EVIDENCE_DIR", raising=False)
+    monkeypatch.chdir(tmp_path)
+    run = wandb.init(mode="disabled")
+    try:
+        assert "wandb" not in _autolog.active_runs()
+        report = check(german)
+        assert report.evidence_id not in sync_status()  # pending, not falsely "synced"
+    finally:
+        run.finish()

@@ -6,7 +6,8 @@ mlflow.start_run(): vl.enforce(...)`` puts the controls in that run without a
 the same engine, so the sync ledger records it and a later ``vl.sync`` does not repeat it.
 
 - Only a run the user already has: ``mlflow.active_run()`` on the main thread (MLflow's
-  active run is thread-local) or ``wandb.run``. Never a run of our own, and mlflow or
+  active run is thread-local) or ``wandb.run`` (not a ``mode="disabled"`` one, which
+  keeps nothing: the record stays pending). Never a run of our own, and mlflow or
   wandb is never imported here: a tracker not in ``sys.modules`` was not imported by the
   user, so there is nothing to log into (``import vl_jupyter`` and ``enforce`` stay light).
 - Off with ``VL_AUTOLOG=0`` (also ``false``/``off``/``no``) or
@@ -62,7 +63,8 @@ def active_runs() -> dict[str, Any]:
             runs["mlflow"] = run
     wandb = sys.modules.get("wandb")
     run = getattr(wandb, "run", None) if wandb is not None else None
-    if run is not None:
+    # a disabled run (mode="disabled") keeps nothing: the ledger must not call it synced
+    if run is not None and not getattr(run, "disabled", False):
         runs["wandb"] = run
     return runs
 
