@@ -27,9 +27,7 @@ Everything else is an implementation detail and may change.
 
 from . import datasets, enforcement, evidence, telemetry, trackers
 from .datasets import list_scenarios, load_sample, quickstart
-from .enforcement import ControlResult, Report, enforce
-from .enforcement._retain import retain
-from .enforcement._scan import ScanResult, scan
+from .enforcement import ControlResult, Report, ScanResult, enforce, retain, scan
 from .errors import (
     BindingError,
     ComplianceBlockError,

@@ -5,6 +5,8 @@ from ._compare import Comparison, ControlChange, compare_reports
 from ._enforce import enforce
 from ._record import on_recorded, sdk_record
 from ._report import STATUSES, ControlResult, Report
+from ._retain import retain
+from ._scan import ScanResult, scan
 
 __all__ = [
     "STATUSES",
@@ -12,9 +14,12 @@ __all__ = [
     "ControlChange",
     "ControlResult",
     "Report",
+    "ScanResult",
     "combine",
     "compare_reports",
     "enforce",
     "on_recorded",
+    "retain",
+    "scan",
     "sdk_record",
 ]
