@@ -30,6 +30,7 @@ from ..metrics import (
     coerce_bins,
     get_spec,
     measure,
+    string_columns,
 )
 from ..policy import Control, Policy, load_policy
 from ._fingerprint import fingerprint
@@ -88,7 +89,8 @@ def enforce(
     policy = load_policy(policy)
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
     binder = Binder(data.columns, keywords)
-    stats = Statistics(data)
+    binder.check_used(bindings, policy.controls, _COLUMN_PARAMS)
+    stats = Statistics(string_columns(data))  # policies and keywords name columns by text
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     # Hashing the data and asking git are independent of the metrics and release the GIL

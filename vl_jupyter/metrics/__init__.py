@@ -13,6 +13,7 @@ from ._catalogue import (
 from ._evaluate import Statistics, measure
 from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
+from ._validate import string_columns
 
 __all__ = [
     "CATALOGUE",
@@ -28,4 +29,5 @@ __all__ = [
     "get_spec",
     "known_keys",
     "measure",
+    "string_columns",
 ]

@@ -18,7 +18,7 @@ import pandas as pd
 from ..errors import MetricError
 from . import _formulas as F
 from . import _frame_metrics
-from ._bootstrap import multinomial_replicates, summarise
+from ._bootstrap import bootstrap_interval
 from ._catalogue import FAMILY_OF, MetricSpec
 from ._continuous import measure_continuous
 from ._groups import describe_groups, exclude_small_groups, explain_undefined
@@ -33,6 +33,7 @@ from ._stats import (
     count_cells,
     encode,
 )
+from ._validate import check_dimension_present, validate_inputs, with_declared_bands
 
 
 class Statistics:
@@ -186,6 +187,7 @@ def measure(
     """Compute ``spec`` on the bound ``columns`` (role -> column names)."""
     if stats.n_rows == 0:
         raise MetricError("the data has no rows")
+    validate_inputs(spec, params, columns, stats)
     if spec.statistic == "frame":
         return _frame_metrics.measure(spec, params, columns, stats)
     return _CountMetric(spec, params, columns, stats, ci).run()
@@ -288,6 +290,14 @@ class _CountMetric:
         if self.spec.statistic in ("calibration", "regression"):
             return measure_continuous(self)
         table = self.table()
+        if "dimension" in self.columns:
+            dimension = self.columns["dimension"]
+            bins = self.params.get("bins")
+            table = self.stats.cached(  # cached: the draws are keyed by the table's counts
+                ("declared bands", id(table.counts), bins),
+                lambda t=table: with_declared_bands(dimension, bins, t),
+            )
+            check_dimension_present(dimension, table)
         keep, excluded = exclude_small_groups(self, table)
         formula = self.formula(table)
         counts = table.counts[keep][None]
@@ -306,10 +316,14 @@ class _CountMetric:
         )
         if self.ci.enabled and self.ci.n_boot > 0 and self.spec.key != "group_size_min":
             # controls reading the same cached table share one set of draws
-            draws = self.stats.cached(
-                ("draws", id(table.counts), self.ci),
-                lambda: multinomial_replicates(table.counts, self.ci),
+            bootstrap_interval(
+                result,
+                self.spec.key,
+                formula,
+                table.counts,
+                keep,
+                per_group[0],
+                self.stats.cached,
+                self.ci,
             )
-            replicates, _ = formula(draws[:, keep])
-            summarise(result, replicates, self.ci, "multinomial_bootstrap")
         return result

@@ -90,8 +90,14 @@ def selection_rate_overall(table: Array) -> tuple[Array, Array]:
 
 # --- class tables ----------------------------------------------------------------------------
 def class_imbalance(table: Array) -> tuple[Array, Array]:
-    """table (R, 1, K) of target classes; least over most frequent class."""
+    """table (R, 1, K) of target classes; least over most frequent class.
+
+    One class present is 0, not 1 (as the SDK): the classes absent from the data are the
+    least frequent ones, with count 0, and a target no row of which differs is not balanced.
+    """
     counts = table.sum(axis=-2)
+    if counts.shape[-1] < 2:
+        return np.zeros(counts.shape[0]), counts
     return _div(counts.min(axis=-1), counts.max(axis=-1)), counts
 
 

@@ -1,0 +1,259 @@
+"""Refuse input a metric cannot honestly measure, naming the column and what is wrong.
+
+Every check here reads what every engine produces: the distinct values of a column (the
+labels of its encoding) and the count tables, never pandas internals, so a control fed by
+any engine fails the same way. Each one closes a way to a silent ``pass``: scikit-learn
+refuses a label column that mixes ``1`` and ``"1"``, holds ``inf``, or holds probabilities;
+so do we, with the column named, instead of returning a number computed on wrong classes.
+
+* ``validate_inputs`` (called by ``measure``): label columns of classification metrics
+  (mixed types, non-finite values, scores where labels are expected, more classes than the
+  metric allows) and numeric columns of regression/score metrics (non-finite values).
+* ``with_declared_bands``: a band declared by ``bins`` cut points that no row falls in is
+  a group of size 0; it is kept in the table so size and share minimums see it.
+* ``check_dimension_present``: a dimension whose every row is missing has no groups.
+* ``check_frame_column``: a bound column name that occurs twice, or cells holding lists.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import BindingError, MetricError
+from ._stats import MISSING_LABEL, GroupTable, bin_numeric
+
+if TYPE_CHECKING:
+    from ._catalogue import MetricSpec
+    from ._evaluate import Statistics
+
+#: A class table with more classes than this is an identifier or a measurement, not labels
+#: (and a K x K confusion table per group would outgrow memory).
+MAX_CLASSES = 1000
+
+# Statistics whose target/prediction columns are class labels, by the roles holding labels.
+_LABEL_ROLES = {
+    "outcome": ("target", "prediction"),
+    "confusion": ("target", "prediction"),
+    "confusion_overall": ("target", "prediction"),
+    "multiclass_confusion": ("target", "prediction"),
+    "multiclass_outcome": ("target", "prediction"),
+    "classes": ("target",),
+    "calibration": ("target",),
+    "frame": ("target",),  # roc_auc
+}
+# Roles that must hold finite numbers, by statistic.
+_NUMERIC_ROLES = {
+    "regression": ("target", "prediction"),
+    "calibration": ("score",),
+    "frame": ("score",),
+}
+# Metrics whose binary average reads one class against one other (scikit-learn refuses a
+# multiclass target with average='binary').
+_BINARY_AVERAGE = {"precision_score", "recall_score", "f1_score"}
+
+
+def _kind(value: Any) -> str:
+    """The type family of a label: values of different families never compare equal."""
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (numbers.Number, np.number)):
+        return "number"
+    if isinstance(value, str):
+        return "str"
+    return type(value).__name__
+
+
+def _shown(values: Any, limit: int = 5) -> str:
+    values = list(values)
+    text = ", ".join(repr(v) for v in values[:limit])
+    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def check_labels(column: str, role: str, labels: tuple[Any, ...], metric: str) -> None:
+    """Raise ``MetricError`` unless ``labels`` (a column's distinct values) are class labels."""
+    present = [v for v in labels if not (isinstance(v, str) and v == MISSING_LABEL)]
+    kinds: dict[str, Any] = {}
+    for value in present:
+        kinds.setdefault(_kind(value), value)
+    if len(kinds) > 1:
+        families = " and ".join(f"{k} (e.g. {v!r})" for k, v in kinds.items())
+        raise MetricError(
+            f"{role} column '{column}' mixes value types: {families}; equal-looking labels "
+            "such as 1 and '1' would count as different classes",
+            hint=f"cast the column to one type, e.g. df['{column}'].astype(str)",
+        )
+    numbers_ = [float(v) for v in present if _kind(v) == "number"]
+    bad = [v for v in numbers_ if not math.isfinite(v)]
+    if bad:
+        raise MetricError(
+            f"{role} column '{column}' holds non-finite values ({_shown(sorted(set(bad)))}), "
+            "which are not class labels",
+            hint="drop or replace those rows before enforcing",
+        )
+    fractional = [v for v in numbers_ if not float(v).is_integer()]
+    if fractional:
+        raise MetricError(
+            f"{role} column '{column}' holds scores, not labels: {len(fractional)} "
+            f"distinct non-integer values (e.g. {_shown(sorted(fractional)[:3])})",
+            hint="bind scores with score=..., or threshold them into labels",
+        )
+    if len(present) > MAX_CLASSES:
+        raise MetricError(
+            f"{role} column '{column}' has {len(present)} distinct values, more than the "
+            f"{MAX_CLASSES} classes {metric} accepts (an identifier or a measurement, not labels)",
+            hint="bind a label column",
+        )
+
+
+def check_finite(column: str, role: str, values: np.ndarray) -> None:
+    """Raise ``MetricError`` when a numeric column holds inf or -inf."""
+    infinite = np.isinf(values)
+    if infinite.any():
+        raise MetricError(
+            f"{role} column '{column}' holds {int(infinite.sum())} non-finite value(s) "
+            f"(first at row {int(np.flatnonzero(infinite)[0])}), so the metric is undefined",
+            hint="drop or replace those rows before enforcing",
+        )
+
+
+def validate_inputs(
+    spec: MetricSpec,
+    params: Mapping[str, Any],
+    columns: Mapping[str, tuple[str, ...]],
+    stats: Statistics,
+) -> None:
+    """Check the bound columns of one control before anything is counted."""
+    for names in columns.values():
+        for column in names:
+            stats.cached(("valid column", column), lambda c=column: _check(stats.frame, c))
+    for column in columns.get("dimension", ()):
+        if stats.frame[column].dtype == object:
+            check_group_names(column, stats.encoded(column).labels)
+    for role in _LABEL_ROLES.get(spec.statistic, ()):
+        for column in columns.get(role, ()):
+            check_labels(column, role, stats.encoded(column).labels, spec.key)
+    for role in _NUMERIC_ROLES.get(spec.statistic, ()):
+        for column in columns.get(role, ()):
+            series = stats.frame[column]
+            if pd.api.types.is_numeric_dtype(series.dtype):
+                check_finite(column, role, series.to_numpy(dtype=float, na_value=np.nan))
+    if spec.key in _BINARY_AVERAGE and params.get("average", "binary") == "binary":
+        classes: set = set()
+        for role in ("target", "prediction"):
+            for column in columns.get(role, ()):
+                classes.update(stats.encoded(column).labels)
+        if len(classes) > 2:
+            raise MetricError(
+                f"{spec.key} with average 'binary' needs at most two classes; target and "
+                f"prediction hold {len(classes)} ({_shown(sorted(classes, key=str))})",
+                hint="set average: macro, micro or weighted",
+            )
+
+
+def check_group_names(column: str, labels: tuple[Any, ...]) -> None:
+    """Raise when two distinct values of a dimension print alike (``1`` and ``'1'``): the
+    evidence names groups by text, so they would read as one group measured twice."""
+    seen: dict[str, Any] = {}
+    for value in labels:
+        text = str(value)
+        if text in seen and text != MISSING_LABEL:
+            raise MetricError(
+                f"dimension column '{column}' holds {seen[text]!r} and {value!r}, distinct "
+                f"values that both read '{text}' as a group name",
+                hint=f"cast the column to one type, e.g. df['{column}'].astype(str)",
+            )
+        seen[text] = value
+
+
+def check_dimension_present(dimension: tuple[str, ...], table: GroupTable) -> None:
+    """Raise ``MetricError`` when some dimension column is missing on every row."""
+    if not table.labels:
+        return
+    if len(dimension) == 1:
+        if all(label == MISSING_LABEL for label in table.labels):
+            _all_missing(dimension[0], int(table.sizes.sum()))
+        return
+    parts = [label.split(" & ") for label in table.labels]
+    if any(len(p) != len(dimension) for p in parts):
+        return  # a value contains ' & ': positions cannot be told apart from the labels
+    for i, column in enumerate(dimension):
+        if all(p[i] == MISSING_LABEL for p in parts):
+            _all_missing(column, int(table.sizes.sum()))
+
+
+def _all_missing(column: str, n: int) -> None:
+    raise MetricError(
+        f"dimension column '{column}' is missing on all {n} rows, so it has no groups "
+        "(every row would be the group '(missing)')",
+        hint="bind a column that holds the protected attribute",
+    )
+
+
+def with_declared_bands(dimension: tuple[str, ...], bins: Any, table: GroupTable) -> GroupTable:
+    """``table`` with a zero-size group for each declared band no row falls in.
+
+    Only cut points declare bands (``bins: "25,60"`` declares ``<25``, ``[25, 60)``,
+    ``>=60``); a number of equal-frequency bins describes the data, not a promise about it.
+    The bands are recognised by their labels, so a non-numeric column (which ``bins`` does
+    not cut) is left as it is.
+    """
+    if len(dimension) != 1 or not isinstance(bins, tuple) or not table.labels:
+        return table
+    declared = bin_numeric(pd.Series([], dtype=float, name=dimension[0]), bins).labels
+    present = set(table.labels)
+    if not present & set(declared):
+        return table
+    missing = [band for band in declared if band not in present]
+    if not missing:
+        return table
+    rows = {label: table.counts[i] for i, label in enumerate(table.labels)}
+    empty = np.zeros_like(table.counts[0])
+    order = [*declared, *(label for label in table.labels if label not in set(declared))]
+    counts = np.stack([rows.get(label, empty) for label in order])
+    return GroupTable(tuple(str(label) for label in order), counts, table.class_labels)
+
+
+def check_frame_column(frame: pd.DataFrame, column: str) -> None:
+    """Raise when a bound column is ambiguous (its name occurs twice) or holds lists."""
+    positions = frame.columns.get_indexer_for([column])
+    if len(positions) > 1:
+        raise BindingError(
+            f"the data has {len(positions)} columns named '{column}' (positions "
+            f"{', '.join(str(int(p)) for p in positions)}), so which one to measure is ambiguous",
+            hint="rename or drop the duplicates (df.loc[:, ~df.columns.duplicated()])",
+        )
+    series = frame.iloc[:, int(positions[0])] if len(positions) == 1 else None
+    if series is None or series.dtype != object:
+        return
+    if pd.api.types.infer_dtype(series, skipna=True) not in ("mixed", "unknown-array"):
+        return
+    for position, value in enumerate(series.array):
+        if isinstance(value, (list, dict, set, np.ndarray)):
+            raise MetricError(
+                f"column '{column}' holds {type(value).__name__} values (first at row "
+                f"{position}: {_clip(repr(value))}), which cannot be labels or groups",
+                hint="explode or join the values into one value per row",
+            )
+
+
+def _check(frame: pd.DataFrame, column: str) -> bool:
+    check_frame_column(frame, column)
+    return True
+
+
+def _clip(text: str, limit: int = 40) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def string_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every column name a string (``0`` becomes ``'0'``), as policies and
+    keywords name columns by text. No data is copied."""
+    if all(isinstance(c, str) for c in frame.columns):
+        return frame
+    return frame.set_axis([str(c) for c in frame.columns], axis=1)
