@@ -94,7 +94,9 @@ def _signed(how: str, point: np.ndarray, reps: np.ndarray) -> np.ndarray:
 
     ``point`` is (U,), ``reps`` is (R, U) over the same units (groups or classes).
     """
-    lo, hi = int(np.argmin(point)), int(np.argmax(point))
+    hi = int(np.argmax(point))
+    others = np.delete(np.arange(len(point)), hi)
+    lo = int(others[np.argmin(point[others])])  # another unit, also when all are tied
     with np.errstate(divide="ignore", invalid="ignore"):
         if how == "diff":
             return np.maximum(reps[:, hi] - reps[:, lo], 0.0)
@@ -125,7 +127,7 @@ def extreme_contrast(
     """Replicates to take the interval from, and the method's name (see above)."""
     kind = _contrast_kind(key)
     point_groups = np.asarray(point_groups, dtype=float)
-    if kind is None or point_groups.ndim not in (1, 2):
+    if kind is None or point_groups.ndim not in (1, 2) or point_groups.shape[0] < 2:
         return replicates, "multinomial_bootstrap"
     shape, how = kind
     if shape == "groups":
