@@ -53,6 +53,8 @@ _NUMERIC_ROLES = {
     "calibration": ("score",),
     "frame": ("score",),
 }
+# Statistics that compare a prediction with its target label by label.
+_COMPARED = ("confusion", "confusion_overall", "multiclass_confusion")
 # Metrics whose binary average reads one class against one other (scikit-learn refuses a
 # multiclass target with average='binary').
 _BINARY_AVERAGE = {"precision_score", "recall_score", "f1_score"}
@@ -143,6 +145,20 @@ def validate_inputs(
             series = stats.frame[column]
             if pd.api.types.is_numeric_dtype(series.dtype):
                 check_finite(column, role, series.to_numpy(dtype=float, na_value=np.nan))
+    if spec.statistic in _COMPARED and columns.get("target") and columns.get("prediction"):
+        target, prediction = columns["target"][0], columns["prediction"][0]
+        kinds = {
+            role: {_kind(v) for v in stats.encoded(c).labels if v != MISSING_LABEL}
+            for role, c in (("target", target), ("prediction", prediction))
+        }
+        if kinds["target"] and kinds["prediction"] and kinds["target"] != kinds["prediction"]:
+            raise MetricError(
+                f"target column '{target}' holds {'/'.join(sorted(kinds['target']))} labels "
+                f"but prediction column '{prediction}' holds "
+                f"{'/'.join(sorted(kinds['prediction']))} labels, so no prediction can equal "
+                "its target",
+                hint="map both columns to the same labels",
+            )
     if spec.key in _BINARY_AVERAGE and params.get("average", "binary") == "binary":
         classes: set = set()
         for role in ("target", "prediction"):
