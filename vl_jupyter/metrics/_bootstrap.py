@@ -63,7 +63,7 @@ def summarise(result: Measurement, replicates: np.ndarray, ci: CISettings, metho
 # nominal for two groups; with several groups of nearly equal rates it is below nominal
 # (choosing the extremes from the data is a selection the contrast does not undo).
 
-CONTRAST_METHOD = "multinomial_bootstrap_extreme_contrast"
+CONTRAST_SUFFIX = "_extreme_contrast"
 #: Above this many groups no interval is drawn: the replicates would cost n_boot x cells of
 #: memory and time (100,000 groups took 39 s and 5.6 GB), for a min/max over so many groups
 #: whose interval says little. The control is still judged on its point estimate.
@@ -86,6 +86,9 @@ def _contrast_kind(key: str) -> tuple[str, str] | None:
         "equalized_odds_ratio": ("components", "ratio"),
         "multiclass_demographic_parity": ("components", "diff"),
         "multiclass_equal_opportunity": ("components", "diff"),
+        "calibration_diff": ("groups", "diff"),
+        "mae_group_diff": ("groups", "diff"),
+        "mean_prediction_diff": ("groups", "diff"),
     }.get(key)
 
 
@@ -122,22 +125,28 @@ def _spread(how: str, point: np.ndarray) -> np.ndarray:
 
 
 def extreme_contrast(
-    key: str, point_groups: np.ndarray, rep_groups: np.ndarray, replicates: np.ndarray
+    key: str,
+    point_groups: np.ndarray,
+    rep_groups: np.ndarray,
+    replicates: np.ndarray,
+    method: str = "multinomial_bootstrap",
 ) -> tuple[np.ndarray, str]:
-    """Replicates to take the interval from, and the method's name (see above)."""
+    """Replicates to take the interval from, and the method's name (see above): ``method``
+    itself for a statistic that is no min/max over groups, else ``method`` + the suffix."""
     kind = _contrast_kind(key)
     point_groups = np.asarray(point_groups, dtype=float)
     if kind is None or point_groups.ndim not in (1, 2) or point_groups.shape[0] < 2:
-        return replicates, "multinomial_bootstrap"
+        return replicates, method
     shape, how = kind
+    contrast = method + CONTRAST_SUFFIX
     if shape == "groups":
         if point_groups.ndim != 1:
-            return replicates, "multinomial_bootstrap"
-        return _signed(how, point_groups, rep_groups), CONTRAST_METHOD
+            return replicates, method
+        return _signed(how, point_groups, rep_groups), contrast
     # (G, C): the component (TPR or FPR; a class) that is worst in the point estimate
     spread = _spread(how, point_groups)
     worst = int(np.nanargmax(spread) if how == "diff" else np.nanargmin(spread))
-    return _signed(how, point_groups[:, worst], rep_groups[..., worst]), CONTRAST_METHOD
+    return _signed(how, point_groups[:, worst], rep_groups[..., worst]), contrast
 
 
 def bootstrap_interval(
