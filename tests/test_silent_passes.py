@@ -123,6 +123,23 @@ def test_empty_band_is_listed_as_excluded_from_a_comparison() -> None:
     assert set(result.metadata["groups"]) == {"<25", "[25, 60)"}
 
 
+def test_empty_band_of_an_intersection_is_a_group_of_size_zero() -> None:
+    frame = pd.DataFrame({"age": [30, 40, 70, 20] * 3, "g": list("ffmm") * 3})
+    control = {**SIZE, "threshold": 1, "inputs": {"dimension": ["g", "age"]}}
+    result = one(frame, {**control, "params": {"bins": "25,60"}})
+    assert (result.status, result.actual_value) == ("fail", 0.0)
+    assert {k: v["n"] for k, v in result.metadata["groups"].items()} == {
+        "f & <25": 0,
+        "f & [25, 60)": 6,
+        "f & >=60": 0,
+        "m & <25": 3,
+        "m & [25, 60)": 0,
+        "m & >=60": 3,
+    }
+    quantiles = one(frame, {**control, "params": {"bins": 2}})  # describes the data: no padding
+    assert all(v["n"] > 0 for v in quantiles.metadata["groups"].values())
+
+
 def test_bands_and_missing_keep_their_order() -> None:
     frame = pd.DataFrame({"g": [30.0, 40.0, np.nan] * 5})
     result = one(frame, {**SIZE, "params": {"bins": [25, 60]}})

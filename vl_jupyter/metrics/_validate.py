@@ -17,6 +17,7 @@ so do we, with the column named, instead of returning a number computed on wrong
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
 from collections.abc import Mapping
@@ -53,6 +54,8 @@ _NUMERIC_ROLES = {
     "calibration": ("score",),
     "frame": ("score",),
 }
+# Most declared (band x value) groups an intersection is padded to.
+_MAX_DECLARED = 10_000
 # Statistics that compare a prediction with its target label by label.
 _COMPARED = ("confusion", "confusion_overall", "multiclass_confusion")
 # Metrics whose binary average reads one class against one other (scikit-learn refuses a
@@ -144,7 +147,12 @@ def validate_inputs(
         for column in columns.get(role, ()):
             series = stats.frame[column]
             if pd.api.types.is_numeric_dtype(series.dtype):
-                check_finite(column, role, series.to_numpy(dtype=float, na_value=np.nan))
+                stats.cached(
+                    ("finite", column, role),
+                    lambda s=series, c=column, r=role: check_finite(
+                        c, r, s.to_numpy(dtype=float, na_value=np.nan)
+                    ),
+                )
     if spec.statistic in _COMPARED and columns.get("target") and columns.get("prediction"):
         target, prediction = columns["target"][0], columns["prediction"][0]
         kinds = {
@@ -217,22 +225,35 @@ def with_declared_bands(dimension: tuple[str, ...], bins: Any, table: GroupTable
     Only cut points declare bands (``bins: "25,60"`` declares ``<25``, ``[25, 60)``,
     ``>=60``); a number of equal-frequency bins describes the data, not a promise about it.
     The bands are recognised by their labels, so a non-numeric column (which ``bins`` does
-    not cut) is left as it is.
+    not cut) is left as it is. In an intersection (``[age, gender]``) every declared band
+    meets every value the other columns take, so ``>=60 & f`` with no rows is a group of
+    size 0 too (up to ``_MAX_DECLARED`` combinations; beyond that only the observed ones).
     """
-    if len(dimension) != 1 or not isinstance(bins, tuple) or not table.labels:
+    if not isinstance(bins, tuple) or not table.labels:
         return table
     declared = bin_numeric(pd.Series([], dtype=float, name=dimension[0]), bins).labels
-    present = set(table.labels)
-    if not present & set(declared):
-        return table
-    missing = [band for band in declared if band not in present]
-    if not missing:
-        return table
-    rows = {label: table.counts[i] for i, label in enumerate(table.labels)}
+    if len(dimension) == 1:
+        parts = [(label,) for label in table.labels]
+    else:
+        parts = [tuple(label.split(" & ")) for label in table.labels]
+        if any(len(p) != len(dimension) for p in parts):
+            return table  # a value contains ' & ': positions cannot be told apart
+    axes: list[list[str]] = []
+    for i in range(len(dimension)):
+        seen = list(dict.fromkeys(p[i] for p in parts))
+        values = set(seen) - {MISSING_LABEL}
+        if values and values <= set(declared):  # a binned column: every band it declares
+            axes.append(list(declared) + ([MISSING_LABEL] if MISSING_LABEL in seen else []))
+        else:
+            axes.append(seen)
+    declared_groups = math.prod(len(a) for a in axes)
+    if declared_groups == len(parts) or declared_groups > _MAX_DECLARED:
+        return table  # every declared group has rows already, or too many to list
+    rows = {part: table.counts[i] for i, part in enumerate(parts)}
     empty = np.zeros_like(table.counts[0])
-    order = [*declared, *(label for label in table.labels if label not in set(declared))]
-    counts = np.stack([rows.get(label, empty) for label in order])
-    return GroupTable(tuple(str(label) for label in order), counts, table.class_labels)
+    order = list(itertools.product(*axes))
+    counts = np.stack([rows.get(part, empty) for part in order])
+    return GroupTable(tuple(" & ".join(part) for part in order), counts, table.class_labels)
 
 
 def check_frame_column(frame: pd.DataFrame, column: str) -> None:
