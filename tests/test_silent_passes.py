@@ -217,6 +217,27 @@ def test_dimension_values_that_print_alike_are_refused() -> None:
     )
 
 
+def test_target_and_prediction_of_different_label_types_are_refused() -> None:
+    frame = pd.DataFrame({"y": [1, 0] * 4, "p": ["good", "bad"] * 4})
+    result = one(frame, ctl("acc", "accuracy_score", "gt", 0.5, inputs=F1["inputs"]))
+    assert result.reason == (
+        "target column 'y' holds number labels but prediction column 'p' holds str labels, "
+        "so no prediction can equal its target (map both columns to the same labels)"
+    )
+    booleans = frame.assign(p=[True, False] * 4)  # True == 1, as in scikit-learn
+    acc = one(booleans, ctl("acc", "accuracy_score", "gt", 0.5, inputs=F1["inputs"]))
+    assert (acc.status, acc.actual_value) == ("pass", 1.0)
+
+
+def test_a_dimension_value_reading_missing_is_refused() -> None:
+    frame = pd.DataFrame({"g": ["(missing)", None, "a", "a"], "y": [1, 0, 1, 0]})
+    result = one(frame, SIZE)
+    assert result.reason == (
+        "dimension column 'g' holds the text '(missing)', which would merge with the group "
+        "of its missing values (rename that value, or make those cells missing)"
+    )
+
+
 # --- frames -----------------------------------------------------------------------------------
 def test_integer_column_names_bind_by_their_text() -> None:
     frame = pd.DataFrame({0: list("ffmm") * 5, 1: [1, 0, 1, 1] * 5})

@@ -138,7 +138,7 @@ def validate_inputs(
         for column in names:
             stats.cached(("valid column", column), lambda c=column: _check(stats.frame, c))
     for column in columns.get("dimension", ()):
-        if stats.frame[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(stats.frame[column].dtype):  # text, objects
             check_group_names(column, stats.encoded(column).labels)
     for role in _LABEL_ROLES.get(spec.statistic, ()):
         for column in columns.get(role, ()):
@@ -155,8 +155,13 @@ def validate_inputs(
                 )
     if spec.statistic in _COMPARED and columns.get("target") and columns.get("prediction"):
         target, prediction = columns["target"][0], columns["prediction"][0]
+        # True == 1 and False == 0 (as in scikit-learn), so bool and number labels compare
         kinds = {
-            role: {_kind(v) for v in stats.encoded(c).labels if v != MISSING_LABEL}
+            role: {
+                "number" if _kind(v) == "bool" else _kind(v)
+                for v in stats.encoded(c).labels
+                if not (isinstance(v, str) and v == MISSING_LABEL)
+            }
             for role, c in (("target", target), ("prediction", prediction))
         }
         if kinds["target"] and kinds["prediction"] and kinds["target"] != kinds["prediction"]:
@@ -186,7 +191,13 @@ def check_group_names(column: str, labels: tuple[Any, ...]) -> None:
     seen: dict[str, Any] = {}
     for value in labels:
         text = str(value)
-        if text in seen and text != MISSING_LABEL:
+        if text in seen and text == MISSING_LABEL:
+            raise MetricError(
+                f"dimension column '{column}' holds the text '{MISSING_LABEL}', which would "
+                "merge with the group of its missing values",
+                hint="rename that value, or make those cells missing",
+            )
+        if text in seen:
             raise MetricError(
                 f"dimension column '{column}' holds {seen[text]!r} and {value!r}, distinct "
                 f"values that both read '{text}' as a group name",
