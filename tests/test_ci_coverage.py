@@ -26,12 +26,14 @@ def _frame(rng: np.random.Generator, rates: tuple[float, ...], n: int) -> pd.Dat
     return pd.DataFrame({"g": groups.astype(str), "y": y})
 
 
-def _simulate(rates: tuple[float, ...], n: int, truths: dict[str, float]) -> dict[str, dict]:
+def _simulate(
+    rates: tuple[float, ...], n: int, truths: dict[str, float], trials: int = TRIALS
+) -> dict[str, dict]:
     """Coverage of each metric in ``truths`` (key -> true value); the metrics of one trial
     share its frame and its replicates, as the controls of one ``enforce`` call do."""
     rng = np.random.default_rng(20261201)
     found = {key: {"coverage": 0, "point_inside": 0} for key in truths}
-    for trial in range(TRIALS):
+    for trial in range(trials):
         stats = Statistics(_frame(rng, rates, n))
         ci = CISettings(n_boot=400, seed=trial)
         for key, truth in truths.items():
@@ -40,7 +42,7 @@ def _simulate(rates: tuple[float, ...], n: int, truths: dict[str, float]) -> dic
             low, high = m.ci
             found[key]["coverage"] += low <= truth <= high
             found[key]["point_inside"] += low <= m.value <= high
-    return {k: {name: v / TRIALS for name, v in counts.items()} for k, counts in found.items()}
+    return {k: {name: v / trials for name, v in counts.items()} for k, counts in found.items()}
 
 
 CASES = [
@@ -66,5 +68,28 @@ def test_the_percentile_of_the_repicked_extreme_misses_equal_groups(monkeypatch)
     from vl_jupyter.metrics import _bootstrap
 
     monkeypatch.setattr(_bootstrap, "_contrast_kind", lambda key: None)
-    found = _simulate((0.3, 0.3), 200, {"disparate_impact": 1.0})["disparate_impact"]
+    found = _simulate((0.3, 0.3), 200, {"disparate_impact": 1.0}, trials=200)
+    found = found["disparate_impact"]  # 200 trials: it covers in none of them
     assert found["coverage"] < 0.05, found
+
+
+@pytest.mark.slow
+def test_equalized_odds_interval_covers_the_truth_at_nominal_rate() -> None:
+    """TPR 0.8 vs 0.6, FPR 0.2 in both (400 rows each, half positive): the TPR gap is the
+    worst component, so equalized_odds_diff is 0.2 and equalized_odds_ratio 0.75."""
+    rng = np.random.default_rng(5)
+    truths = {"equalized_odds_diff": 0.2, "equalized_odds_ratio": 0.75}
+    covered = dict.fromkeys(truths, 0)
+    tpr, fpr, n = np.repeat([0.8, 0.6], 400), np.repeat([0.2, 0.2], 400), 800
+    groups = np.repeat(["a", "b"], 400)
+    for trial in range(TRIALS):
+        y = (rng.random(n) < 0.5).astype(np.int8)
+        p = (rng.random(n) < np.where(y == 1, tpr, fpr)).astype(np.int8)
+        stats = Statistics(pd.DataFrame({"g": groups, "y": y, "p": p}))
+        roles = {"dimension": ("g",), "target": ("y",), "prediction": ("p",)}
+        for key, truth in truths.items():
+            m = measure(get_spec(key), {}, roles, stats, CISettings(n_boot=400, seed=trial))
+            assert m.ci[0] <= m.value <= m.ci[1]
+            covered[key] += m.ci[0] <= truth <= m.ci[1]
+    for key, hits in covered.items():
+        assert LOW <= hits / TRIALS <= HIGH, (key, hits / TRIALS)
