@@ -269,7 +269,9 @@ def with_declared_bands(dimension: tuple[str, ...], bins: Any, table: GroupTable
 
 def check_frame_column(frame: pd.DataFrame, column: str) -> None:
     """Raise when a bound column is ambiguous (its name occurs twice) or holds lists."""
-    positions = frame.columns.get_indexer_for([column])
+    names = frame.columns
+    # is_unique is cached by pandas: the common case costs one hash lookup
+    positions = [names.get_loc(column)] if names.is_unique else names.get_indexer_for([column])
     if len(positions) > 1:
         raise BindingError(
             f"the data has {len(positions)} columns named '{column}' (positions "
