@@ -260,12 +260,20 @@ def test_duplicate_column_names_are_an_error_naming_the_column(evidence_dir: Pat
 
 
 def test_list_valued_cells_are_an_error_naming_the_column() -> None:
-    frame = pd.DataFrame({"g": [["f"], ["m"]] * 3, "y": [1, 0] * 3})
+    frame = pd.DataFrame({"g": [["f"], ["m"]] * 3, "y": [1, 0] * 3, "h": list("ab") * 3})
     result = one(frame, DI, target="y")
     assert result.reason == (
         "column 'g' holds list values (first at row 0: ['f']), which cannot be labels or "
         "groups (explode or join the values into one value per row)"
     )
+    duplicates = one(frame, ctl("dup", "duplicate_rate", "le", 1.0))  # reads every column
+    assert duplicates.metadata["error_code"] == "METRIC_UNDEFINED"
+    assert duplicates.reason.startswith("column 'g' holds list values (first at row 0")
+    # a list column no control reads is fingerprinted, not a crash
+    report = vl.enforce(frame, policy({**DI, "inputs": {"dimension": "h"}}), target="y",
+                        evidence=False, ci=False)  # fmt: skip
+    assert (report["di"].status, report["di"].actual_value) == ("fail", 0.0)
+    assert len(report.data["content_hash"]) == 64
 
 
 # --- bindings ---------------------------------------------------------------------------------

@@ -137,6 +137,13 @@ def validate_inputs(
     for names in columns.values():
         for column in names:
             stats.cached(("valid column", column), lambda c=column: _check(stats.frame, c))
+    if spec.key == "duplicate_rate" and not columns.get("columns"):  # reads every column
+        frame = stats.frame
+        for position, name in enumerate(frame.columns):
+            stats.cached(
+                ("cells", position),
+                lambda p=position, n=name: check_cells(frame.iloc[:, p], str(n)),
+            )
     for column in columns.get("dimension", ()):
         if not pd.api.types.is_numeric_dtype(stats.frame[column].dtype):  # text, objects
             check_group_names(column, stats.encoded(column).labels)
@@ -278,8 +285,13 @@ def check_frame_column(frame: pd.DataFrame, column: str) -> None:
             f"{', '.join(str(int(p)) for p in positions)}), so which one to measure is ambiguous",
             hint="rename or drop the duplicates (df.loc[:, ~df.columns.duplicated()])",
         )
-    series = frame.iloc[:, int(positions[0])] if len(positions) == 1 else None
-    if series is None or series.dtype != object:
+    if len(positions) == 1:
+        check_cells(frame.iloc[:, int(positions[0])], column)
+
+
+def check_cells(series: pd.Series, column: str) -> None:
+    """Raise when an object column holds lists, dicts, sets or arrays (unhashable cells)."""
+    if series.dtype != object:
         return
     if pd.api.types.infer_dtype(series, skipna=True) not in ("mixed", "unknown-array"):
         return
