@@ -150,6 +150,27 @@ SYNTHETIC = {
         _control("auc", "roc_auc", "gt", 0.1, target="target", score="score"),
         _control("mae", "mae", "lt", 10.0, target="target", prediction="prediction"),
         _control("complete", "data_completeness", "ge", 0.5),
+        _control("dup", "duplicate_rate", "le", 0.9),
+        _control("mcdp", "multiclass_demographic_parity", "lt", 0.9, dimension="gender"),
+        _control(
+            "mceo",
+            "multiclass_equal_opportunity",
+            "lt",
+            0.9,
+            target="target",
+            prediction="prediction",
+            dimension="gender",
+        ),
+        _control(
+            "cal",
+            "calibration_diff",
+            "lt",
+            0.9,
+            target="target",
+            score="score",
+            dimension="gender",
+        ),
+        _control("bacc", "balanced_accuracy", "gt", 0.1, target="target", prediction="prediction"),
     ],
 }
 
@@ -158,13 +179,15 @@ def _reference(metric: str, frame: pd.DataFrame, gender: str) -> float | None:
     """scikit-learn's / fairlearn's value; None where they do not define one; raises where
     they refuse the input."""
     from fairlearn.metrics import demographic_parity_difference, demographic_parity_ratio
-    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score, f1_score, roc_auc_score
 
     frame = frame.set_axis([str(c) for c in frame.columns], axis=1)  # the name 0 is bound as '0'
     # an object column of ints only is 'unknown' to scikit-learn; it is int labels to both
     y, p = frame["y"].infer_objects(), frame["p"].infer_objects()
-    if metric in ("accuracy_score", "f1_score"):
-        fn = accuracy_score if metric == "accuracy_score" else f1_score
+    if metric in ("accuracy_score", "f1_score", "balanced_accuracy"):
+        fn = {"accuracy_score": accuracy_score, "f1_score": f1_score}.get(
+            metric, balanced_accuracy_score
+        )
         return float(fn(y, p))
     if metric == "roc_auc":
         if y.dtype == object or isinstance(y.dtype, pd.CategoricalDtype):
