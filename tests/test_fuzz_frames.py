@@ -238,6 +238,7 @@ FUZZ = settings(
 )
 
 
+@pytest.mark.slow
 @FUZZ
 @given(case=hostile_frames(), ci=st.booleans())
 def test_synthetic_policy_on_hostile_frames(case, ci) -> None:
