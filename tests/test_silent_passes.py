@@ -199,6 +199,29 @@ def test_an_identifier_is_not_a_class_column() -> None:
     )
 
 
+def test_a_class_table_too_large_for_memory_is_refused_before_it_is_built() -> None:
+    n = 2000
+    frame = pd.DataFrame(
+        {"y": np.arange(n) % 900, "p": np.arange(n) % 900, "g": (np.arange(n) % 1000).astype(str)}
+    )
+    control = ctl(
+        "mceo", "multiclass_equal_opportunity", "lt", 0.5,
+        inputs={"target": "y", "prediction": "p", "dimension": "g"},
+    )  # fmt: skip
+    tracemalloc.start()
+    try:
+        result = one(frame, control)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.reason == (
+        "multiclass_equal_opportunity would count 810,000,000 cells (1000 groups x 900 classes "
+        "squared), more than the 50,000,000 that fit in memory (bin the dimension or group "
+        "the classes)"
+    )
+    assert peak < 50 * 2**20, peak
+
+
 def test_infinite_regression_target_is_refused() -> None:
     frame = pd.DataFrame({"y": [1.0, np.inf, 2.0], "p": [1.0, 2.0, 2.0]})
     result = one(frame, ctl("mae", "mae", "lt", 1.0, inputs={"target": "y", "prediction": "p"}))

@@ -54,6 +54,10 @@ _NUMERIC_ROLES = {
     "calibration": ("score",),
     "frame": ("score",),
 }
+#: Most cells of one per-group class table (400 MB of int64 counts).
+MAX_TABLE_CELLS = 50_000_000
+# Up to this many classes no table can reach MAX_TABLE_CELLS short of ~50,000 groups.
+_FEW_CLASSES = 32
 # Most declared (band x value) groups an intersection is padded to.
 _MAX_DECLARED = 10_000
 # Statistics that compare a prediction with its target label by label.
@@ -179,6 +183,7 @@ def validate_inputs(
                 "its target",
                 hint="map both columns to the same labels",
             )
+    _check_table_size(spec, columns, stats)
     if spec.key in _BINARY_AVERAGE and params.get("average", "binary") == "binary":
         classes: set = set()
         for role in ("target", "prediction"):
@@ -190,6 +195,33 @@ def validate_inputs(
                 f"prediction hold {len(classes)} ({_shown(sorted(classes, key=str))})",
                 hint="set average: macro, micro or weighted",
             )
+
+
+def _check_table_size(
+    spec: MetricSpec, columns: Mapping[str, tuple[str, ...]], stats: Statistics
+) -> None:
+    """Refuse a per-group class table that would not fit in memory (groups x K x K cells)
+    before it is allocated. Only many classes can get there, so the cheap case is free."""
+    power = {"multiclass_confusion": 2, "multiclass_outcome": 1}.get(spec.statistic)
+    dimension = columns.get("dimension", ())
+    if power is None or not dimension:
+        return
+    classes: set = set()
+    for role in ("target", "prediction"):
+        for column in columns.get(role, ()):
+            classes.update(stats.encoded(column).labels)
+    k = len(classes)
+    if k <= _FEW_CLASSES:
+        return
+    groups = math.prod(len(stats.encoded(c).labels) for c in dimension)  # an upper bound
+    cells = groups * k**power
+    if cells > MAX_TABLE_CELLS:
+        raise MetricError(
+            f"{spec.key} would count {cells:,} cells ({groups} groups x {k} classes"
+            f"{' squared' if power == 2 else ''}), more than the {MAX_TABLE_CELLS:,} that fit "
+            "in memory",
+            hint="bin the dimension or group the classes",
+        )
 
 
 def check_group_names(column: str, labels: tuple[Any, ...]) -> None:
