@@ -269,6 +269,12 @@ def test_integer_column_names_bind_by_their_text() -> None:
     assert result.metadata["bindings"]["dimension"]["columns"] == ["0"]
 
 
+def test_an_integer_name_and_its_text_are_two_columns_named_alike() -> None:
+    frame = pd.DataFrame({0: list("ab") * 3, "0": list("ab") * 3})
+    result = one(frame, {**SIZE, "inputs": {"dimension": "0"}})
+    assert result.reason.startswith("the data has 2 columns named '0' (positions 0, 1)")
+
+
 def test_duplicate_column_names_are_an_error_naming_the_column(evidence_dir: Path) -> None:
     frame = pd.DataFrame([[1, 0, "f"], [0, 1, "m"]] * 5, columns=["y", "y", "g"])
     report = vl.enforce(frame, policy(BALANCE, SIZE), evidence_dir=evidence_dir, ci=False)
