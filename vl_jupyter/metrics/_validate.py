@@ -78,6 +78,12 @@ def _kind(value: Any) -> str:
     return type(value).__name__
 
 
+def _present(labels: tuple[Any, ...]) -> list[Any]:
+    """The labels of values that occur, without the missing-value label (missing values
+    are refused on their own, with their count, by ``Statistics.labels_of``)."""
+    return [v for v in labels if not (isinstance(v, str) and v == MISSING_LABEL)]
+
+
 def _shown(values: Any, limit: int = 5) -> str:
     values = list(values)
     text = ", ".join(repr(v) for v in values[:limit])
@@ -86,7 +92,7 @@ def _shown(values: Any, limit: int = 5) -> str:
 
 def check_labels(column: str, role: str, labels: tuple[Any, ...], metric: str) -> None:
     """Raise ``MetricError`` unless ``labels`` (a column's distinct values) are class labels."""
-    present = [v for v in labels if not (isinstance(v, str) and v == MISSING_LABEL)]
+    present = _present(labels)
     kinds: dict[str, Any] = {}
     for value in present:
         kinds.setdefault(_kind(value), value)
@@ -170,8 +176,7 @@ def validate_inputs(
         kinds = {
             role: {
                 "number" if _kind(v) == "bool" else _kind(v)
-                for v in stats.encoded(c).labels
-                if not (isinstance(v, str) and v == MISSING_LABEL)
+                for v in _present(stats.encoded(c).labels)
             }
             for role, c in (("target", target), ("prediction", prediction))
         }
@@ -188,7 +193,7 @@ def validate_inputs(
         classes: set = set()
         for role in ("target", "prediction"):
             for column in columns.get(role, ()):
-                classes.update(stats.encoded(column).labels)
+                classes.update(_present(stats.encoded(column).labels))
         if len(classes) > 2:
             raise MetricError(
                 f"{spec.key} with average 'binary' needs at most two classes; target and "
