@@ -140,6 +140,15 @@ def test_empty_band_of_an_intersection_is_a_group_of_size_zero() -> None:
     assert all(v["n"] > 0 for v in quantiles.metadata["groups"].values())
 
 
+def test_infinite_values_in_a_numeric_dimension_are_refused() -> None:
+    frame = pd.DataFrame({"g": [30.0, np.inf, 70.0] * 5})
+    result = one(frame, {**SIZE, "params": {"bins": "25,60"}})  # inf is no age in >=60
+    assert result.reason == (
+        "dimension column 'g' holds 5 non-finite value(s) (first at row 1), so the metric "
+        "is undefined (drop or replace those rows before enforcing)"
+    )
+
+
 def test_bands_and_missing_keep_their_order() -> None:
     frame = pd.DataFrame({"g": [30.0, 40.0, np.nan] * 5})
     result = one(frame, {**SIZE, "params": {"bins": [25, 60]}})

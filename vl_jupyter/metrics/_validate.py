@@ -155,8 +155,16 @@ def validate_inputs(
                 lambda p=position, n=name: check_cells(frame.iloc[:, p], str(n)),
             )
     for column in columns.get("dimension", ()):
-        if not pd.api.types.is_numeric_dtype(stats.frame[column].dtype):  # text, objects
+        series = stats.frame[column]
+        if not pd.api.types.is_numeric_dtype(series.dtype):  # text, objects
             check_group_names(column, stats.encoded(column).labels)
+        elif pd.api.types.is_float_dtype(series.dtype):  # inf would be binned as >= the top
+            stats.cached(
+                ("finite", column, "dimension"),
+                lambda s=series, c=column: check_finite(
+                    c, "dimension", s.to_numpy(dtype=float, na_value=np.nan)
+                ),
+            )
     for role in _LABEL_ROLES.get(spec.statistic, ()):
         for column in columns.get(role, ()):
             check_labels(column, role, stats.encoded(column).labels, spec.key)
