@@ -138,6 +138,8 @@ def extreme_contrast(
     if kind is None or point_groups.ndim not in (1, 2) or point_groups.shape[0] < 2:
         return replicates, method
     shape, how = kind
+    if how not in ("diff", "ratio", "min", "max"):  # an aggregate with no extreme pair
+        return replicates, method
     contrast = method + CONTRAST_SUFFIX
     if shape == "groups":
         if point_groups.ndim != 1:
