@@ -151,6 +151,23 @@ def extreme_contrast(
     return _signed(how, point_groups[:, worst], rep_groups[..., worst]), contrast
 
 
+def contrast_by(
+    how: str | None,
+    point_groups: np.ndarray,
+    rep_groups: np.ndarray,
+    replicates: np.ndarray,
+    method: str,
+) -> tuple[np.ndarray, str]:
+    """``extreme_contrast`` for a formula that names its own aggregate (``diff``, ``ratio``,
+    ``min``, ``max``; None for one that is no min/max over groups)."""
+    point_groups = np.asarray(point_groups, dtype=float)
+    if how not in ("diff", "ratio", "min", "max") or point_groups.ndim != 1:
+        return replicates, method
+    if point_groups.shape[0] < 2:
+        return replicates, method
+    return _signed(how, point_groups, rep_groups), method + CONTRAST_SUFFIX
+
+
 def bootstrap_interval(
     result: Measurement,
     key: str,
