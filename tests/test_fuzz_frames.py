@@ -250,6 +250,7 @@ def test_synthetic_policy_on_hostile_frames(case, ci) -> None:
     _check(report, frame, keywords["gender"])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     case=hostile_frames(), shipped=st.sampled_from(["german_credit_data", "german_credit_model"])
