@@ -195,3 +195,19 @@ def test_skipped_controls_still_show_in_the_report_table(perf):
     report = vl.enforce(metrics={"accuracy_score": 0.9}, policy=perf, phase="validation", evidence=False)  # fmt: skip
     html = report._repr_html_()
     assert html.count('class="vl-control ') == 4 and "later" in html and "SKIPPED" in html
+
+
+def test_a_policy_list_checks_keywords_against_all_its_policies(german, tmp_path):
+    gendered = tmp_path / "gendered.yaml"
+    gendered.write_text(
+        "vl-policy: 1\ncontrols:\n  - {id: di, metric: disparate_impact, operator: gt,"
+        " threshold: 0.5, inputs: {target: target, dimension: gender}}\n",
+        encoding="utf-8",
+    )
+    balance = tmp_path / "balance.yaml"
+    balance.write_text(DATA, encoding="utf-8")
+    # gender= binds nothing in balance.yaml but is used by gendered.yaml: accepted
+    both = vl.enforce(german, [balance, gendered], target="class", gender="gender", ci=False, evidence=False)  # fmt: skip
+    assert [r.control_id for r in both] == ["balance", "di"]
+    with pytest.raises(vl.BindingError, match=r"keyword gendr=\.\.\. binds no variable"):
+        vl.enforce(german, [balance, gendered], target="class", gendr="gender", evidence=False)

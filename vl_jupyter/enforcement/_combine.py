@@ -10,11 +10,22 @@ only if every part's evaluated controls passed.
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ComplianceBlockError, EnforcementError
 from ._report import Report
+
+#: set while ``enforce(policy=[...])`` runs its parts: the keywords were checked against
+#: every policy at once (one meant for the second policy is not unused in the first)
+_checked: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "vl_bindings_checked", default=False
+)
+
+
+def bindings_checked() -> bool:
+    return _checked.get()
 
 
 def combine(reports: Sequence[Report]) -> Report:
@@ -61,16 +72,31 @@ def enforce_each(
     """
     if not policies:
         raise EnforcementError("policy=[] names no policy; give at least one")
+    from ..binding import Binder
+    from ..metrics import get_spec
+    from ..policy import load_policy
+
+    loaded = [load_policy(p) for p in policies]
+    data = call.get("data")
+    if hasattr(data, "columns"):
+        controls = [c for policy in loaded for c in policy.controls]
+        column_params = {n for c in controls for n in get_spec(c.metric).column_params}
+        keywords = {k: call.get(k) for k in ("target", "prediction", "score")}
+        Binder(data.columns, {**keywords, **bindings}).check_used(bindings, controls, column_params)
     reports: list[Report] = []
     stopped: EnforcementError | ComplianceBlockError | None = None
-    for policy in policies:
-        try:
-            reports.append(enforce(policy=policy, **call, **bindings))
-        except (EnforcementError, ComplianceBlockError) as exc:
-            if getattr(exc, "report", None) is None:
-                raise
-            reports.append(exc.report)
-            stopped = stopped or exc
+    token = _checked.set(True)
+    try:
+        for policy in loaded:
+            try:
+                reports.append(enforce(policy=policy, **call, **bindings))
+            except (EnforcementError, ComplianceBlockError) as exc:
+                if getattr(exc, "report", None) is None:
+                    raise
+                reports.append(exc.report)
+                stopped = stopped or exc
+    finally:
+        _checked.reset(token)
     combined = combine(reports)
     if stopped is not None:
         stopped.report = combined

@@ -31,9 +31,11 @@ from ..metrics import (
     coerce_bins,
     get_spec,
     measure,
+    string_columns,
 )
 from ..policy import Control, Policy, load_policy
 from . import _sdk_args
+from ._combine import bindings_checked
 from ._fingerprint import fingerprint
 from ._judge import judge
 from ._report import PHASE_SKIP, ControlResult, Report
@@ -130,7 +132,10 @@ def enforce(
     data, prediction = _sdk_args.prediction_argument(data, prediction)  # an array is a column
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
     binder = Binder(data.columns, keywords)
-    stats = Statistics(data)
+    if not bindings_checked():  # policy=[p1, p2] checks them against all policies at once
+        column_params = {n for c in policy.controls for n in get_spec(c.metric).column_params}
+        binder.check_used(bindings, policy.controls, column_params)
+    stats = Statistics(string_columns(data))  # policies and keywords name columns by text
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     dialect = getattr(policy, "dialect", "native")
