@@ -61,9 +61,9 @@ _real_getaddrinfo = socket.getaddrinfo
 
 
 def _check_address(sock: socket.socket, address: object) -> None:
-    if sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple):
-        if not _is_loopback_host(address[0]):
-            raise _refuse(f"connect to {address[0]}:{address[1]}")
+    inet = sock.family in (socket.AF_INET, socket.AF_INET6) and isinstance(address, tuple)
+    if inet and not _is_loopback_host(address[0]):  # type: ignore[index]
+        raise _refuse(f"connect to {address[0]}:{address[1]}")
 
 
 def _guard_connect(self: socket.socket, address: object) -> None:

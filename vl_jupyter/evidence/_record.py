@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,7 +92,18 @@ class EvidenceRecord:
 def record_from_entry(
     entry: dict[str, Any], records_dir: Path, data: dict[str, Any] | None = None
 ) -> EvidenceRecord:
-    """Build a record from one index line (already parsed); ``data`` if already known."""
+    """Build a record from one index line (already parsed); ``data`` if already known.
+
+    EvidenceError when the line cannot be trusted (:func:`_files.entry_problem`): its file
+    name, id, session or fields would lead outside the store or do not parse.
+    """
+    from ._files import entry_problem
+
+    why = entry_problem(entry)
+    if why is not None:
+        raise EvidenceError(
+            f"index line not used: {why}", hint="run vl_jupyter.evidence.verify() for details"
+        )
     return EvidenceRecord(
         id=entry["id"],
         kind=entry["kind"],
@@ -108,12 +120,27 @@ def record_from_entry(
 
 
 def load_record_file(path: Path, expect: EvidenceRecord | None = None) -> dict[str, Any]:
-    """Read and check one record file; EvidenceError if missing, malformed or edited."""
+    """Read and check one record file; EvidenceError if missing, malformed or edited.
+
+    The file must be a plain file inside its store's own ``records/`` folder: a symlinked
+    file or ``records/`` folder is refused, never followed.
+    """
+    from ._files import read_nofollow, records_dir_problem
+
+    outside = records_dir_problem(path.parent)
+    if outside is not None:
+        raise EvidenceError(outside, file=str(path))
     try:
-        doc = json.loads(path.read_bytes())
+        doc = json.loads(read_nofollow(path))
     except FileNotFoundError:
         raise EvidenceError("the record file is missing", file=str(path)) from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        if os.path.islink(path):
+            raise EvidenceError(
+                "the record file is a symlink: it is never followed", file=str(path)
+            ) from None
+        raise EvidenceError(f"the record file cannot be read: {exc}", file=str(path)) from None
+    except ValueError as exc:
         raise EvidenceError(f"the record file cannot be read: {exc}", file=str(path)) from None
     if not isinstance(doc, dict) or not doc.keys() >= RECORD_KEYS:
         raise EvidenceError("the file is not an evidence record", file=str(path))

@@ -9,6 +9,7 @@ replaces the value of any credential-like environment variable.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ..errors import EvidenceError
 from ..evidence import EvidenceRecord, EvidenceStore, format_timestamp
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9_\-. /]+")
@@ -68,10 +70,21 @@ class Bundle:
         return out
 
     def write(self, folder: Path) -> Path:
-        """Write the files under ``folder`` (created) and return it."""
+        """Write the files under ``folder`` (created) and return it.
+
+        Every name is checked to stay under ``folder`` (relative, no ``..``, no link out):
+        the names come from evidence that may have been cloned from anyone, and a name
+        that escaped would let a crafted store overwrite files on this machine.
+        """
+        real = os.path.realpath(folder)
         for rel, payload in self.files.items():
-            path = folder / rel
+            parts = rel.split("/")
+            if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+                raise EvidenceError(f"bundle file name {rel!r} would leave the sync folder")
+            path = folder.joinpath(*parts)
             path.parent.mkdir(parents=True, exist_ok=True)
+            if not os.path.realpath(path).startswith(real + os.sep):
+                raise EvidenceError(f"bundle file name {rel!r} would leave the sync folder")
             path.write_bytes(payload)
         return folder
 
@@ -164,7 +177,8 @@ def _enforce(
         if policy.get(key) is not None:
             bundle.params[f"vl.policy.{'hash' if key == 'sha256' else key}"] = str(policy[key])
     if policy.get("text"):
-        name = metric_key(Path(str(policy.get("source") or "policy.yaml")).name) or "policy.yaml"
+        name = metric_key(Path(str(policy.get("source") or "policy.yaml")).name).strip(". ")
+        name = name.replace("/", "_") or "policy.yaml"
         if "." not in name:
             name += ".yaml"
         bundle.files[f"policy_snapshot/{name}"] = bundle.scrub(policy["text"]).encode()

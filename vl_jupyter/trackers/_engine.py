@@ -70,7 +70,9 @@ def candidates(
         chosen = [store.get(i) for i in dict.fromkeys(ids)]
         chosen.sort(key=lambda r: r.seq)
     else:
-        chosen = list(store.records())[::-1]
+        listed, skipped = store.listing()
+        chosen = listed[::-1]
+        result.messages.extend(f"not synced: {why}" for why in skipped)
     usable = []
     for rec in chosen:
         if rec.kind == _ledger.KIND:
