@@ -16,6 +16,8 @@ from ._jsonable import record_hash
 SCHEMA = "vl_jupyter.evidence/1"
 GENESIS = "0" * 64
 _UTC = dt.timezone.utc
+#: The fields of an index line that must equal the record file's.
+_LISTED = ("id", "kind", "created", "session", "seq", "hash", "prev_hash", "summary")
 RECORD_KEYS = frozenset(
     ("schema", "seq", "id", "kind", "created", "session", "summary", "prev_hash", "data", "hash")
 )
@@ -69,6 +71,37 @@ class EvidenceRecord:
         if self._data is None:
             object.__setattr__(self, "_data", load_record_file(self.path, self)["data"])
         return self._data  # type: ignore[return-value]
+
+    def integrity(
+        self, prev: EvidenceRecord | None, nxt: EvidenceRecord | None
+    ) -> tuple[str, str | None]:
+        """Whether what the index says of this record can be trusted, given the records
+        listed just before and after it (None where not listed): ``("verified", None)``
+        when the record file matches its own hash, every field of its index line (the
+        summary the traffic lights come from included) and both links of the chain;
+        ``("damaged", why)`` when it does not; ``("unverified", why)`` when the record
+        before it is not listed, so that link cannot be checked.
+
+        Reads one file; :func:`verify` checks the whole chain.
+        """
+        try:
+            doc = load_record_file(self.path, self)
+        except EvidenceError as err:
+            return "damaged", err.message
+        listed = self.to_dict()
+        differ = [k for k in _LISTED if doc.get(k) != listed.get(k)]
+        if differ:
+            return "damaged", f"the index disagrees with the record file on {', '.join(differ)}"
+        if self.seq == 1:
+            if self.prev_hash != GENESIS:
+                return "damaged", "the first record does not start the chain"
+        elif prev is None:
+            return "unverified", f"seq {self.seq - 1} is not listed: the link to it is unchecked"
+        elif prev.hash != self.prev_hash:
+            return "damaged", f"it does not link to the record before it (seq {self.seq - 1})"
+        if nxt is not None and nxt.prev_hash != self.hash:
+            return "damaged", f"the record after it (seq {self.seq + 1}) does not link to it"
+        return "verified", None
 
     def to_dict(self, with_data: bool = False) -> dict[str, Any]:
         """JSON-ready form (for the server API and the sidebar); ``data`` only if asked."""

@@ -86,6 +86,18 @@ def candidates(
     return usable
 
 
+def withhold_credentials(settings: Mapping[str, Any] | None, folder: Path) -> bool:
+    """Whether ``settings`` (from a request) point MLflow anywhere but where the server
+    itself is configured to sync: then the server's credentials must not go with it."""
+    asked = (settings or {}).get("mlflow_tracking_uri")
+    if not asked:
+        return False
+    configured = resolve_settings(None, folder)["mlflow_tracking_uri"]
+    return resolve_settings({"mlflow_tracking_uri": asked}, folder)["mlflow_tracking_uri"] != (
+        configured
+    )
+
+
 def sync(
     target: str = "mlflow",
     ids: Iterable[str] | None = None,
@@ -95,13 +107,17 @@ def sync(
     evidence_dir: str | Path | None = None,
     settings: Mapping[str, Any] | None = None,
     progress: bool | Callable[[int, int], None] | None = None,
+    from_request: bool = False,
 ) -> SyncResult:
     """Push evidence records not yet in the tracker(s) and return what was logged.
 
     ``target`` is ``"mlflow"``, ``"wandb"`` or both (``"mlflow,wandb"``); ``ids`` limits
     the sync to those records; ``run`` is an MLflow run (or run id) or a W&B run to log
     into (default: the active one, else one run per evidence session in MLflow and one
-    new run in W&B); ``force`` logs again into the same runs. Raises :class:`SyncError`
+    new run in W&B); ``force`` logs again into the same runs. ``from_request`` says the
+    settings came from a web request (the Jupyter server's sync API): credentials from
+    the environment or ``.env`` then go only to the tracking URI the server is configured
+    with, never to one the request chose. Raises :class:`SyncError`
     when a target cannot be used; the records stay pending and a later sync succeeds.
 
     Example::
@@ -114,12 +130,15 @@ def sync(
     store = EvidenceStore(evidence_dir)
     folder = find_project_dir()
     resolved = resolve_settings(settings, folder)
+    withhold = from_request and withhold_credentials(settings, folder)
     result = SyncResult()
     chosen = candidates(store, ids, result)
     failures: list[SyncError] = []
     for name in names:
         try:
-            _sync_target(name, store, folder, resolved, chosen, run, force, progress, result)
+            _sync_target(
+                name, store, folder, resolved, chosen, run, force, progress, result, withhold
+            )
         except SyncError as exc:
             failures.append(exc)
     if failures:
@@ -145,8 +164,10 @@ def _sync_target(
     force: bool,
     progress: Any,
     result: SyncResult,
+    withhold: bool = False,
 ) -> None:
-    with credentials(folder):
+    secrets = secret_values(folder)  # before any are withheld: they are scrubbed regardless
+    with credentials(folder, withhold=withhold and name == "mlflow"):
         adapter = _adapter(name, settings, run)
         where = adapter.location
 
@@ -175,7 +196,6 @@ def _sync_target(
                         todo.append(rec)
                 bar = Progress(progress, len(todo), f"sync to {name}")
                 done = 0
-                secrets = secret_values(folder)
                 try:
                     for group in adapter.group(todo, ledger, force):
                         earlier = _earlier(store, ledger, name, where, group.run_id, group.records)

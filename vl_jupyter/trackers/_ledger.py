@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import EvidenceError
 from ..evidence import EvidenceRecord, EvidenceStore, format_timestamp
 
 KIND = "sync"
@@ -48,11 +49,25 @@ class Ledger:
         self.entries: dict[tuple[str, str, str], Entry] = {}
         self.sessions: dict[tuple[str, str, str], str] = {}
         self.runs: dict[tuple[str, str, str], list[str]] = {}
+        #: ledger records that could not be used (edited, empty, mistyped), with why
+        self.problems: list[str] = []
         found = store.records(kind=KIND) if records is None else records
         for rec in reversed([r for r in found if r.kind == KIND]):  # oldest first
-            data = rec.data
-            target, location, run_id = data["target"], data["location"], data["run_id"]
-            for rid, sid in zip(data["records"], data["sessions"], strict=True):
+            try:
+                data = rec.data
+                target, location, run_id = data["target"], data["location"], data["run_id"]
+                pairs = list(zip(data["records"], data["sessions"], strict=True))
+                if not all(isinstance(x, str) for x in (target, location, run_id)) or not all(
+                    isinstance(r, str) and isinstance(s, str) for r, s in pairs
+                ):
+                    raise TypeError("fields of the wrong type")
+            except (EvidenceError, KeyError, TypeError, ValueError) as exc:
+                # one damaged ledger record must not stop every sync and listing: its
+                # records count as not synced (a later sync logs them again) and verify()
+                # names the damage
+                self.problems.append(f"sync record {rec.id} ignored: {exc}")
+                continue
+            for rid, sid in pairs:
                 self.entries[(target, location, rid)] = Entry(
                     rid,
                     target,
