@@ -13,7 +13,12 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 #: Set for the whole suite (and exported by .ci/run): no telemetry, no W&B cloud.
@@ -24,6 +29,9 @@ import pandas as pd  # noqa: E402 - after the environment above, on purpose
 import pytest  # noqa: E402
 
 from vl_jupyter.datasets import load_german_credit  # noqa: E402
+
+#: Seconds ``mlflow server`` may take to answer /health (it imports a lot).
+START_TIMEOUT_S = 90
 
 
 class NonLoopbackConnection(OSError):
@@ -102,6 +110,69 @@ def _network_guard():
     del VIOLATIONS[start:]
     if tried:
         pytest.fail("the test tried to reach beyond loopback: " + "; ".join(tried))
+
+
+class MlflowServer:
+    """``mlflow server`` with a sqlite backend in a temporary folder; restartable."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        env = {
+            **os.environ,
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
+            "MLFLOW_DISABLE_TELEMETRY": "true",
+        }
+        cmd = [
+            str(Path(sys.executable).parent / "mlflow"),
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{self.folder / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(self.folder / "artifacts"),
+        ]
+        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - the child keeps it
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, start_new_session=True)
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        return
+            except OSError:
+                if self.proc.poll() is not None:
+                    break
+                time.sleep(0.3)
+        self.kill()
+        pytest.fail(
+            f"mlflow server did not start: {(self.folder / 'server.log').read_text()[-2000:]}"
+        )
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(timeout=10)
+        self.proc = None
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory):
+    srv = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    srv.start()
+    yield srv
+    srv.kill()
 
 
 @pytest.fixture(scope="session")

@@ -405,6 +405,12 @@ class FakeTrackers(types.ModuleType):
         self.calls: list = []
         self.fail: Exception | None = None
 
+    @staticmethod
+    def redact(text):
+        from vl_jupyter.trackers._redact import redact
+
+        return redact(text)
+
     def sync_status(self, evidence_dir=None, records=None):
         return self.status
 

@@ -259,10 +259,14 @@ class SyncJobs:
         except (VLError, ApiError) as err:
             job.error, job.state = err.to_dict(), "error"
         except Exception as err:  # a bug or a tracker library failure: report, keep serving
-            log.exception("vl_jupyter: sync job %s failed", job.id)
+            from ..trackers import redact
+
+            # the text may quote the tracking URI: only its redacted form is logged
+            log.error("vl_jupyter: sync job %s failed: %s", job.id, redact(repr(err)))
+            log.debug("vl_jupyter: sync job %s traceback", job.id, exc_info=True)
             job.error = {
                 "code": "SYNC_FAILED",
-                "message": f"{type(err).__name__}: {err}",
+                "message": redact(f"{type(err).__name__}: {err}"),
                 "hint": "see the Jupyter server log for the traceback",
             }
             job.state = "error"

@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import SyncError
 from ._engine import sync
+from ._redact import redact, redact_uri
 from ._result import SyncedRecord, SyncResult, TargetInfo
 from ._settings import CONFIG_FILE, from_options, resolve_settings
 
@@ -31,6 +32,8 @@ __all__ = [
     "SyncedRecord",
     "TargetInfo",
     "from_options",
+    "redact",
+    "redact_uri",
     "resolve_settings",
     "sync",
     "sync_status",

@@ -227,8 +227,12 @@ def secret_values(folder: Path | None = None) -> list[str]:
 
     Used to make sure no secret ends up in an uploaded file, a tag or a param.
     """
+    from ._redact import uri_secrets
+
     env = {**(read_dotenv(folder) if folder else {}), **os.environ}
     found = {v for k, v in env.items() if _SECRET_NAME_RE.search(k) and len(v) >= 8}
+    # a password inside a URI variable (MLFLOW_TRACKING_URI=http://u:pw@host) too
+    found |= {s for k, v in env.items() if "://" in v for s in uri_secrets(v) if len(s) >= 8}
     return sorted(found, key=len, reverse=True)
 
 
