@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SyncError
+from ._anchor import AnchorCheck, check_anchors
 from ._engine import sync
 from ._redact import redact, redact_uri
 from ._result import SyncedRecord, SyncResult, TargetInfo
@@ -27,10 +28,12 @@ from ._settings import CONFIG_FILE, from_options, resolve_settings
 
 __all__ = [
     "CONFIG_FILE",
+    "AnchorCheck",
     "SyncError",
     "SyncResult",
     "SyncedRecord",
     "TargetInfo",
+    "check_anchors",
     "from_options",
     "redact",
     "redact_uri",

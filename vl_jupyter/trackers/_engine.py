@@ -22,6 +22,7 @@ from ..errors import EvidenceError, SyncError
 from ..evidence import EvidenceRecord, EvidenceStore
 from . import _bundle, _ledger
 from ._progress import Progress
+from ._redact import redact
 from ._result import SyncedRecord, SyncResult
 from ._settings import credentials, find_project_dir, resolve_settings, secret_values
 from ._target import Unavailable, describe
@@ -143,11 +144,14 @@ def sync(
             failures.append(exc)
     if failures:
         error = failures[0]
-        if len(failures) > 1:
+        if len(failures) > 1:  # one clause per cause, the pending count once
+            pending = sorted({p for f in failures for p in f.pending})
+            causes = "; ".join(getattr(f, "cause_text", f.message) for f in failures)
             error = SyncError(
-                "; ".join(f.message for f in failures),
+                f"{causes}; {len(pending)} record(s) left pending",
                 target=",".join(f.target for f in failures),
-                pending=sorted({p for f in failures for p in f.pending}),
+                pending=pending,
+                hint=failures[0].hint,
             )
         error.result = result  # type: ignore[attr-defined]  # what did get through
         raise error
@@ -172,12 +176,15 @@ def _sync_target(
         where = adapter.location
 
         def fail(cause: str, pending: list[str]) -> SyncError:
-            return SyncError(
-                f"cannot sync to {name} at {where}: {cause}; {len(pending)} record(s) left pending",
+            text = f"cannot sync to {name} at {where}: {redact(cause)}"
+            error = SyncError(
+                f"{text}; {len(pending)} record(s) left pending",
                 target=name,
                 pending=pending,
                 hint="fix the cause and sync again: nothing is lost",
             )
+            error.cause_text = text  # type: ignore[attr-defined]  # for a combined error
+            return error
 
         with adapter.env():
             try:

@@ -61,7 +61,8 @@ def probe_http(url: str, path: str = "", timeout: float = PROBE_TIMEOUT_S) -> No
             raise Unavailable(f"server error: HTTP {exc.code} {exc.reason}") from None
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise Unavailable(f"unreachable: {reason}") from None
+        where = f"{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        raise Unavailable(unreachable(where, reason)) from None
 
 
 def probe_tcp(url: str, timeout: float = PROBE_TIMEOUT_S) -> None:
@@ -71,7 +72,24 @@ def probe_tcp(url: str, timeout: float = PROBE_TIMEOUT_S) -> None:
     try:
         socket.create_connection((parts.hostname or "", port), timeout=timeout).close()
     except OSError as exc:
-        raise Unavailable(f"unreachable: {parts.hostname}:{port}: {exc}") from None
+        raise Unavailable(unreachable(f"{parts.hostname}:{port}", exc)) from None
+
+
+def unreachable(where: str, reason: object) -> str:
+    """One plain sentence for a failed connection (no ``[Errno 111]``)."""
+    import errno
+
+    code = getattr(reason, "errno", None)
+    if isinstance(reason, (socket.timeout, TimeoutError)):
+        return f"no answer from {where} within {PROBE_TIMEOUT_S:g} s"
+    if isinstance(reason, socket.gaierror):
+        return f"the host name of {where} does not resolve"
+    if code == errno.ECONNREFUSED:
+        return f"nothing is listening at {where} (connection refused)"
+    if code in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        return f"{where} cannot be reached from this machine (no route)"
+    text = getattr(reason, "strerror", None) or str(reason)
+    return f"{where} is unreachable ({text})"
 
 
 def describe(exc: BaseException) -> str:
