@@ -113,6 +113,7 @@ def test_sync_logs_every_metric_param_tag_and_artifact(project, store):
             f"vl_evidence/records/{enf.file}",
             f"vl_evidence/records/{tel.file}",
             "vl_evidence/results.json",
+            "vl_evidence/control_keys.json",
             f"vl_evidence/trace_{tel.data['name']}.json",
             "policy_snapshot/german_credit_model.yaml",
             "vl_evidence/report.html",
@@ -158,7 +159,9 @@ def test_ledger_is_evidence_and_sync_status_reads_it(project, store):
     assert one["run_id"] == result.synced[0].run_id and one["url"] == result.synced[0].url
     assert one["location"].startswith("sqlite:///") and one["synced_at"].endswith("Z")
     ledger = list(evidence.records("sync", root=store))
-    assert len(ledger) == 2 and evidence.verify(store).ok
+    # per run: an intent written before logging, then the record of what was logged
+    states = sorted(r.summary.get("state", "logged") for r in ledger)
+    assert states == ["intent", "intent", "logged", "logged"] and evidence.verify(store).ok
     # sync records are never pushed as evidence themselves
     assert all(s.record_id not in {r.id for r in ledger} for s in result.synced)
     assert sync("mlflow", ids=[r.id for r in ledger]).synced == []

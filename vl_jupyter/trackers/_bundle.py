@@ -126,6 +126,8 @@ class Bundle:
     rows: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     redacted: int = 0
+    #: the ledger intent this bundle fulfils (the run is tagged with it once logged)
+    intent: str | None = None
     #: tracker key -> control id, for every control id turned into a key (uploaded)
     control_keys: dict[str, str] = field(default_factory=dict)
 

@@ -195,6 +195,8 @@ def _sync_target(
                 raise fail(describe(exc), _pending(store, name, where, chosen, force)) from None
             with _ledger.sync_lock(store, name):
                 ledger = _ledger.Ledger(store)
+                if _reconcile(adapter, store, ledger, name, where, result):
+                    ledger = _ledger.Ledger(store)
                 todo = []
                 for rec in chosen:
                     if not force and ledger.get(name, where, rec.id) is not None:
@@ -214,6 +216,10 @@ def _sync_target(
                             report_records=earlier + group.records,
                         )
                         sessions = group.sessions or [r.session for r in group.records]
+                        bundle.intent = ledger.intend(
+                            target=name, location=where, run_id=group.run_id,
+                            records=group.records,
+                        )  # fmt: skip
 
                         def created(run_id: str, sessions: list[str] = sessions) -> None:
                             for sid in set(sessions):
@@ -234,6 +240,7 @@ def _sync_target(
                             anchor=bundle.anchor,
                             forced=force,
                             extra={"redacted": bundle.redacted} if bundle.redacted else None,
+                            intent=bundle.intent,
                         )
                         result.synced.extend(
                             SyncedRecord(r.id, name, where, run_id, url) for r in group.records
@@ -252,6 +259,65 @@ def _sync_target(
                 finally:
                     bar.close()
                     result.messages.extend(getattr(adapter, "messages", list)())
+
+
+def _reconcile(
+    adapter: Any,
+    store: EvidenceStore,
+    ledger: _ledger.Ledger,
+    name: str,
+    where: str,
+    result: SyncResult,
+) -> bool:
+    """Finish what a killed sync left: for each open intent whose run the tracker shows
+    as completely logged (the intent's tag), record it in the ledger without logging it
+    again, and close the run if it was left RUNNING. An intent the tracker cannot confirm
+    leaves its records pending: they are logged again, into the same run. True if the
+    ledger changed."""
+    done_by = getattr(adapter, "intent_run", None)
+    if done_by is None:
+        return False
+    changed = False
+    for intent, data in ledger.open_intents(name, where):
+        sessions = [s for s in data.get("sessions") or [] if isinstance(s, str)]
+        known = data.get("run_id") or next(
+            (ledger.run_for_session(name, where, s) for s in sessions), None
+        )
+        try:
+            run_id = done_by(intent, known)
+        except Exception as exc:  # cannot tell: the records stay pending and go again
+            result.messages.append(
+                f"could not check an interrupted sync in {name}: {describe(exc)}"
+            )
+            continue
+        if run_id is None:
+            continue
+        records = []
+        for rid in data["records"]:
+            if ledger.get(name, where, rid) is None:
+                try:
+                    records.append(store.get(rid))
+                except EvidenceError:
+                    continue
+        if records:
+            ledger.append(
+                target=name,
+                location=where,
+                run_id=run_id,
+                url=adapter.run_url(run_id),
+                records=records,
+                anchor=None,
+                forced=False,
+                extra={"reconciled": True},
+                intent=intent,
+            )
+            changed = True
+            result.messages.append(
+                f"{len(records)} record(s) logged to {name} run {run_id} by an interrupted "
+                "sync were recorded as synced (not logged again)"
+            )
+        adapter.close_run(run_id)
+    return changed
 
 
 def _pending(

@@ -179,10 +179,13 @@ class MlflowTarget:
         own = group.run_id is None or group.run_id != self.user_run_id
         run_id = group.run_id
         if run_id is None:
+            tags = {"vl.source": "vl_jupyter", "vl.evidence.session": group.name or ""}
+            if bundle.intent:
+                tags[_intent_tag(bundle.intent)] = "started"
             existing = client.create_run(
                 self._experiment_id(),
                 run_name=f"vl-{group.name}" if group.name else None,
-                tags={"vl.source": "vl_jupyter", "vl.evidence.session": group.name or ""},
+                tags=tags,
             )
             run_id = existing.info.run_id
             on_created(run_id)
@@ -202,9 +205,43 @@ class MlflowTarget:
             client.log_batch(run_id, *batch, synchronous=True)
         with tempfile.TemporaryDirectory(prefix="vl-sync-") as tmp:
             client.log_artifacts(run_id, str(bundle.write(Path(tmp))))
+        if bundle.intent:  # last: the run now holds everything this intent announced
+            client.set_tag(run_id, _intent_tag(bundle.intent), "done")
         if own and existing.info.status != "FINISHED":
             client.set_terminated(run_id, "FINISHED")
         return run_id, self.url(self._experiments[run_id], run_id)
+
+    def intent_run(self, intent: str, run_id: str | None) -> str | None:
+        """The run that holds intent ``intent`` completely logged, or None: ``run_id`` if
+        known (the intent or the open-runs file named it), else searched by the tag."""
+        client = self.client
+        if run_id is None:
+            experiments = [e.experiment_id for e in client.search_experiments()]
+            found = (
+                client.search_runs(experiments, f"tags.`{_intent_tag(intent)}` LIKE '%'")
+                if experiments
+                else []
+            )
+            if not found:
+                return None
+            run_id = found[0].info.run_id
+        try:
+            run = client.get_run(run_id)
+        except Exception:
+            return None
+        return run_id if run.data.tags.get(_intent_tag(intent)) == "done" else None
+
+    def run_url(self, run_id: str) -> str:
+        return self.url(self.client.get_run(run_id).info.experiment_id, run_id)
+
+    def close_run(self, run_id: str) -> None:
+        """Finish a run of ours that a killed sync left RUNNING (never the user's run)."""
+        if run_id != self.user_run_id and self.client.get_run(run_id).info.status == "RUNNING":
+            self.client.set_terminated(run_id, "FINISHED")
+
+
+def _intent_tag(intent: str) -> str:
+    return f"vl.sync.intent.{intent}"
 
 
 def _batches(metrics: list[Any], params: list[Any], tags: list[Any]) -> list[tuple]:
