@@ -36,6 +36,7 @@ DISCOVERY_TTL_S = 3.0
 #: Kinds that are shipped to trackers (a ``sync`` record documents a sync itself).
 UNSYNCABLE_KINDS = frozenset(("sync",))
 STATUSES = ("pass", "warn", "fail", "error", "skipped", "info")
+_STATUS_SET = frozenset(STATUSES)
 SYNC_STATES = ("pending", "synced")
 MAX_LIMIT = 500
 log = logging.getLogger(__name__)
@@ -68,6 +69,9 @@ class Store:
     _damaged: list[str] = field(default_factory=list, repr=False)
     #: (id, hash, prev, next) -> (integrity, reason); see Catalogue.integrity
     _checked: dict[tuple, tuple[str, str | None]] = field(default_factory=dict, repr=False)
+    _by_seq: tuple[list, dict[int, EvidenceRecord]] = field(
+        default_factory=lambda: (None, {}), repr=False
+    )
 
     def evidence(self) -> EvidenceStore:
         return EvidenceStore(self.path)
@@ -92,11 +96,11 @@ def record_status(kind: str, summary: dict[str, Any]) -> str:
     ``success`` is of another type (a hand-edited or foreign index) is ``error``, never a
     green light by accident of truthiness.
     """
-    if not isinstance(summary, dict):
+    if type(summary) is not dict:
         return "error"
     if kind == "enforce":
         status = summary.get("status")
-        if isinstance(status, str) and status in STATUSES:
+        if type(status) is str and status in _STATUS_SET:  # the common case, first
             return status
         passed = summary.get("passed")
         return (
@@ -351,7 +355,11 @@ class Catalogue:
         ``pass``): this check, cached per record and neighbours, is what lets the sidebar
         show a status as verified. ``verify`` still checks the whole chain.
         """
-        by_seq = {r.seq: r for r in store._records}
+        if store._by_seq[0] is not store._records or len(store._by_seq[1]) != len(
+            store._records
+        ):  # rebuilt only when the listing changed, not per record
+            store._by_seq = (store._records, {r.seq: r for r in store._records})
+        by_seq = store._by_seq[1]
         prev, nxt = by_seq.get(rec.seq - 1), by_seq.get(rec.seq + 1)
         key = (rec.id, rec.hash, prev and prev.hash, nxt and nxt.prev_hash)
         found = store._checked.get(key)
