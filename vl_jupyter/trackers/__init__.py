@@ -21,6 +21,7 @@ from typing import Any
 
 from ..errors import SyncError
 from ._anchor import AnchorCheck, check_anchors
+from ._bundle import control_key, metric_key
 from ._engine import sync
 from ._redact import redact, redact_uri
 from ._result import SyncedRecord, SyncResult, TargetInfo
@@ -34,7 +35,9 @@ __all__ = [
     "SyncedRecord",
     "TargetInfo",
     "check_anchors",
+    "control_key",
     "from_options",
+    "metric_key",
     "redact",
     "redact_uri",
     "resolve_settings",
