@@ -11,10 +11,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from vl_jupyter.errors import EvidenceError
 from vl_jupyter.evidence import EvidenceStore
-from vl_jupyter.evidence._files import entry_problem
+from vl_jupyter.evidence._files import INDEX_FIELDS, entry_problem
 
 
 def _store(root: Path, n: int = 2) -> EvidenceStore:
@@ -177,3 +179,36 @@ def test_a_crafted_file_field_cannot_overwrite_files_through_sync(tmp_path, monk
     assert not target.exists()
     assert result.synced == []
     assert any("not synced: index.jsonl line 1" in m and good["id"] in m for m in result.messages)
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=40),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+_paths = st.sampled_from(
+    ["../x.json", "/etc/passwd", "..", "a/b", "00000001_x.json", ""]
+) | st.text(max_size=30)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(field=st.sampled_from(sorted(INDEX_FIELDS)), value=_json_values | _paths)
+def test_any_hostile_value_in_any_field_is_listed_safely_or_skipped(tmp_path, field, value):
+    """Fuzz: whatever one index line holds, listing and verify never raise, and every
+    record they hand out names a file inside the store's records/ folder."""
+    root = Path(tempfile.mkdtemp(dir=tmp_path)) / ".venturalitica"  # fresh per example
+    store = _store(root, 1)
+    (line,) = _lines(store)
+    _write_lines(store, [{**line, field: value}])
+    records, skipped = store.listing()
+    for rec in records:
+        assert rec.path.parent == store.records_dir and "/" not in rec.file
+        assert rec.file == f"{rec.seq:08d}_{rec.id}.json"
+    assert len(records) + len(skipped) == 1
+    result = store.verify()  # never raises
+    if skipped:
+        assert not result.ok and any(p.code == "index_corrupt" for p in result.problems)
