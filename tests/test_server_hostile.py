@@ -273,3 +273,25 @@ async def test_verify_never_lists_a_symlinked_folder(jp_fetch, jp_root_dir, tmp_
     assert "passwd" not in text and "outside_store" in text
     page = json.loads((await jp_fetch(*API, "evidence")).body)
     assert page["records"] == [] and "is a link to" in page["stores"][0]["damaged"][0]
+
+
+async def test_sidebar_api_responses_never_show_a_uri_password(jp_fetch, jp_root_dir, monkeypatch):
+    import socket
+
+    monkeypatch.chdir(jp_root_dir)
+    _store(jp_root_dir / ".venturalitica", 1)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    uri = f"http://bob:pw-Q7z1xK9e@127.0.0.1:{port}"
+    post = await jp_fetch(*API, "sync", method="POST", body=json.dumps(
+        {"target": "mlflow", "settings": {"mlflow_tracking_uri": uri}}
+    ))  # fmt: skip
+    job = await _finished(jp_fetch, json.loads(post.body)["job"])
+    assert job["state"] == "error" and f"bob:***@127.0.0.1:{port}" in job["error"]["message"]
+    post = await jp_fetch(*API, "targets", method="POST", body=json.dumps(
+        {"settings": {"mlflow_tracking_uri": uri}}
+    ))  # fmt: skip
+    found = json.loads(post.body)["targets"][0]
+    assert found["location"] == f"http://bob:***@127.0.0.1:{port}"
+    assert "pw-Q7z1xK9e" not in json.dumps(job) + post.body.decode()
