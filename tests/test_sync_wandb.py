@@ -158,7 +158,12 @@ def test_the_users_active_run_is_used_and_not_finished(project):
     finally:
         user.finish()
     assert result.runs[0]["url"].endswith(user.id)
-    got = decoded(read_wandb(run_file(result.runs[0]["url"])))
+    deadline = time.monotonic() + 15  # wandb-core may append the exit record just after
+    while True:
+        got = decoded(read_wandb(run_file(result.runs[0]["url"])))
+        if got["exit"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     assert got["exit"] == 1  # only the user's own finish
     assert any("accuracy" in h for h in got["history"])
     assert "vl.compliance_score" in got["summary"]
