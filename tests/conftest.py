@@ -41,6 +41,8 @@ class NonLoopbackConnection(OSError):
 
 #: Every refused attempt, as text; the autouse fixture fails the test that made one.
 VIOLATIONS: list[str] = []
+#: the same, with the thread and call site (for the failure message)
+DETAILS: list[str] = []
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost", ""}
 
 
@@ -59,7 +61,13 @@ def _is_loopback_host(host: object) -> bool:
 
 
 def _refuse(what: str) -> NonLoopbackConnection:
+    import threading
+    import traceback
+
+    frames = [f for f in traceback.extract_stack()[:-2] if not f.filename.endswith("conftest.py")]
+    where = " <- ".join(f"{Path(f.filename).name}:{f.lineno}" for f in frames[-4:][::-1])
     VIOLATIONS.append(what)
+    DETAILS.append(f"{what} (thread {threading.current_thread().name}: {where})")
     return NonLoopbackConnection(f"network guard: {what} (tests may only reach 127.0.0.1)")
 
 
@@ -104,10 +112,10 @@ socket.getaddrinfo = _guard_getaddrinfo  # type: ignore[assignment]
 def _network_guard():
     """Fail any test that tried to open a connection beyond loopback (even if the code
     under test swallowed the error as 'unreachable')."""
-    start = len(VIOLATIONS)
+    start, detail = len(VIOLATIONS), len(DETAILS)
     yield
-    tried = VIOLATIONS[start:]
-    del VIOLATIONS[start:]
+    tried = DETAILS[detail:]
+    del VIOLATIONS[start:], DETAILS[detail:]
     if tried:
         pytest.fail("the test tried to reach beyond loopback: " + "; ".join(tried))
 
