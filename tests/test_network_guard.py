@@ -16,6 +16,7 @@ def test_the_offline_variables_are_set_for_the_suite_and_its_subprocesses():
         "MLFLOW_DISABLE_TELEMETRY": "true",
         "DO_NOT_TRACK": "1",
         "WANDB_MODE": "offline",
+        "WANDB_BASE_URL": "http://127.0.0.1:9",
     }
     code = "import os; print(os.environ['MLFLOW_DISABLE_TELEMETRY'], os.environ['DO_NOT_TRACK'])"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
