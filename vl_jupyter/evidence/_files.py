@@ -25,12 +25,20 @@ INDEX_KEYS = ("seq", "id", "kind", "created", "session", "hash", "prev_hash", "s
 INDEX_FIELDS = frozenset(INDEX_KEYS)
 RESERVED = {"records", "index.jsonl"}
 _ID = r"\d{8}T\d{12}Z-[0-9a-f]{8}"
-_HASH_RE = re.compile(r"^[0-9a-f]{64}$")
-_ID_RE = re.compile(f"^{_ID}$")
-_CREATED_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
-_SESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
-_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+_HASH_RE = re.compile(r"^[0-9a-f]{64}\Z")
+_ID_RE = re.compile(f"^{_ID}\\Z")
+_CREATED_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
+_SESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_SHAPED = ("session", "kind", "created", "hash", "prev_hash")
+_ALL_RE = re.compile(
+    "\n".join(
+        p.pattern.removeprefix("^").removesuffix("\\Z")
+        for p in (_ID_RE, _SESSION_RE, _KIND_RE, _CREATED_RE, _HASH_RE, _HASH_RE)
+    )
+    + "\\Z"
+)
 
 
 def entry_problem(entry: Any) -> str | None:
@@ -46,6 +54,17 @@ def entry_problem(entry: Any) -> str | None:
     if type(entry) is not dict or not entry.keys() >= INDEX_FIELDS:
         return "not an index entry (fields missing)"
     rid, seq, name = entry["id"], entry["seq"], entry["file"]
+    try:  # the fast path, one match for every shape (listing reads thousands of lines)
+        if (
+            type(seq) is int
+            and 0 < seq < 10**8
+            and type(entry["summary"]) is dict
+            and name == f"{seq:08d}_{rid}.json"
+            and _ALL_RE.match("\n".join([rid, *(entry[k] for k in _SHAPED)]))
+        ):
+            return None
+    except TypeError:  # a field that is not a string: the slow path names it
+        pass
     if type(rid) is not str or not _ID_RE.match(rid):
         return f"its id {str(rid)[:80]!r} is not a record id"
     if type(seq) is not int or not 0 < seq < 10**8:

@@ -123,16 +123,20 @@ class EvidenceRecord:
 
 
 def record_from_entry(
-    entry: dict[str, Any], records_dir: Path, data: dict[str, Any] | None = None
+    entry: dict[str, Any],
+    records_dir: Path,
+    data: dict[str, Any] | None = None,
+    checked: bool = False,
 ) -> EvidenceRecord:
     """Build a record from one index line (already parsed); ``data`` if already known.
 
     EvidenceError when the line cannot be trusted (:func:`_files.entry_problem`): its file
-    name, id, session or fields would lead outside the store or do not parse.
+    name, id, session or fields would lead outside the store or do not parse. ``checked``
+    says the caller already held the line against that check.
     """
     from ._files import entry_problem
 
-    why = entry_problem(entry)
+    why = None if checked else entry_problem(entry)  # ``checked``: read_index did it
     if why is not None:
         raise EvidenceError(
             f"index line not used: {why}", hint="run vl_jupyter.evidence.verify() for details"

@@ -237,7 +237,7 @@ class EvidenceStore:
             if (kind is None or entry["kind"] == kind) and (
                 session is None or entry["session"] == session
             ):
-                yield record_from_entry(entry, rdir)
+                yield record_from_entry(entry, rdir, checked=True)
 
     def listing(self) -> tuple[list[EvidenceRecord], list[str]]:
         """Every trusted record, newest first, and one reason per index line left out
@@ -251,7 +251,7 @@ class EvidenceStore:
             return [], [problem]
         entries = _files.read_index(self.index_path, skipped)
         rdir = self.records_dir
-        return [record_from_entry(e, rdir) for e in reversed(entries)], skipped
+        return [record_from_entry(e, rdir, checked=True) for e in reversed(entries)], skipped
 
     def records_after(self, offset: int) -> tuple[list[EvidenceRecord], int] | None:
         """Records indexed after byte ``offset`` of the index, newest first, and the offset
@@ -278,7 +278,7 @@ class EvidenceStore:
                 entry = json.loads(line)
                 if _files.entry_problem(entry) is not None:
                     return None  # the full read skips it, with the reason
-                fresh.append(record_from_entry(entry, self.records_dir))
+                fresh.append(record_from_entry(entry, self.records_dir, checked=True))
             except (ValueError, KeyError, TypeError, EvidenceError):
                 return None
         return fresh[::-1], offset + end
