@@ -1,5 +1,6 @@
 """Enforcement: evaluate a policy on a DataFrame, judge each control, keep the evidence."""
 
+from ._baseline import resolve_baseline
 from ._combine import combine
 from ._compare import Comparison, ControlChange, compare_reports
 from ._enforce import enforce
@@ -19,6 +20,7 @@ __all__ = [
     "compare_reports",
     "enforce",
     "on_recorded",
+    "resolve_baseline",
     "retain",
     "scan",
     "sdk_record",
