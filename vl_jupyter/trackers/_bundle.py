@@ -62,7 +62,8 @@ def control_key(control_id: str) -> str:
         elif ch == ".":
             out.append("..")
         else:
-            out.extend(f".{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+            # one token per character, so a shortened key never cuts a character in half
+            out.append("".join(f".{b:02x}" for b in ch.encode("utf-8", "surrogatepass")))
     if sum(map(len, out)) <= MAX_KEY:
         return "".join(out)
     import hashlib
