@@ -33,7 +33,11 @@ def _valid(key: str) -> None:
 @settings(max_examples=400)
 def test_round_trip_and_valid_everywhere(control_id):
     key = control_key(control_id)
-    assert control_id_of(key) == control_id
+    back = control_id_of(key)
+    if ".X" in key:  # shortened: the key gives a prefix, control_keys.json the whole id
+        assert back.endswith("…") and control_id.startswith(back[:-1])
+    else:
+        assert back == control_id
     _valid(key)
 
 
