@@ -94,7 +94,7 @@ def enforce(
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
-        data_fingerprint = pool.submit(fingerprint, data)
+        data_fingerprint = pool.submit(fingerprint, data, stats.encoded)
         git = pool.submit(_context.git_state) if evidence else None
         results = [
             _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {})

@@ -9,6 +9,7 @@ user can act on when the metric cannot be evaluated (the control's status is the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,21 +33,33 @@ from ._stats import (
     combine,
     count_cells,
     encode,
+    missing_count,
+    rank_auc,
 )
 
 
 class Statistics:
-    """Encodings and count tables of one frame, computed on first use and shared."""
+    """Encodings and count tables of one frame, computed on first use and shared.
+
+    Thread-safe: the data fingerprint runs in a thread alongside the metrics and asks for
+    the same text-column encodings (``encoded``), so each is built once, by whichever
+    thread asks first, while the other waits for it.
+    """
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self.n_rows = len(frame)
         self._cache: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
 
     def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
-        if key not in self._cache:
-            self._cache[key] = build()
-        return self._cache[key]
+        entry = self._cache.get(key)
+        if entry is None:
+            with self._lock:
+                entry = self._cache.get(key)
+                if entry is None:
+                    entry = self._cache[key] = _Once()
+        return entry.get(build)
 
     def encoded(self, column: str) -> Encoded:
         return self.cached(("encode", column), lambda: encode(self.frame[column]))
@@ -157,8 +170,65 @@ class Statistics:
             series.dtype
         ):
             raise MetricError(f"{role} column '{column}' is not numeric ({series.dtype})")
-        self.labels_of(column, role)  # missing-value check
+        missing = self.missing(column)
+        if missing:
+            raise MetricError(
+                f"{role} column '{column}' has {missing} missing values, so the metric "
+                "is undefined for those rows",
+                hint="drop or impute them before enforcing",
+            )
         return series.to_numpy(dtype=float)
+
+    def missing(self, column: str) -> int:
+        """Missing values in ``column``, counted by its dtype (``isnan`` for floats)."""
+        return self.cached(("missing", column), lambda: missing_count(self.frame[column]))
+
+    def roc_auc(self, target: str, score: str, pos_label: Any) -> tuple[float, int, int]:
+        """(AUC, rows, positives) of ``score`` against ``target == pos_label``."""
+
+        def build() -> tuple[float, int, int]:
+            positive = self.indicator(target, "target", pos_label)
+            values = self.numeric(score, "score")
+            return rank_auc(positive, values), len(values), int(np.count_nonzero(positive))
+
+        return self.cached(("roc_auc", target, score, type(pos_label).__name__, pos_label), build)
+
+
+class _Once:
+    """A value computed once; callers arriving while it is being built wait for it."""
+
+    __slots__ = ("_done", "_error", "_owner", "_value")
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._owner: int | None = None
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def get(self, build: Callable[[], Any]) -> Any:
+        if not self._done.is_set():
+            me = threading.get_ident()
+            with _CLAIM:
+                claim = self._owner is None
+                if claim:
+                    self._owner = me
+            if claim:
+                try:
+                    self._value = build()
+                except BaseException as exc:  # every waiter gets the same error
+                    self._error = exc
+                finally:
+                    self._done.set()
+            elif self._owner == me:  # a build that needs its own result: a bug, not a hang
+                raise RuntimeError("Statistics.cached: recursive build of the same key")
+            else:
+                self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+_CLAIM = threading.Lock()
 
 
 def _sort_key(value: Any) -> tuple[str, str]:

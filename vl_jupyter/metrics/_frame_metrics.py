@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import MetricError
-from . import _formulas as F
 from ._measurement import Measurement
 
 if TYPE_CHECKING:
@@ -32,19 +31,20 @@ def measure(
     key = spec.key
     if key in ("data_completeness", "missing_rate_max", "duplicate_rate"):
         chosen = list(columns.get("columns") or frame.columns)
-        view = frame[chosen]
+        n_rows = stats.n_rows
         if key == "duplicate_rate":
-            duplicated = int(view.duplicated().sum())
+            duplicated = int(frame[chosen].duplicated().sum())
             return Measurement(
-                value=duplicated / len(view), n=len(view), details={"duplicated_rows": duplicated}
+                value=duplicated / n_rows, n=n_rows, details={"duplicated_rows": duplicated}
             )
-        missing = view.isna().sum()
-        per_column = {str(c): {"n": len(view), "missing": int(m)} for c, m in missing.items()}
+        # column by column, by dtype: no frame-sized boolean mask (frame.isna() would be one)
+        missing = {str(c): stats.missing(c) for c in chosen}
+        per_column = {c: {"n": n_rows, "missing": m} for c, m in missing.items()}
         if key == "data_completeness":
-            value = 1.0 - float(missing.sum()) / (len(view) * len(chosen))
+            value = 1.0 - float(sum(missing.values())) / (n_rows * len(chosen))
         else:
-            value = float(missing.max()) / len(view)
-        return Measurement(value=value, n=len(view), groups=per_column, details={"columns": chosen})
+            value = float(max(missing.values())) / n_rows
+        return Measurement(value=value, n=n_rows, groups=per_column, details={"columns": chosen})
     if key in ("k_anonymity", "l_diversity"):
         quasi = list(columns.get("quasi_identifiers") or ())
         if not quasi:
@@ -78,12 +78,12 @@ def measure(
             },
         )
     if key == "roc_auc":
-        positive = stats.indicator(columns["target"][0], "target", params.get("pos_label", 1))
-        score = stats.numeric(columns["score"][0], "score")
-        value = F.roc_auc(positive, score)
+        value, n, positives = stats.roc_auc(
+            columns["target"][0], columns["score"][0], params.get("pos_label", 1)
+        )
         if np.isnan(value):
             raise MetricError("roc_auc is undefined: the target has only one class")
-        return Measurement(value=value, n=len(score), details={"positives": int(positive.sum())})
+        return Measurement(value=value, n=n, details={"positives": positives})
     raise KeyError(key)
 
 
