@@ -30,9 +30,10 @@ from ..metrics import (
     coerce_bins,
     get_spec,
     measure,
+    statistics_for,
 )
 from ..policy import Control, Policy, load_policy
-from ._fingerprint import fingerprint
+from ._fingerprint import fingerprint, source_fingerprint
 from ._judge import judge
 from ._report import ControlResult, Report
 
@@ -41,7 +42,7 @@ _COLUMN_PARAMS = ("quasi_identifiers", "columns")
 
 
 def enforce(
-    data: pd.DataFrame,
+    data: Any,
     policy: Policy | str | Path | Mapping[str, Any],
     *,
     target: str | None = None,
@@ -63,6 +64,11 @@ def enforce(
 ) -> Report:
     """Evaluate ``policy`` on ``data`` and return a :class:`Report`.
 
+    ``data`` is a pandas DataFrame, or any frame an engine holds: a polars DataFrame or
+    LazyFrame, a PyArrow table, a DuckDB relation, a PySpark DataFrame, SQL text run by
+    DuckDB (``"SELECT ... FROM 'preds/*.parquet'"``) or a .parquet/.csv path (read by
+    DuckDB, never loaded into pandas); engines compute the count tables where the data is.
+
     Keyword arguments bind the policy's variables to columns: ``target="class"`` binds the
     variable ``target``; ``gender="Attribute9"`` binds ``gender``; a list binds an
     intersectional dimension. ``pos_label`` and ``min_group_size`` apply to every control
@@ -83,24 +89,28 @@ def enforce(
     clock = time.perf_counter()
     if isinstance(data, Mapping):
         data = pd.DataFrame(data)
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"enforce() needs a pandas DataFrame, got {type(data).__name__}")
     policy = load_policy(policy)
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
-    binder = Binder(data.columns, keywords)
-    stats = Statistics(data)
+    # a pandas frame takes the numpy path; any other frame, SQL text or file is counted by
+    # its engine (metrics/_engines.py)
+    stats = statistics_for(data)
+    binder = Binder(stats.columns, keywords)
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
-        data_fingerprint = pool.submit(fingerprint, data, stats.encoded)
+        # data in memory is hashed alongside; data an engine holds is described by its
+        # source and the count tables the controls read, known once they ran
+        data_fingerprint = (
+            pool.submit(fingerprint, data, stats.encoded) if stats.in_memory else None
+        )
         git = pool.submit(_context.git_state) if evidence else None
         results = [
             _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {})
             for control in policy.controls
         ]
-        data_summary = data_fingerprint.result()
+        data_summary = data_fingerprint.result() if data_fingerprint else source_fingerprint(stats)
         git_summary = git.result() if git else None
     report = Report(
         results,

@@ -15,6 +15,7 @@ same values in the same order under the same column names and dtypes.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -56,6 +57,7 @@ def fingerprint(
         "schema_hash": schema.hexdigest(),
         "content_hash": content.hexdigest(),
         "hash_method": HASH_METHOD,
+        "fingerprint_of": "values (the frame was in memory)",
     }
 
 
@@ -83,3 +85,53 @@ def _raw(values: np.ndarray) -> np.ndarray:
     """A 1-D array's memory as uint8, without a copy when it is contiguous (datetime and
     timedelta arrays too, which have no buffer format of their own)."""
     return np.ascontiguousarray(values).reshape(-1).view(np.uint8)
+
+
+SOURCE_HASH_METHOD = (
+    "sha256 over the source (SQL text, or file paths with sizes, mtimes and Parquet footer "
+    "hashes, or the frame type), engine and version, schema, rows, and every count table "
+    "the controls read (columns, distinct combinations and their row counts, sorted)"
+)
+
+
+def source_fingerprint(stats: Any) -> dict[str, object]:
+    """What identifies data an engine holds (never loaded here): where it came from, its
+    schema and rows, and the count tables the controls were computed from.
+
+    Files are identified by path, size, modification time and (Parquet) a hash of the
+    footer, which holds the row groups' statistics; SQL by its text; an in-memory engine
+    frame only by its type. The count tables are what every count metric is a function
+    of, so two runs with the same ``count_tables_hash`` measured the same thing.
+    """
+    source = stats.source
+    tables = []
+    for key, view in sorted(stats.views().items(), key=lambda kv: repr(kv[0])):
+        if key[0] != "counts":
+            continue
+        frame = view.frame
+        rows = sorted(
+            [*(repr(v) for v in row), int(w)]
+            for row, w in zip(frame.itertuples(index=False), view.weights, strict=True)
+        )
+        tables.append({"columns": list(key[1]), "rows": rows})
+    tables_hash = hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
+    schema = source.schema()
+    identity = {"origin": source.origin, "engine": source.engine,
+                "engine_version": source.engine_version, "schema": schema,
+                "rows": stats.n_rows, "count_tables_hash": tables_hash}  # fmt: skip
+    content = hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode())
+    return {
+        "rows": stats.n_rows,
+        "columns": schema,
+        "schema_hash": hashlib.sha256(json.dumps(schema).encode()).hexdigest(),
+        "content_hash": content.hexdigest(),
+        "hash_method": SOURCE_HASH_METHOD,
+        "fingerprint_of": "source and count tables (the data was never in memory)",
+        "source": {
+            **source.origin,
+            "engine": source.engine,
+            "engine_version": source.engine_version,
+        },
+        "count_tables": [{"columns": t["columns"], "combinations": len(t["rows"])} for t in tables],
+        "count_tables_hash": tables_hash,
+    }

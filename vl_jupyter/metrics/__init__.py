@@ -10,7 +10,7 @@ from ._catalogue import (
     get_spec,
     known_keys,
 )
-from ._evaluate import Statistics, measure
+from ._evaluate import Statistics, measure, statistics_for
 from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
 
@@ -28,4 +28,5 @@ __all__ = [
     "get_spec",
     "known_keys",
     "measure",
+    "statistics_for",
 ]

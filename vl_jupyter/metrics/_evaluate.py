@@ -46,11 +46,29 @@ class Statistics:
     thread asks first, while the other waits for it.
     """
 
+    #: the frame is in this process (its fingerprint can hash the values)
+    in_memory = True
+    #: rows stand for this many rows each (pushed-down count tables); None: one each
+    weights: np.ndarray | None = None
+
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self.n_rows = len(frame)
         self._cache: dict[tuple, Any] = {}
         self._lock = threading.Lock()
+
+    @property
+    def columns(self) -> list[Any]:
+        return list(self.frame.columns)
+
+    def view_for(self, spec: MetricSpec, columns: Mapping[str, tuple[str, ...]]) -> Statistics:
+        """The Statistics a control is measured on: for a pandas frame, this one (engine
+        data gives each control a view the engine computed; see ``_engines``)."""
+        return self
+
+    def all_rows(self) -> Encoded:
+        """Every row as one group, for overall (non-grouped) metrics."""
+        return Encoded(np.zeros(len(self.frame), np.intp), ("all",), 0, False, weights=self.weights)
 
     def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
         entry = self._cache.get(key)
@@ -70,6 +88,12 @@ class Statistics:
         parts = []
         for column in columns:
             series = self.frame[column]
+            if isinstance(bins, int) and self.weights is not None:
+                raise MetricError(
+                    f"equal-frequency bins of '{column}' need the rows, and this data is "
+                    "counted by its engine",
+                    hint='give cut points instead (e.g. bins: "25,60")',
+                )
             if bins is not None and pd.api.types.is_numeric_dtype(series.dtype):
                 part = self.cached(("bins", column, bins), lambda s=series: bin_numeric(s, bins))
             else:
@@ -88,7 +112,12 @@ class Statistics:
                 )
             parts.append(part)
         key = ("groups", columns, bins)
-        return self.cached(key, lambda: combine(parts)), warnings
+        return self.cached(key, lambda: self._weighted(combine(parts))), warnings
+
+    def _weighted(self, enc: Encoded) -> Encoded:
+        if self.weights is not None:
+            enc.weights = self.weights
+        return enc
 
     def labels_of(self, column: str, role: str) -> Encoded:
         """A target/prediction/score column; missing values make it unusable."""
@@ -111,7 +140,7 @@ class Statistics:
             index = _label_index(enc.labels, pos_label)
             if index is None and self._declares(column, pos_label):
                 # a declared category no row takes: a model that never predicts it
-                return np.zeros(self.n_rows, dtype=np.uint8)
+                return np.zeros(len(self.frame), dtype=np.uint8)
             if index is None:
                 shown = ", ".join(repr(v) for v in enc.labels[:10])
                 raise MetricError(
@@ -194,6 +223,67 @@ class Statistics:
         return self.cached(("roc_auc", target, score, type(pos_label).__name__, pos_label), build)
 
 
+class WeightedStatistics(Statistics):
+    """Statistics of a small frame whose rows stand for ``weights`` rows each: one row per
+    distinct combination of a control's columns, as an engine's GROUP BY returned it.
+
+    Every count table built from it equals the table of the rows it stands for, so count
+    metrics, their groups and their CIs are computed by the same code as for pandas.
+    """
+
+    def __init__(self, frame: pd.DataFrame, weights: np.ndarray, source: Any) -> None:
+        super().__init__(frame)
+        self.weights = np.asarray(weights, dtype=np.int64)
+        self.n_rows = int(self.weights.sum())
+        self.source = source
+
+    def encoded(self, column: str) -> Encoded:
+        def build() -> Encoded:
+            enc = encode(self.frame[column])
+            if enc.n_missing:  # rows, not distinct combinations, are missing
+                missing = enc.compact == len(enc.labels) - 1
+                enc.n_missing = int(self.weights[missing].sum())
+            enc.weights = self.weights
+            return enc
+
+        return self.cached(("encode", column), build)
+
+    def missing(self, column: str) -> int:
+        mask = self.frame[column].isna().to_numpy()
+        return int(self.weights[mask].sum())
+
+    def numeric(self, column: str, role: str) -> np.ndarray:
+        raise RuntimeError("a weighted view has no row values; measure it on a rows view")
+
+    def roc_auc(self, target: str, score: str, pos_label: Any) -> tuple[float, int, int]:
+        def build() -> tuple[float, int, int]:
+            enc = self.labels_of(target, "target")
+            index = _label_index(enc.labels, pos_label)
+            if index is None:
+                self.indicator(target, "target", pos_label)  # the same error as for pandas
+                return float("nan"), self.n_rows, 0
+            label = enc.labels[index]
+            label = label.item() if isinstance(label, np.generic) else label
+            twice_u, n_pos, n_neg = self.source.roc_auc_counts(target, score, label)
+            if n_pos == 0 or n_neg == 0:
+                return float("nan"), self.n_rows, n_pos
+            return twice_u / (2 * n_pos * n_neg), n_pos + n_neg, n_pos
+
+        return self.cached(("roc_auc", target, score, type(pos_label).__name__, pos_label), build)
+
+
+def statistics_for(data: Any) -> Any:
+    """The Statistics of ``data``: the numpy path for a pandas DataFrame (or a mapping of
+    columns), else an engine's (``_engines.SourceStatistics``)."""
+    if isinstance(data, Mapping):
+        data = pd.DataFrame(data)
+    if isinstance(data, pd.DataFrame):
+        return Statistics(data)
+    from ._engines import SourceStatistics, open_source
+
+    return SourceStatistics(open_source(data))
+
+
 class _Once:
     """A value computed once; callers arriving while it is being built wait for it."""
 
@@ -256,6 +346,7 @@ def measure(
     """Compute ``spec`` on the bound ``columns`` (role -> column names)."""
     if stats.n_rows == 0:
         raise MetricError("the data has no rows")
+    stats = stats.view_for(spec, columns)
     if spec.statistic == "frame":
         return _frame_metrics.measure(spec, params, columns, stats)
     return _CountMetric(spec, params, columns, stats, ci).run()
@@ -273,7 +364,7 @@ class _CountMetric:
     # -- building the table -------------------------------------------------------------
     def group(self) -> Encoded:
         if "dimension" not in self.columns:
-            return Encoded(np.zeros(self.stats.n_rows, np.intp), ("all",), 0, False)
+            return self.stats.all_rows()
         group, warnings = self.stats.groups(self.columns["dimension"], self.params.get("bins"))
         self.warnings.extend(warnings)
         return group

@@ -35,7 +35,7 @@ class Encoded:
     first use, so a categorical column's own ``int8`` codes are used without a copy.
     """
 
-    __slots__ = ("_codes", "_compact", "labels", "n_missing", "numeric")
+    __slots__ = ("_codes", "_compact", "labels", "n_missing", "numeric", "weights")
 
     def __init__(
         self,
@@ -45,6 +45,7 @@ class Encoded:
         numeric: bool,
         *,
         compact: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
     ) -> None:
         if codes is None and compact is None:
             raise ValueError("Encoded needs codes or compact codes")
@@ -53,6 +54,8 @@ class Encoded:
         self.labels = labels
         self.n_missing = n_missing
         self.numeric = numeric
+        # rows of a pushed-down count table stand for this many rows each (None: one)
+        self.weights = weights
 
     @property
     def codes(self) -> np.ndarray:
@@ -268,10 +271,13 @@ def count_cells(
 
     ``cells`` are (codes, size) pairs, e.g. (target indicator, 2), (prediction indicator, 2).
     The flat index ``(group * size + cell) * size + cell ...`` is built in the smallest
-    unsigned dtype that holds it. ``weights`` (row multiplicities) make each row count that
-    many times: that is how a count table pushed down to an engine (one row per distinct
-    combination, with its count) gives the same table as the rows themselves.
+    unsigned dtype that holds it. ``weights`` (row multiplicities; by default the group's
+    own) make each row count that many times: that is how a count table pushed down to an
+    engine (one row per distinct combination, with its count) gives the same table as the
+    rows themselves.
     """
+    if weights is None:
+        weights = group.weights
     shape = [len(group.labels)] + [size for _, size in cells]
     n_cells = int(np.prod(shape))
     dtype = code_dtype(n_cells)
