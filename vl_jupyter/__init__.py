@@ -21,6 +21,7 @@ from .enforcement import ControlResult, Report, enforce
 from .errors import (
     BindingError,
     ComplianceBlockError,
+    DataSourceError,
     EnforcementError,
     EvidenceError,
     MetricError,
@@ -52,6 +53,7 @@ __all__ = [
     "ComplianceBlockError",
     "Control",
     "ControlResult",
+    "DataSourceError",
     "EnforcementError",
     "EvidenceError",
     "MetricError",

@@ -79,6 +79,12 @@ class MetricError(VLError):
     code = "METRIC_UNDEFINED"
 
 
+class DataSourceError(VLError):
+    """Data given as SQL text or a file path could not be opened by its engine."""
+
+    code = "DATA_UNREADABLE"
+
+
 class EvidenceError(VLError):
     """The evidence store could not be read or written."""
 

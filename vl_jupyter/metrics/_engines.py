@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MetricError
+from ..errors import DataSourceError, MetricError
 
 if TYPE_CHECKING:
     from ._catalogue import MetricSpec
@@ -132,9 +132,9 @@ def _open_sql(data: Any) -> Source | None:
     try:
         relation = duckdb.sql(data)
     except duckdb.Error as exc:
-        raise MetricError(f"the SQL query failed in DuckDB: {exc}") from exc
+        raise DataSourceError(f"the SQL query failed in DuckDB: {exc}") from exc
     if relation is None:
-        raise MetricError("the SQL text is a statement, not a query that returns rows")
+        raise DataSourceError("the SQL text is a statement, not a query that returns rows")
     return _from_relation(relation, {"kind": "sql", "sql": data})
 
 
@@ -152,13 +152,13 @@ def _open_path(data: Any) -> Source | None:
     paths = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
     if not paths or not all(Path(p).is_file() for p in paths):
         missing = text if not paths else next(p for p in paths if not Path(p).is_file())
-        raise MetricError(f"data file '{missing}' does not exist")
+        raise DataSourceError(f"data file '{missing}' does not exist")
     duckdb = _duckdb()
     reader = duckdb.read_parquet if kind == "parquet" else duckdb.read_csv
     try:
         relation = reader(paths if len(paths) > 1 else paths[0])
     except duckdb.Error as exc:
-        raise MetricError(f"DuckDB cannot read '{text}' as {kind}: {exc}") from exc
+        raise DataSourceError(f"DuckDB cannot read '{text}' as {kind}: {exc}") from exc
     files = []
     for p in paths:
         stat = Path(p).stat()
@@ -171,15 +171,17 @@ def _open_path(data: Any) -> Source | None:
 
 
 def _parquet_footer_hash(path: str) -> str:
-    """SHA-256 of a Parquet file's footer (its schema, row groups and column statistics):
-    what changes when the data changes, read in one small seek instead of the whole file."""
+    """SHA-256 of a Parquet file's footer (schema, row groups, sizes, column statistics),
+    read in one small seek instead of the whole file. It identifies the file's layout, not
+    every value (an edit that keeps sizes and min/max leaves it unchanged): the count-table
+    hash next to it is what changes with any value a count metric reads."""
     import hashlib
 
     with open(path, "rb") as handle:
         handle.seek(-8, os.SEEK_END)
         tail = handle.read(8)
         if tail[4:] != b"PAR1":
-            raise MetricError(f"'{path}' is not a Parquet file (no PAR1 footer)")
+            raise DataSourceError(f"'{path}' is not a Parquet file (no PAR1 footer)")
         length = int.from_bytes(tail[:4], "little")
         handle.seek(-(8 + length), os.SEEK_END)
         return hashlib.sha256(handle.read(length) + tail).hexdigest()
