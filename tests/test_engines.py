@@ -236,7 +236,7 @@ def test_bad_sources_are_clear_errors(data: str, message: str) -> None:
 def test_not_a_parquet_file_is_named(tmp_path: Path) -> None:
     path = tmp_path / "fake.parquet"
     path.write_text("a,b\n1,2\n")
-    with pytest.raises(DataSourceError, match=r"fake\.parquet. is not a Parquet file"):
+    with pytest.raises(DataSourceError, match=r"DuckDB cannot read '.*fake\.parquet' as parquet"):
         vl.enforce(str(path), ONE_CONTROL, evidence=False)
 
 
