@@ -265,3 +265,66 @@ def test_missing_target_rows_are_counted_as_rows_not_combinations() -> None:
     got = vl.enforce(pl.from_pandas(df), policy, evidence=False)["acc"]
     assert got.status == "error"
     assert got.reason.startswith("label column 'y' has 3 missing values")
+
+
+def _cli_policy(tmp_path: Path) -> Path:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        "vl-policy: 1\ncontrols:\n  - id: dp\n    metric: demographic_parity_diff\n"
+        "    operator: lt\n    threshold: 0.6\n    inputs: {prediction: p, dimension: g}\n"
+    )
+    return path
+
+
+@pytest.mark.parametrize("option", ["--data", "--sql", "--data-glob"])
+def test_cli_counts_files_and_sql_in_duckdb(tmp_path: Path, monkeypatch, option: str) -> None:
+    import json
+
+    from vl_jupyter.cli import main
+
+    df = pd.DataFrame({"p": [0, 1, 1, 0], "g": ["a", "a", "b", "b"]})
+    for i in range(2):
+        df.to_parquet(tmp_path / f"part{i}.parquet")
+    monkeypatch.setattr(pd, "read_parquet", lambda *a, **k: pytest.fail("read into pandas"))
+    first = str(tmp_path / "part0.parquet")
+    argv = {
+        "--data": ["--data", first],
+        "--sql": ["--sql", f"SELECT * FROM '{tmp_path}/part*.parquet'"],
+        "--data-glob": ["--data", str(tmp_path / "part*.parquet")],
+    }[option]
+    out = __import__("io").StringIO()
+    code = main(["enforce", *argv, "--policy", str(_cli_policy(tmp_path)), "--json",
+                 "--evidence-dir", str(tmp_path / "ev")], out=out)  # fmt: skip
+    assert code == 0
+    report = json.loads(out.getvalue())
+    rows = 4 if option == "--data" else 8
+    assert report["data"]["rows"] == rows
+    assert report["data"]["source"]["engine"] == "duckdb"
+    assert report["data"]["source"]["kind"] == ("sql" if option == "--sql" else "parquet")
+
+
+def test_cli_takes_data_or_sql_not_both(tmp_path: Path, capsys) -> None:
+    from vl_jupyter.cli import main
+
+    with pytest.raises(SystemExit) as stopped:
+        main(["enforce", "--data", "x.csv", "--sql", "SELECT 1", "--policy", "p.yaml"])
+    assert stopped.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_the_magic_takes_engine_frames_and_sql(tmp_path: Path) -> None:
+    from IPython.testing.globalipapp import get_ipython
+
+    shell = get_ipython()
+    shell.run_line_magic("load_ext", "vl_jupyter")
+    df = pd.DataFrame({"p": [0, 1, 0, 0], "g": ["a", "a", "b", "b"]})
+    path = tmp_path / "x.parquet"
+    df.to_parquet(path)
+    shell.user_ns.update(lazy=pl.from_pandas(df).lazy(), sql=f"SELECT * FROM '{path}'")
+    policy = str(_cli_policy(tmp_path))
+    for name in ("lazy", "sql"):
+        report = shell.run_line_magic(
+            "vl_enforce", f"{name} --policy {policy} --no-evidence --quiet"
+        )
+        assert report["dp"].actual_value == 0.5
+        assert report.data["source"]["engine"] == ("polars" if name == "lazy" else "duckdb")

@@ -10,6 +10,7 @@ from ._catalogue import (
     get_spec,
     known_keys,
 )
+from ._engines import is_data
 from ._evaluate import Statistics, measure, statistics_for
 from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
@@ -26,6 +27,7 @@ __all__ = [
     "coerce_bins",
     "coerce_params",
     "get_spec",
+    "is_data",
     "known_keys",
     "measure",
     "statistics_for",

@@ -99,6 +99,23 @@ def open_source(data: Any) -> Source | None:
     )
 
 
+def is_data(data: Any) -> bool:
+    """Whether ``enforce`` can read ``data`` (without running a query or opening a file)."""
+    if isinstance(data, (pd.DataFrame, Mapping)):
+        return True
+    if isinstance(data, str) and _SQL_START.match(data):
+        return True
+    if isinstance(data, (str, os.PathLike)):
+        lowered = os.fspath(data).lower()
+        return lowered.endswith((*_FILE_SUFFIXES, ".csv.gz"))
+    try:
+        import narwhals as nw
+
+        return not isinstance(nw.from_native(data), nw.Series)
+    except (ImportError, TypeError):
+        return False
+
+
 def _version(module: str) -> str:
     from importlib.metadata import PackageNotFoundError, version
 
