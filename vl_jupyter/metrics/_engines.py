@@ -307,9 +307,10 @@ class SourceStatistics:
 
         exprs = []
         for name, dtype in self.source.frame.collect_schema().items():
-            missing = nw.col(name).is_null().sum()
+            # booleans cast before summing: Spark does not sum them
+            missing = nw.col(name).is_null().cast(nw.Int64).sum()
             if dtype.is_float():
-                missing = missing + nw.col(name).is_nan().fill_null(False).sum()
+                missing = missing + nw.col(name).is_nan().fill_null(False).cast(nw.Int64).sum()
             exprs.append(missing.cast(nw.Int64).alias(name))
         row = _collect(self.source.frame.select(exprs)).iloc[0]
         return {name: int(row[name]) for name in self.columns}
