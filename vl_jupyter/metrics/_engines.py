@@ -283,12 +283,28 @@ class SourceStatistics:
         from ._evaluate import WeightedStatistics
 
         self._check(columns)
-        grouped = self.source.frame.group_by(list(columns), drop_null_keys=False).agg(
-            nw.len().alias(WEIGHT)
-        )
-        table = _collect(grouped)
+        finer = self._finer_counts(columns)
+        if finer is not None:  # re-aggregate a table already fetched: no query
+            table = finer.frame.assign(**{WEIGHT: finer.weights})
+            table = table.groupby(list(columns), dropna=False, observed=True, sort=False)
+            table = table[WEIGHT].sum().reset_index()
+        else:
+            grouped = self.source.frame.group_by(list(columns), drop_null_keys=False).agg(
+                nw.len().alias(WEIGHT)
+            )
+            table = _collect(grouped)
         weights = table.pop(WEIGHT).to_numpy(dtype=np.int64)
         return WeightedStatistics(table, weights, self)
+
+    def _finer_counts(self, columns: tuple[str, ...]) -> Any:
+        """The smallest count view already fetched over a superset of ``columns``."""
+        wanted = set(columns)
+        finer = [
+            view
+            for key, view in self._views.items()
+            if key[0] == "counts" and wanted <= set(key[1])
+        ]
+        return min(finer, key=lambda view: len(view.frame), default=None)
 
     def _rows(self, columns: tuple[str, ...]) -> Any:
         from ._evaluate import Statistics
