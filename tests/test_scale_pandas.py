@@ -197,3 +197,27 @@ def test_fingerprint_of_unorderable_objects_hashes_rows() -> None:
     first = fingerprint(df)["content_hash"]
     df.loc[1, "mixed"] = "b"
     assert fingerprint(df)["content_hash"] != first
+
+
+@pytest.mark.parametrize("dtype", ["object", "str"])
+def test_text_factorized_by_slices_equals_one_factorize(dtype: str, monkeypatch) -> None:
+    monkeypatch.setattr(_stats, "_FACTORIZE_SLICE", 7)
+    rng = np.random.default_rng(4)
+    values = rng.choice(["b", "a", "é", "c d", None], 100).tolist()
+    series = pd.Series(values, dtype=dtype)
+    got = _stats.encode(series)
+    codes, uniques = pd.factorize(series, sort=True)
+    expected = [*uniques.tolist(), _stats.MISSING_LABEL]
+    assert got.labels == tuple(expected)
+    np.testing.assert_array_equal(got.codes, np.where(codes < 0, len(expected) - 1, codes))
+    assert got.n_missing == values.count(None)
+    assert got.compact.dtype == np.uint8
+
+
+def test_text_with_many_values_per_slice_falls_back(monkeypatch) -> None:
+    monkeypatch.setattr(_stats, "_FACTORIZE_SLICE", 8)
+    monkeypatch.setattr(_stats, "_SLICE_UNIQUES", 4)
+    series = pd.Series([f"v{i}" for i in range(20)], dtype=object)
+    got = _stats.encode(series)
+    assert got.labels == tuple(sorted(series))
+    assert got.codes.tolist() == [sorted(series).index(v) for v in series]

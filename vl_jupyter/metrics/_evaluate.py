@@ -67,8 +67,14 @@ class Statistics:
         return self
 
     def all_rows(self) -> Encoded:
-        """Every row as one group, for overall (non-grouped) metrics."""
-        return Encoded(np.zeros(len(self.frame), np.intp), ("all",), 0, False, weights=self.weights)
+        """Every row as one group, for overall (non-grouped) metrics: a zero-strided view
+        of a single 0 (no memory per row; count tables of one group never read it)."""
+
+        def build() -> Encoded:
+            zeros = np.broadcast_to(np.uint8(0), (len(self.frame),))
+            return Encoded(None, ("all",), 0, False, compact=zeros, weights=self.weights)
+
+        return self.cached(("all_rows",), build)
 
     def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
         entry = self._cache.get(key)

@@ -154,9 +154,53 @@ def _encode(series: pd.Series) -> Encoded:
             return Encoded(None, labels, 0, numeric, compact=_offset(values, low, len(labels)))
         codes, uniques = pd.factorize(values, sort=True)
         return Encoded(np.asarray(codes, dtype=np.intp), tuple(uniques.tolist()), 0, numeric)
+    if not numeric and len(series) > _FACTORIZE_SLICE:
+        sliced = _factorize_by_slices(series.array)
+        if sliced is not None:
+            return sliced
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     labels = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
     return _with_missing(codes, labels, numeric)
+
+
+# Text columns are factorized a slice at a time: pandas' codes are int64 (80 MB per column
+# on ten million rows); a slice's codes are narrowed to uint16 at once, so a column costs
+# 2 bytes a row while it is encoded and 1 (up to 255 values) once it is.
+_FACTORIZE_SLICE = 1 << 20
+_SLICE_UNIQUES = (1 << 16) - 1  # uint16 holds a slice's codes plus the missing marker
+
+
+def _factorize_by_slices(values: Any) -> Encoded | None:
+    """``pd.factorize(values, sort=True)`` as ``Encoded``, slice by slice, with the same
+    labels and codes; None when a slice has too many distinct values (the caller then
+    factorizes the whole column at once)."""
+    n = len(values)
+    slices: list[np.ndarray] = []
+    uniques: list[np.ndarray] = []
+    n_missing = 0
+    for lo in range(0, n, _FACTORIZE_SLICE):
+        codes, found = pd.factorize(values[lo : lo + _FACTORIZE_SLICE], use_na_sentinel=True)
+        if len(found) > _SLICE_UNIQUES - 1:
+            return None
+        missing = codes < 0
+        n_missing += int(np.count_nonzero(missing))
+        codes = codes.astype(np.uint16)  # -1 (missing) becomes 65535
+        slices.append(codes)
+        uniques.append(np.asarray(found, dtype=object))
+    # one sort of the distinct values, by pandas' own rules (as factorize(sort=True))
+    offsets = np.cumsum([0] + [len(u) for u in uniques])
+    to_global, labels = pd.factorize(np.concatenate(uniques), sort=True)
+    labels = list(labels.tolist() if hasattr(labels, "tolist") else labels)
+    n_labels = len(labels) + (1 if n_missing else 0)
+    out = np.empty(n, dtype=code_dtype(n_labels))
+    for i, codes in enumerate(slices):
+        lookup = np.full(1 << 16, n_labels - 1, dtype=out.dtype)
+        lookup[: offsets[i + 1] - offsets[i]] = to_global[offsets[i] : offsets[i + 1]]
+        lo = i * _FACTORIZE_SLICE
+        out[lo : lo + len(codes)] = lookup[codes]
+    if n_missing:
+        labels.append(MISSING_LABEL)
+    return Encoded(None, tuple(labels), n_missing, False, compact=out)
 
 
 def _with_missing(codes: np.ndarray, labels: tuple[Any, ...], numeric: bool) -> Encoded:
@@ -350,12 +394,20 @@ def missing_count(series: pd.Series) -> int:
     if isinstance(dtype, np.dtype):
         if dtype.kind in "biu":
             return 0
-        if dtype.kind in "fc":
-            return int(np.count_nonzero(np.isnan(series.to_numpy())))
-        if dtype.kind in "mM":
-            return int(np.count_nonzero(np.isnat(series.to_numpy())))
+        if dtype.kind in "fcmM":
+            test = np.isnan if dtype.kind in "fc" else np.isnat
+            values = series.to_numpy()
+            # by chunks: no row-sized mask
+            return sum(
+                int(np.count_nonzero(test(values[lo : lo + _CHUNK])))
+                for lo in range(0, len(values), _CHUNK)
+            )
     if isinstance(dtype, pd.CategoricalDtype):
-        return int(np.count_nonzero(series.cat.codes.to_numpy() < 0))
+        codes = series.array.codes  # the frame's own codes, no Series built around them
+        return sum(
+            int(np.count_nonzero(codes[lo : lo + _CHUNK] < 0))
+            for lo in range(0, len(codes), _CHUNK)
+        )
     return int(series.isna().sum())
 
 
