@@ -154,7 +154,13 @@ def _encode(series: pd.Series) -> Encoded:
             return Encoded(None, labels, 0, numeric, compact=_offset(values, low, len(labels)))
         codes, uniques = pd.factorize(values, sort=True)
         return Encoded(np.asarray(codes, dtype=np.intp), tuple(uniques.tolist()), 0, numeric)
-    if not numeric and len(series) > _FACTORIZE_SLICE:
+    # object columns are factorized whole: their frame is Python strings (tens of bytes a
+    # row), so int64 codes are a small share of it, and slicing costs them ~30% more time
+    if (
+        not numeric
+        and not (isinstance(dtype, np.dtype) and dtype.kind == "O")
+        and len(series) > _FACTORIZE_SLICE
+    ):
         sliced = _factorize_by_slices(series.array)
         if sliced is not None:
             return sliced
