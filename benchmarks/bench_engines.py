@@ -4,8 +4,10 @@ and by polars (``pl.scan_parquet``), each against that engine's own hand-written
 queries for the same 16 figures on the same file, measured in the same run.
 
 The file is generated in a temporary directory in chunks (it is never whole in memory)
-and deleted afterwards. For each run the peak resident memory of this process is printed
-(``VmHWM`` after resetting it): the target is 1e8 rows through DuckDB under 1 GB. DuckDB
+and deleted afterwards. For each engine the peak resident memory (``VmHWM``) of a fresh
+process that only imports vl_jupyter and runs the policy on the file is printed (this
+process holds what generating the data left behind): the target is 1e8 rows through
+DuckDB under 1 GB. DuckDB
 runs with ``memory_limit`` (default 600MB, ``--duckdb-memory``) so that its hash tables
 spill to disk instead of growing: the ROC AUC control groups by the score, and a float
 score has about one group per row.
@@ -54,15 +56,44 @@ def write_parquet(n: int, path: Path) -> int:
     return path.stat().st_size
 
 
-def peak_rss_bytes(fn) -> tuple[int | None, int | None]:
-    """(peak resident memory of the process during ``fn()``, peak above the start)."""
-    extra = peak_extra_bytes(fn)
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024, extra
-    except OSError:
-        pass
+def peak_rss_bytes(path: str, engine: str, memory: str) -> tuple[int | None, int | None]:
+    """(peak resident memory of a fresh process that only imports vl_jupyter and runs the
+    policy on the file, that peak minus its resident size before the run). A fresh process,
+    because this one holds what generating the data left behind."""
+    import json
+    import subprocess
+
+    code = (
+        "import json, sys; sys.path.insert(0, sys.argv[1]); import bench_engines as b; "
+        "print(json.dumps(b.child_rss(sys.argv[2], sys.argv[3], sys.argv[4])))"
+    )
+    here = str(Path(__file__).resolve().parent)
+    done = subprocess.run(
+        [sys.executable, "-c", code, here, path, engine, memory],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        print(f"  !! memory run failed: {done.stderr.strip().splitlines()[-1:]}")
+        return None, None
+    peak, extra = json.loads(done.stdout.strip().splitlines()[-1])
+    return peak, extra
+
+
+def child_rss(path: str, engine: str, memory: str) -> tuple[int | None, int | None]:
+    import duckdb
+
+    duckdb.execute(f"SET memory_limit = '{memory}'")
+    if engine == "polars":
+        import polars as pl
+
+        data = pl.scan_parquet(path)
+    else:
+        data = path
+    with tempfile.TemporaryDirectory() as tmp:
+        extra = peak_extra_bytes(lambda: run_ours(data, evidence_dir=tmp))
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024, extra
     return None, extra
 
 
@@ -159,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
                     data, peer = pl.scan_parquet(path), polars_peer
                 repeat = 1 if n >= 50_000_000 else args.repeat
                 t_ours, report = timed(lambda data=data: run_ours(data, evidence_dir=tmp), repeat)
-                rss, extra = peak_rss_bytes(lambda data=data: run_ours(data, evidence_dir=tmp))
+                rss, extra = peak_rss_bytes(str(path), engine, args.duckdb_memory)
                 t_peer, values = timed(lambda p=peer, f=str(path), c=cells: p(f, c), repeat)
                 ours = {r.control_id: r.actual_value for r in report}
                 errors = [r.control_id for r in report if r.status == "error"]
