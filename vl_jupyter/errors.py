@@ -79,6 +79,12 @@ class MetricError(VLError):
     code = "METRIC_UNDEFINED"
 
 
+class MetricNotComputed(MetricError):
+    """A metric key other tools use that is not computed here (the reason says why)."""
+
+    code = "METRIC_NOT_COMPUTED"
+
+
 class DataSourceError(VLError):
     """Data given as SQL text or a file path could not be opened by its engine."""
 

@@ -26,6 +26,7 @@ from ..metrics import (
     CISettings,
     Measurement,
     MetricSpec,
+    NoBaseline,
     Statistics,
     coerce_bins,
     get_spec,
@@ -36,9 +37,6 @@ from ..policy import Control, Policy, load_policy
 from ._fingerprint import fingerprint, source_fingerprint
 from ._judge import judge
 from ._report import ControlResult, Report
-
-# List parameters whose values name columns (or variables) rather than being plain values.
-_COLUMN_PARAMS = ("quasi_identifiers", "columns")
 
 
 def enforce(
@@ -101,6 +99,19 @@ def enforce(
     binder = Binder(stats.columns, keywords)
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
+    dialect = getattr(policy, "dialect", "native")
+    # The baseline is found first: drift controls compare their table with its tables.
+    base = None
+    if baseline is not None:
+        from ._baseline import baseline_tables, resolve_baseline
+
+        # what the baseline lookup may use of this run: its policy, its controls, its start
+        stand_in = Report(
+            [_result(c, None, "skipped", {}) for c in policy.controls],
+            policy=policy.summary(), data={}, bindings={}, started=_iso(started_at),
+        )  # fmt: skip
+        base = resolve_baseline(baseline, current=stand_in, evidence_dir=evidence_dir)
+    tables = baseline_tables(base[0]) if base else {}
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
@@ -111,7 +122,17 @@ def enforce(
         )
         git = pool.submit(_context.git_state) if evidence else None
         results = [
-            _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {})
+            _evaluate(
+                control,
+                binder,
+                stats,
+                ci_settings,
+                phase,
+                defaults,
+                bins or {},
+                dialect,
+                baseline_table=tables.get(control.id),
+            )
             for control in policy.controls
         ]
         data_summary = data_fingerprint.result() if data_fingerprint else source_fingerprint(stats)
@@ -127,10 +148,11 @@ def enforce(
         finished=_iso(datetime.now(timezone.utc)),
         warnings=list(policy.warnings),
     )
-    if baseline is not None:
-        from ._compare import apply_baseline
+    if base is not None:
+        from ._compare import apply_regressions, compare_reports
 
-        apply_baseline(report, baseline, evidence_dir=evidence_dir)
+        report.comparison = compare_reports(report, base[0], baseline_info=base[1])
+        apply_regressions(report, report.comparison)
     duration = time.perf_counter() - clock
     if evidence:
         from ._record import record_report
@@ -148,6 +170,9 @@ def _evaluate(
     phase: str | None,
     defaults: dict[str, Any],
     bins: Mapping[str, Any],
+    dialect: str = "native",
+    *,
+    baseline_table: Mapping[str, Any] | None = None,
 ) -> ControlResult:
     metadata: dict[str, Any] = {
         "enforcement_mode": control.enforcement_mode,
@@ -168,13 +193,17 @@ def _evaluate(
     try:
         bound = binder.bind(control, spec)
         metadata["bindings"] = {role: b.to_dict() for role, b in bound.items()}
-        params = _params(control, spec, defaults, bins, bound)
+        params = _params(control, spec, defaults, bins, bound, dialect)
         columns = {role: b.columns for role, b in bound.items()}
-        for name in _COLUMN_PARAMS:
+        for name in spec.column_params:
             if name in params:
                 columns[name] = _resolve_columns(binder, control, params[name])
         metadata["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-        measured = measure(spec, params, columns, stats, ci)
+        measured = measure(spec, params, columns, stats, ci, baseline=baseline_table)
+    except NoBaseline as missing:  # a drift control without a baseline: not measured
+        metadata["reason"] = missing.message
+        metadata["drift_table"] = missing.table
+        return _result(control, None, "skipped", metadata)
     except (BindingError, MetricError) as exc:
         exc.control_id = exc.control_id or control.id
         metadata["reason"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
@@ -187,6 +216,8 @@ def _evaluate(
         return _result(control, None, "error", metadata)
     status, reason = judge(control, measured)
     metadata.update(_describe(measured, ci))
+    if "drift_table" in measured.details:  # kept beside the result: later runs compare with it
+        metadata["drift_table"] = measured.details.pop("drift_table")
     if reason:
         metadata["reason"] = reason
     return _result(control, measured.value, status, metadata)
@@ -198,12 +229,16 @@ def _params(
     defaults: dict[str, Any],
     bins: Mapping[str, Any],
     bound: dict[str, Binding],
+    dialect: str = "native",
 ) -> dict[str, Any]:
-    """The control's own parameters, falling back to the call's defaults."""
+    """The control's own parameters, falling back to the call's defaults, then to the
+    defaults the metric's catalogue entry gives policies of this dialect (the SDK's)."""
     params = dict(control.params)
     for name, value in defaults.items():
         if value is not None and name not in params and spec.param(name) is not None:
             params[name] = value
+    for name, value in spec.dialect_defaults(dialect).items():
+        params.setdefault(name, value)
     dimension = bound.get("dimension")
     if dimension and "bins" not in params and spec.param("bins") is not None:
         for key in (dimension.variable, *dimension.columns):

@@ -10,6 +10,7 @@ from ._catalogue import (
     get_spec,
     known_keys,
 )
+from ._drift import NoBaseline
 from ._engines import is_data
 from ._evaluate import Statistics, measure, statistics_for
 from ._measurement import CISettings, Measurement
@@ -21,6 +22,7 @@ __all__ = [
     "CISettings",
     "Measurement",
     "MetricSpec",
+    "NoBaseline",
     "Statistics",
     "canonical_key",
     "closest_keys",

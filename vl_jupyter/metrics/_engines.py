@@ -46,8 +46,15 @@ COUNT_STATISTICS = frozenset(
     {"outcome", "confusion", "confusion_overall", "classes", "multiclass_outcome",
      "multiclass_confusion", "group_sizes"}
 )  # fmt: skip
-# Frame metrics answered by per-column null counts in the engine.
+# Frame metrics answered by per-column null counts in the engine, and ones that read only
+# the column names and the row count.
 NULL_COUNT_METRICS = frozenset({"data_completeness", "missing_rate_max"})
+SCHEMA_ONLY_METRICS = frozenset({"sample_adequacy_ratio", "data_minimization"})
+# Frame metrics known to read only the columns bound to them (roles and column params);
+# any other frame metric is given every column, as pandas would have it.
+BOUND_COLUMN_METRICS = frozenset(
+    {"k_anonymity", "l_diversity", "t_closeness", "report_coverage", "chunk_diversity"}
+)
 WEIGHT = "__vl_rows"
 _SQL_START = re.compile(r"^\s*(\(|select\b|with\b|from\b|values\b|pivot\b|table\b)", re.I)
 _FILE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv"}
@@ -265,11 +272,14 @@ class SourceStatistics:
         if spec.statistic in COUNT_STATISTICS or spec.key == "roc_auc":
             wanted = needed if spec.statistic in COUNT_STATISTICS else (columns["target"][0],)
             return self._view(("counts", wanted), lambda: self._counts(wanted))
-        if spec.key in NULL_COUNT_METRICS:
+        if spec.key in NULL_COUNT_METRICS or spec.key in SCHEMA_ONLY_METRICS:
             return self._view(("nulls",), lambda: _NullCounts(self))
-        chosen = needed or tuple(self.columns)
-        if spec.statistic == "frame" and spec.key != "roc_auc" and "columns" not in columns:
+        chosen = needed
+        if spec.statistic == "frame" and spec.key not in BOUND_COLUMN_METRICS:
             chosen = tuple(dict.fromkeys((*needed, *self.columns)))  # every column, as pandas
+        elif "sensitive" in self.columns and "sensitive" not in chosen:
+            chosen = (*chosen, "sensitive")  # bound by its name when no role binds it
+        chosen = chosen or tuple(self.columns)
         return self._view(("rows", chosen), lambda: self._rows(chosen))
 
     def _view(self, key: tuple, build: Callable[[], Any]) -> Any:

@@ -16,12 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import MetricError
-from . import _formulas as F
-from . import _frame_metrics
+from ..errors import MetricError, MetricNotComputed
 from ._bootstrap import multinomial_replicates, summarise
-from ._catalogue import FAMILY_OF, MetricSpec
-from ._continuous import measure_continuous
+from ._catalogue import MetricSpec
 from ._groups import describe_groups, exclude_small_groups, explain_undefined
 from ._measurement import CISettings, Measurement
 from ._stats import (
@@ -205,14 +202,19 @@ class Statistics:
             series.dtype
         ):
             raise MetricError(f"{role} column '{column}' is not numeric ({series.dtype})")
-        missing = self.missing(column)
-        if missing:
+        values = self.cached(
+            ("numeric", column), lambda: series.to_numpy(dtype=float, na_value=np.nan)
+        )
+        # counted by dtype (isnan for floats): encoding a float column to find its missing
+        # values sorts every distinct value (7 s on ten million scores)
+        n_missing = self.missing(column)
+        if n_missing:
             raise MetricError(
-                f"{role} column '{column}' has {missing} missing values, so the metric "
+                f"{role} column '{column}' has {n_missing} missing values, so the metric "
                 "is undefined for those rows",
                 hint="drop or impute them before enforcing",
             )
-        return series.to_numpy(dtype=float)
+        return values
 
     def missing(self, column: str) -> int:
         """Missing values in ``column``, counted by its dtype (``isnan`` for floats)."""
@@ -348,24 +350,46 @@ def measure(
     columns: Mapping[str, tuple[str, ...]],
     stats: Statistics,
     ci: CISettings,
+    baseline: Mapping[str, Any] | None = None,
 ) -> Measurement:
-    """Compute ``spec`` on the bound ``columns`` (role -> column names)."""
+    """Compute ``spec`` on the bound ``columns`` (role -> column names). ``baseline`` is the
+    same control's table in the baseline run, for the drift metrics.
+
+    The catalogue entry decides what runs: a formula of a count table (``kind == "count"``,
+    with a multinomial-bootstrap interval from the same formula), a function of the frame
+    or of per-group sums (``"measure"``), or, for keys other tools define that cannot be
+    computed honestly, an error saying why (``"unsupported"``).
+    """
+    if spec.kind == "unsupported":
+        raise MetricNotComputed(
+            spec.unsupported, hint="docs/metrics.md lists the metrics computed here"
+        )
     if stats.n_rows == 0:
         raise MetricError("the data has no rows")
+    # engine data: the view the engine computed for this control (pandas: stats itself)
     stats = stats.view_for(spec, columns)
-    if spec.statistic == "frame":
-        return _frame_metrics.measure(spec, params, columns, stats)
-    return _CountMetric(spec, params, columns, stats, ci).run()
+    metric = _CountMetric(spec, params, columns, stats, ci)
+    metric.baseline = baseline
+    if spec.kind == "count":
+        return metric.run()
+    assert spec.compute is not None  # the catalogue checks every entry has one
+    return spec.compute(metric)
 
 
 class _CountMetric:
-    """A metric computed from a count table, with its bootstrap interval."""
+    """One metric being measured: its spec, params, bound columns and the frame's
+    statistics (every computation reads these), plus the count-table path with its
+    bootstrap interval."""
 
     def __init__(self, spec, params, columns, stats: Statistics, ci: CISettings) -> None:
+        if spec.prepare is not None:
+            params = spec.prepare(dict(params))
         self.spec, self.params, self.columns, self.stats, self.ci = spec, params, columns, stats, ci
         self.pos_label = params.get("pos_label", 1)
         self.warnings: list[str] = []
         self.details: dict[str, Any] = {}
+        #: the baseline run's table of this control (drift metrics), set by ``measure``
+        self.baseline: Mapping[str, Any] | None = None
 
     # -- building the table -------------------------------------------------------------
     def group(self) -> Encoded:
@@ -385,6 +409,7 @@ class _CountMetric:
         group = self.group()
         dim = cols.get("dimension", ())
         pos = self.pos_label
+        key: tuple[Any, ...]
         if stat == "outcome":
             column = self._outcome_column()
             role = self.details["outcome"]["role"]
@@ -420,49 +445,20 @@ class _CountMetric:
         raise KeyError(stat)
 
     # -- computing -----------------------------------------------------------------------
-    def formula(self, table: GroupTable) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
-        key = self.spec.key
-        if key in FAMILY_OF:
-            return F.family(*FAMILY_OF[key])
-        if key == "disparate_impact":  # = fairlearn's demographic_parity_ratio
-            return F.family("selection_rate", "ratio")
-        if key in ("equalized_odds_diff", "equalized_odds_ratio"):
-            return F.equalized_odds("diff" if key.endswith("diff") else "ratio")
-        if key == "selection_rate":
-            return F.selection_rate_overall
-        if self.spec.statistic == "confusion_overall":
-            average = self.params.get("average", "binary")
-            pos_index = None
-            if average == "binary" and key not in ("accuracy_score", "balanced_accuracy"):
-                pos_index = _label_index(table.class_labels, self.pos_label)
-                if pos_index is None:
-                    shown = ", ".join(repr(v) for v in table.class_labels[:10])
-                    raise MetricError(
-                        f"pos_label {self.pos_label!r} occurs in neither the target nor the "
-                        f"prediction (labels: {shown})",
-                        hint="set pos_label, or average: macro for multiclass labels",
-                    )
-            return F.performance(key, average, pos_index)
-        return {
-            "class_imbalance": F.class_imbalance,
-            "group_size_min": F.group_size_min,
-            "group_share_min": F.group_share_min,
-            "multiclass_demographic_parity": F.multiclass_parity,
-            "multiclass_equal_opportunity": F.multiclass_opportunity,
-        }[key]
-
     def run(self) -> Measurement:
-        if self.spec.statistic in ("calibration", "regression"):
-            return measure_continuous(self)
         table = self.table()
         keep, excluded = exclude_small_groups(self, table)
-        formula = self.formula(table)
+        assert self.spec.compute is not None
+        formula = self.spec.compute(self, table)
         counts = table.counts[keep][None]
         value, per_group = formula(counts)
         point = float(value[0])
         labels = [label for label, k in zip(table.labels, keep, strict=True) if k]
         if np.isnan(point):
             raise MetricError(explain_undefined(self, labels, counts[0], per_group[0]))
+        for name, other in self.spec.companions:  # other readings of the same table
+            companion = float(other(counts)[0][0])
+            self.details[name] = None if np.isnan(companion) else companion
         result = Measurement(
             value=point,
             n=int(table.counts.sum()),
@@ -471,7 +467,7 @@ class _CountMetric:
             warnings=self.warnings,
             details=self.details,
         )
-        if self.ci.enabled and self.ci.n_boot > 0 and self.spec.key != "group_size_min":
+        if self.ci.enabled and self.ci.n_boot > 0 and self.spec.ci:
             # controls reading the same cached table share one set of draws
             draws = self.stats.cached(
                 ("draws", id(table.counts), self.ci),
