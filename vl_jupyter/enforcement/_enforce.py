@@ -32,6 +32,7 @@ from ..metrics import (
     get_spec,
     measure,
     statistics_for,
+    string_columns,
 )
 from ..policy import Control, Policy, load_policy
 from ._fingerprint import fingerprint, source_fingerprint
@@ -93,10 +94,14 @@ def enforce(
         data = pd.DataFrame(data)
     policy = load_policy(policy)
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
+    if isinstance(data, pd.DataFrame):
+        data = string_columns(data)  # policies and keywords name columns by text
     # a pandas frame takes the numpy path; any other frame, SQL text or file is counted by
     # its engine (metrics/_engines.py)
     stats = statistics_for(data)
     binder = Binder(stats.columns, keywords)
+    column_params = {n for c in policy.controls for n in get_spec(c.metric).column_params}
+    binder.check_used(bindings, policy.controls, column_params)
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     dialect = getattr(policy, "dialect", "native")

@@ -36,19 +36,24 @@ def fingerprint(
     ``encoded`` maps a column name to its ``metrics`` encoding (``Statistics.encoded``);
     without it, text columns are encoded here. Either way the digest is the same.
     """
-    if encoded is None:
-        from ..metrics import Statistics
+    from ..metrics import Statistics
 
+    if encoded is None:
         encoded = Statistics(frame).encoded
+    duplicated = set(frame.columns[frame.columns.duplicated()])
     content = hashlib.sha256()
     schema = hashlib.sha256()
     columns = []
-    for name in frame.columns:
-        series = frame[name]
+    for position, name in enumerate(frame.columns):
+        series = frame.iloc[:, position]  # by position: a duplicated name is two columns
         header = f"{name}\x00{series.dtype}\x00".encode()
         schema.update(header)
         content.update(header)
-        for chunk in _column_bytes(series, lambda name=name: encoded(name)):
+        if name in duplicated:  # the shared encodings are by name: encode this one alone
+            encode = lambda s=series: Statistics(s.to_frame("c")).encoded("c")  # noqa: E731
+        else:
+            encode = lambda name=name: encoded(name)  # noqa: E731
+        for chunk in _column_bytes(series, encode):
             content.update(chunk)
         columns.append({"name": str(name), "dtype": str(series.dtype)})
     return {
@@ -75,7 +80,11 @@ def _column_bytes(series: pd.Series, encode: Callable[[], Any]) -> list[np.ndarr
         labels = list(enc.labels[:-1] if enc.n_missing else enc.labels)
         uniques = pd.util.hash_pandas_object(pd.Series(labels, dtype=object), index=False)
     except (TypeError, ValueError):  # unorderable or unhashable values: hash each row
-        return [b"rows\x00", _raw(pd.util.hash_pandas_object(series, index=False).to_numpy())]
+        try:
+            hashed = pd.util.hash_pandas_object(series, index=False)
+        except TypeError:  # unhashable cells (lists, dicts): hash their text instead
+            hashed = pd.util.hash_pandas_object(series.map(repr), index=False)
+        return [b"rows\x00", _raw(hashed.to_numpy())]
     # the missing code is the last one; the marker keeps "no missing" and "missing" apart
     marker = f"codes\x00{len(labels)}\x00{enc.n_missing}\x00".encode()
     return [marker, _raw(uniques.to_numpy()), _raw(enc.compact)]

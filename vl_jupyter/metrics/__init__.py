@@ -15,6 +15,7 @@ from ._engines import is_data
 from ._evaluate import Statistics, measure, statistics_for
 from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
+from ._validate import string_columns
 
 __all__ = [
     "CATALOGUE",
@@ -33,4 +34,5 @@ __all__ = [
     "known_keys",
     "measure",
     "statistics_for",
+    "string_columns",
 ]

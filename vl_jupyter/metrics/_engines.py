@@ -273,7 +273,7 @@ class SourceStatistics:
             wanted = needed if spec.statistic in COUNT_STATISTICS else (columns["target"][0],)
             return self._view(("counts", wanted), lambda: self._counts(wanted))
         if spec.key in NULL_COUNT_METRICS or spec.key in SCHEMA_ONLY_METRICS:
-            return self._view(("nulls",), lambda: _NullCounts(self))
+            return self._view(("nulls",), self._schema)
         chosen = needed
         if spec.statistic == "frame" and spec.key not in BOUND_COLUMN_METRICS:
             chosen = tuple(dict.fromkeys((*needed, *self.columns)))  # every column, as pandas
@@ -352,7 +352,24 @@ class SourceStatistics:
         dtype = frame.collect_schema()[score]
         if not dtype.is_numeric() or dtype == nw.Boolean:
             raise MetricError(f"score column '{score}' is not numeric ({dtype})")
+        infinite = int(
+            _collect(
+                frame.select(
+                    (~nw.col(score).cast(nw.Float64).is_finite())
+                    .fill_null(False)
+                    .cast(nw.Int64)
+                    .sum()
+                    .alias("n")
+                )
+            )["n"].iloc[0]
+        )
         missing = self._nulls_of(score)
+        if infinite > missing:  # NaN is not finite either; it is counted as missing
+            raise MetricError(
+                f"score column '{score}' holds {infinite - missing} non-finite value(s), so "
+                "the metric is undefined",
+                hint="drop or replace those rows before enforcing",
+            )
         if missing:
             raise MetricError(
                 f"score column '{score}' has {missing} missing values, so the metric is "
@@ -381,7 +398,12 @@ class SourceStatistics:
         return 2 * int(row["below"]) + int(row["ties"]), int(row["n_pos"]), int(row["n_neg"])
 
     def _nulls_of(self, column: str) -> int:
-        return self._view(("nulls",), lambda: _NullCounts(self)).missing(column)
+        return self._view(("nulls",), self._schema).missing(column)
+
+    def _schema(self) -> Any:
+        from ._evaluate import SchemaStatistics
+
+        return SchemaStatistics(self.columns, self.n_rows, self.null_counts)
 
     def count_tables(self) -> list[tuple[tuple[str, ...], int]]:
         """(columns, distinct combinations) of every GROUP BY the views ran."""
@@ -401,21 +423,3 @@ def _needed(columns: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
             if column not in out:
                 out.append(column)
     return tuple(out)
-
-
-class _NullCounts:
-    """The view for completeness metrics: column names, row count and null counts; no rows."""
-
-    def __init__(self, parent: SourceStatistics) -> None:
-        self.parent = parent
-        self.n_rows = parent.n_rows
-        self.frame = pd.DataFrame(columns=parent.columns)  # names only, for the metric
-        self._counts: dict[str, int] | None = None
-
-    def missing(self, column: str) -> int:
-        if self._counts is None:
-            self._counts = self.parent.null_counts()
-        return self._counts[str(column)]
-
-    def view_for(self, spec, columns):
-        return self

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MetricError, MetricNotComputed
-from ._bootstrap import multinomial_replicates, summarise
+from ._bootstrap import bootstrap_interval
 from ._catalogue import MetricSpec
 from ._groups import describe_groups, exclude_small_groups, explain_undefined
 from ._measurement import CISettings, Measurement
@@ -33,6 +33,7 @@ from ._stats import (
     missing_count,
     rank_auc,
 )
+from ._validate import check_dimension_present, validate_inputs, with_declared_bands
 
 
 class Statistics:
@@ -62,6 +63,11 @@ class Statistics:
         """The Statistics a control is measured on: for a pandas frame, this one (engine
         data gives each control a view the engine computed; see ``_engines``)."""
         return self
+
+    def rows_checked(self, columns: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+        """The bound columns whose rows this Statistics holds, for the input checks (engine
+        views that count a column in the engine check it there)."""
+        return columns
 
     def all_rows(self) -> Encoded:
         """Every row as one group, for overall (non-grouped) metrics: a zero-strided view
@@ -245,6 +251,10 @@ class WeightedStatistics(Statistics):
         self.n_rows = int(self.weights.sum())
         self.source = source
 
+    def rows_checked(self, columns: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+        # a score is not grouped by (one group a row): the engine checks it (roc_auc_counts)
+        return {r: c for r, c in columns.items() if all(x in self.frame.columns for x in c)}
+
     def encoded(self, column: str) -> Encoded:
         def build() -> Encoded:
             enc = encode(self.frame[column])
@@ -278,6 +288,22 @@ class WeightedStatistics(Statistics):
             return twice_u / (2 * n_pos * n_neg), n_pos + n_neg, n_pos
 
         return self.cached(("roc_auc", target, score, type(pos_label).__name__, pos_label), build)
+
+
+class SchemaStatistics(Statistics):
+    """Engine data seen through its column names, row count and per-column null counts
+    (counted in the engine on first use); no rows. For completeness, missing rates and the
+    metrics that read only names and rows."""
+
+    def __init__(
+        self, columns: list[str], n_rows: int, null_counts: Callable[[], dict[str, int]]
+    ) -> None:
+        super().__init__(pd.DataFrame(columns=columns))
+        self.n_rows = n_rows
+        self._null_counts = null_counts
+
+    def missing(self, column: str) -> int:
+        return self.cached(("null counts",), self._null_counts)[str(column)]
 
 
 def statistics_for(data: Any) -> Any:
@@ -368,6 +394,7 @@ def measure(
         raise MetricError("the data has no rows")
     # engine data: the view the engine computed for this control (pandas: stats itself)
     stats = stats.view_for(spec, columns)
+    validate_inputs(spec, params, stats.rows_checked(columns), stats)
     metric = _CountMetric(spec, params, columns, stats, ci)
     metric.baseline = baseline
     if spec.kind == "count":
@@ -447,6 +474,14 @@ class _CountMetric:
     # -- computing -----------------------------------------------------------------------
     def run(self) -> Measurement:
         table = self.table()
+        if "dimension" in self.columns:
+            dimension = self.columns["dimension"]
+            bins = self.params.get("bins")
+            table = self.stats.cached(  # cached: the draws are keyed by the table's counts
+                ("declared bands", id(table.counts), bins),
+                lambda t=table: with_declared_bands(dimension, bins, t),
+            )
+            check_dimension_present(dimension, table)
         keep, excluded = exclude_small_groups(self, table)
         assert self.spec.compute is not None
         formula = self.spec.compute(self, table)
@@ -469,10 +504,14 @@ class _CountMetric:
         )
         if self.ci.enabled and self.ci.n_boot > 0 and self.spec.ci:
             # controls reading the same cached table share one set of draws
-            draws = self.stats.cached(
-                ("draws", id(table.counts), self.ci),
-                lambda: multinomial_replicates(table.counts, self.ci),
+            bootstrap_interval(
+                result,
+                self.spec.key,
+                formula,
+                table.counts,
+                keep,
+                per_group[0],
+                self.stats.cached,
+                self.ci,
             )
-            replicates, _ = formula(draws[:, keep])
-            summarise(result, replicates, self.ci, "multinomial_bootstrap")
         return result
