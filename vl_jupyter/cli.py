@@ -280,7 +280,7 @@ def _print_comparison(comparison, out: TextIO) -> None:
 
 
 def _record_or_latest(spec: str, root: str | None) -> str:
-    from .enforcement._baseline import resolve_baseline
+    from .enforcement import resolve_baseline
     from .evidence import EvidenceStore
 
     if spec != "latest":
@@ -291,8 +291,7 @@ def _record_or_latest(spec: str, root: str | None) -> str:
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    from .enforcement._baseline import resolve_baseline
-    from .enforcement._compare import compare_reports
+    from .enforcement import compare_reports, resolve_baseline
 
     current, _ = resolve_baseline(
         _record_or_latest(args.current, args.evidence_dir), evidence_dir=args.evidence_dir
