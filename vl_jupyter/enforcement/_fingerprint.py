@@ -41,6 +41,7 @@ def fingerprint(
     if encoded is None:
         encoded = Statistics(frame).encoded
     duplicated = set(frame.columns[frame.columns.duplicated()])
+    shared = _prefetch(frame, encoded, duplicated)
     content = hashlib.sha256()
     schema = hashlib.sha256()
     columns = []
@@ -52,7 +53,7 @@ def fingerprint(
         if name in duplicated:  # the shared encodings are by name: encode this one alone
             encode = lambda s=series: Statistics(s.to_frame("c")).encoded("c")  # noqa: E731
         else:
-            encode = lambda name=name: encoded(name)  # noqa: E731
+            encode = lambda name=name: _take(shared, name, encoded)  # noqa: E731
         for chunk in _column_bytes(series, encode):
             content.update(chunk)
         columns.append({"name": str(name), "dtype": str(series.dtype)})
@@ -66,6 +67,43 @@ def fingerprint(
     }
 
 
+def _prefetch(
+    frame: pd.DataFrame, encoded: Callable[[Any], Any], duplicated: set
+) -> dict[Any, Any]:
+    """The shared encodings of the text columns, asked for last column first.
+
+    The metrics (in the calling thread) encode their group columns in the policy's
+    order, which usually follows the frame's; starting from the other end, this thread
+    encodes other columns meanwhile instead of waiting for the one the metrics are on.
+    The encoders release the GIL (Arrow's dictionary encoding, integer hashing), so two
+    columns are encoded at once. A failure is kept, and raised where the column is hashed.
+    """
+    shared: dict[Any, Any] = {}
+    for position in reversed(range(frame.shape[1])):
+        name = frame.columns[position]
+        if name in duplicated or not _is_text(frame.dtypes.iloc[position]):
+            continue
+        try:
+            shared[name] = encoded(name)
+        except Exception as exc:  # re-raised where the column is hashed
+            shared[name] = exc
+    return shared
+
+
+def _take(shared: dict[Any, Any], name: Any, encoded: Callable[[Any], Any]) -> Any:
+    value = shared[name] if name in shared else encoded(name)
+    if isinstance(value, Exception):
+        raise value
+    return value
+
+
+def _is_text(dtype: Any) -> bool:
+    """Hashed from an encoding: neither categorical nor a numpy number, bool or time."""
+    if isinstance(dtype, pd.CategoricalDtype):
+        return False
+    return not (isinstance(dtype, np.dtype) and dtype.kind in "biufcmM")
+
+
 def _column_bytes(series: pd.Series, encode: Callable[[], Any]) -> list[np.ndarray]:
     """The bytes hashed for one column, as zero-copy byte views where possible (hashed in
     order, which gives the same digest as hashing their concatenation)."""
@@ -73,7 +111,7 @@ def _column_bytes(series: pd.Series, encode: Callable[[], Any]) -> list[np.ndarr
     if isinstance(dtype, pd.CategoricalDtype):
         categories = pd.util.hash_pandas_object(pd.Series(dtype.categories), index=False)
         return [_raw(categories.to_numpy()), _raw(series.cat.codes.to_numpy())]
-    if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
+    if not _is_text(dtype):
         return [_raw(series.to_numpy())]
     try:
         enc = encode()

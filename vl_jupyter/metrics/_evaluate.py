@@ -224,7 +224,10 @@ class Statistics:
 
     def missing(self, column: str) -> int:
         """Missing values in ``column``, counted by its dtype (``isnan`` for floats)."""
-        return self.cached(("missing", column), lambda: missing_count(self.frame[column]))
+        return self.cached(
+            ("missing", column),
+            lambda: missing_count(self.frame[column], lambda: self.encoded(column)),
+        )
 
     def roc_auc(self, target: str, score: str, pos_label: Any) -> tuple[float, int, int]:
         """(AUC, rows, positives) of ``score`` against ``target == pos_label``."""

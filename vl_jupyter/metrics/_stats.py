@@ -10,6 +10,7 @@ twelve. Confidence intervals resample these tables, never the rows (see ``_boots
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,7 +117,38 @@ def encode(series: pd.Series) -> Encoded:
     the range of a column that never takes it, is not a class (it would make a missing
     ``pos_label`` look present, and count as an empty class in averages).
     """
-    return _only_present(_encode(series))
+    dtype = series.dtype
+    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
+    if isinstance(dtype, pd.CategoricalDtype):
+        # pandas' own codes (int8 for up to 127 categories), used without a copy
+        raw = series.cat.codes.to_numpy()
+        labels: tuple[Any, ...] = tuple(dtype.categories)
+        numeric = pd.api.types.is_numeric_dtype(dtype.categories.dtype)
+        return _only_present(_with_missing(raw, labels, numeric))
+    if pd.api.types.is_bool_dtype(dtype) and not series.hasnans:
+        values = series.to_numpy()
+        if values.dtype == np.bool_:
+            enc = Encoded(None, (False, True), 0, numeric, compact=values.view(np.uint8))
+        else:
+            enc = Encoded(values.astype(np.intp), (False, True), 0, numeric)
+        return _only_present(enc)
+    if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, np.dtype) and len(series):
+        values = series.to_numpy()
+        low, high = int(values.min()), int(values.max())
+        if high - low < _DIRECT_RANGE:
+            labels = tuple(range(low, high + 1))
+            compact = _offset(values, low, len(labels))
+            return _only_present(Encoded(None, labels, 0, numeric, compact=compact))
+        codes, uniques = pd.factorize(values, sort=True)
+        return Encoded(np.asarray(codes, dtype=np.intp), tuple(uniques.tolist()), 0, numeric)
+    # Below, every label comes from a value some row holds: no absent labels to drop.
+    if not numeric and len(series) > _FACTORIZE_SLICE:
+        sliced = _factorize_by_slices(series)
+        if sliced is not None:
+            return sliced
+    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+    labels = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
+    return _with_missing(codes, labels, numeric)
 
 
 def _only_present(enc: Encoded) -> Encoded:
@@ -132,81 +164,149 @@ def _only_present(enc: Encoded) -> Encoded:
     return Encoded(None, labels, enc.n_missing, enc.numeric, compact=remap[enc.compact])
 
 
-def _encode(series: pd.Series) -> Encoded:
-    dtype = series.dtype
-    numeric = pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype)
-    if isinstance(dtype, pd.CategoricalDtype):
-        # pandas' own codes (int8 for up to 127 categories), used without a copy
-        raw = series.cat.codes.to_numpy()
-        labels: tuple[Any, ...] = tuple(dtype.categories)
-        numeric = pd.api.types.is_numeric_dtype(dtype.categories.dtype)
-        return _with_missing(raw, labels, numeric)
-    if pd.api.types.is_bool_dtype(dtype) and not series.hasnans:
-        values = series.to_numpy()
-        if values.dtype == np.bool_:
-            return Encoded(None, (False, True), 0, numeric, compact=values.view(np.uint8))
-        return Encoded(values.astype(np.intp), (False, True), 0, numeric)
-    if pd.api.types.is_integer_dtype(dtype) and isinstance(dtype, np.dtype) and len(series):
-        values = series.to_numpy()
-        low, high = int(values.min()), int(values.max())
-        if high - low < _DIRECT_RANGE:
-            labels = tuple(range(low, high + 1))
-            return Encoded(None, labels, 0, numeric, compact=_offset(values, low, len(labels)))
-        codes, uniques = pd.factorize(values, sort=True)
-        return Encoded(np.asarray(codes, dtype=np.intp), tuple(uniques.tolist()), 0, numeric)
-    # object columns are factorized whole: their frame is Python strings (tens of bytes a
-    # row), so int64 codes are a small share of it, and slicing costs them ~30% more time
-    if (
-        not numeric
-        and not (isinstance(dtype, np.dtype) and dtype.kind == "O")
-        and len(series) > _FACTORIZE_SLICE
-    ):
-        sliced = _factorize_by_slices(series.array)
-        if sliced is not None:
-            return sliced
-    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-    labels = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
-    return _with_missing(codes, labels, numeric)
-
-
-# Text columns are factorized a slice at a time: pandas' codes are int64 (80 MB per column
-# on ten million rows); a slice's codes are narrowed to uint16 at once, so a column costs
-# 2 bytes a row while it is encoded and 1 (up to 255 values) once it is.
+# Long text columns are encoded a slice at a time: pandas' codes are int64 (80 MB per
+# column on ten million rows); a slice's codes are narrowed to uint16 at once, so a column
+# costs 2 bytes a row while it is encoded and 1 (up to 255 values) once it is.
 _FACTORIZE_SLICE = 1 << 20
-_SLICE_UNIQUES = (1 << 16) - 1  # uint16 holds a slice's codes plus the missing marker
+_SLICE_UNIQUES = (1 << 16) - 1  # uint16 holds a slice's codes plus the null marker
+_NULL = (1 << 16) - 1  # a slice code for a row that is null (Arrow's validity bitmap)
 
 
-def _factorize_by_slices(values: Any) -> Encoded | None:
-    """``pd.factorize(values, sort=True)`` as ``Encoded``, slice by slice, with the same
-    labels and codes; None when a slice has too many distinct values (the caller then
-    factorizes the whole column at once)."""
-    n = len(values)
+def _factorize_by_slices(series: pd.Series) -> Encoded | None:
+    """``pd.factorize(series, sort=True)`` as ``Encoded``, with the same labels and codes,
+    built a slice at a time; None when this column's storage has no fast slicer or a
+    slice has too many distinct values (the caller then factorizes the column at once).
+
+    Each slice yields codes into its own distinct values, in order of first appearance;
+    the distinct values of all slices, concatenated in row order, are then factorized
+    once with ``sort=True`` -- by pandas' own rules, on a few hundred values instead of
+    every row -- which decides the labels, what counts as missing, and which of several
+    equal values (``1`` and ``1.0``) names the class, exactly as one factorize of the
+    whole column would.
+    """
+    slicer = _text_slicer(series)
+    if slicer is None:
+        return None
     slices: list[np.ndarray] = []
     uniques: list[np.ndarray] = []
-    n_missing = 0
-    for lo in range(0, n, _FACTORIZE_SLICE):
-        codes, found = pd.factorize(values[lo : lo + _FACTORIZE_SLICE], use_na_sentinel=True)
-        if len(found) > _SLICE_UNIQUES - 1:
+    nulls = 0
+    for piece in slicer:
+        if piece is None:  # too many distinct values in a slice
             return None
-        missing = codes < 0
-        n_missing += int(np.count_nonzero(missing))
-        codes = codes.astype(np.uint16)  # -1 (missing) becomes 65535
+        codes, found, n_null = piece
         slices.append(codes)
-        uniques.append(np.asarray(found, dtype=object))
-    # one sort of the distinct values, by pandas' own rules (as factorize(sort=True))
+        uniques.append(found)
+        nulls += n_null
     offsets = np.cumsum([0] + [len(u) for u in uniques])
-    to_global, labels = pd.factorize(np.concatenate(uniques), sort=True)
+    to_global, labels = pd.factorize(np.concatenate(uniques), sort=True, use_na_sentinel=True)
     labels = list(labels.tolist() if hasattr(labels, "tolist") else labels)
-    n_labels = len(labels) + (1 if n_missing else 0)
-    out = np.empty(n, dtype=code_dtype(n_labels))
+    na_values = bool(np.any(to_global < 0))  # None, NaN, pd.NA among the values
+    n_labels = len(labels) + (1 if nulls or na_values else 0)
+    missing_code = n_labels - 1
+    out = np.empty(len(series), dtype=code_dtype(n_labels))
+    lo = 0
     for i, codes in enumerate(slices):
-        lookup = np.full(1 << 16, n_labels - 1, dtype=out.dtype)
-        lookup[: offsets[i + 1] - offsets[i]] = to_global[offsets[i] : offsets[i + 1]]
-        lo = i * _FACTORIZE_SLICE
+        lookup = np.full(1 << 16, missing_code, dtype=out.dtype)  # _NULL: missing
+        found = to_global[offsets[i] : offsets[i + 1]]
+        lookup[: len(found)] = np.where(found < 0, missing_code, found)
         out[lo : lo + len(codes)] = lookup[codes]
+        lo += len(codes)
+    n_missing = nulls
+    if na_values:  # rows holding a missing value: counted on the narrow codes
+        n_missing = sum(
+            int(np.count_nonzero(out[start : start + _CHUNK] == missing_code))
+            for start in range(0, len(out), _CHUNK)
+        )
     if n_missing:
         labels.append(MISSING_LABEL)
     return Encoded(None, tuple(labels), n_missing, False, compact=out)
+
+
+def _text_slicer(series: pd.Series) -> Iterator[tuple[np.ndarray, np.ndarray, int] | None] | None:
+    """Per slice of ``series``: (uint16 codes into that slice's distinct values, those
+    values as an object array, rows that are null in Arrow's validity bitmap), or None
+    once a slice has too many distinct values; by the cheapest exact route the column's
+    storage allows. None for storage without one (numeric, datetime, extension arrays)."""
+    dtype = series.dtype
+    if _arrow_text(dtype):
+        return _arrow_slices(series.array)
+    if not _object_backed(dtype):
+        return None
+    values = np.asarray(series.array)  # the column's own object array, no copy
+    if values.dtype != object or values.ndim != 1:
+        return None
+    return _object_slices(values)
+
+
+def _arrow_text(dtype: Any) -> bool:
+    """Whether a column's values are an Arrow string array (``str``, ``string[pyarrow]``,
+    ``pd.ArrowDtype(pa.string())``)."""
+    if isinstance(dtype, pd.StringDtype):
+        return dtype.storage == "pyarrow"
+    if isinstance(dtype, pd.ArrowDtype):
+        import pyarrow as pa
+
+        kind = dtype.pyarrow_dtype
+        return pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    return False
+
+
+def _arrow_slices(array: Any) -> Iterator[tuple[np.ndarray, np.ndarray, int] | None]:
+    """Arrow's own dictionary encoding of each slice: C++, one hash per value, with the
+    GIL released (the fingerprint thread and the metrics encode two columns at once).
+    Its dictionary is in order of first appearance, as pandas' uniques are, and holds no
+    null (nulls stay null in the indices: they become the ``_NULL`` code)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    data = pa.array(array)  # the column's own chunks, no copy
+    chunks = data.chunks if isinstance(data, pa.ChunkedArray) else [data]
+    for chunk in chunks:
+        for lo in range(0, len(chunk), _FACTORIZE_SLICE):
+            encoded = pc.dictionary_encode(chunk.slice(lo, _FACTORIZE_SLICE))
+            if len(encoded.dictionary) > _SLICE_UNIQUES - 1:
+                yield None
+                return
+            indices = encoded.indices
+            n_null = indices.null_count
+            if n_null:
+                indices = pc.fill_null(indices, _NULL)
+            codes = pc.cast(indices, pa.uint16()).to_numpy(zero_copy_only=False)
+            yield codes, encoded.dictionary.to_numpy(zero_copy_only=False), n_null
+
+
+def _object_slices(values: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, int] | None]:
+    """Each slice of an object array factorized by object identity: the array's own
+    pointers, read as integers, are hashed as integers -- several times faster than
+    hashing the strings they point to. Rows that hold the same object hold equal values,
+    so each distinct object's first row gives its code's value; distinct objects with
+    equal values (strings built one per row) are merged by the one sorted factorize of
+    all slices' values that follows."""
+    values = np.ascontiguousarray(values)  # no copy unless strided; kept alive below
+    addresses = _addresses(values)
+    for lo in range(0, len(values), _FACTORIZE_SLICE):
+        codes, found = pd.factorize(addresses[lo : lo + _FACTORIZE_SLICE])
+        if len(found) > _SLICE_UNIQUES - 1:
+            yield None
+            return
+        # codes are numbered in order of first appearance: a code's first row is where
+        # the running maximum first reaches it
+        firsts = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
+        yield codes.astype(np.uint16), values[lo + firsts], 0
+
+
+def _addresses(values: np.ndarray) -> np.ndarray:
+    """The pointers a contiguous object array holds, as a read-only ``uintp`` array over
+    the same memory (numpy refuses ``view`` on arrays of references). Valid while
+    ``values`` lives, which also keeps every object it points to alive."""
+    import ctypes
+
+    if not len(values):
+        return np.empty(0, dtype=np.uintp)
+    buffer = (ctypes.c_size_t * len(values)).from_address(values.ctypes.data)
+    pointers = np.frombuffer(buffer, dtype=np.uintp)
+    pointers.flags.writeable = False
+    return pointers
 
 
 def _with_missing(codes: np.ndarray, labels: tuple[Any, ...], numeric: bool) -> Encoded:
@@ -389,12 +489,16 @@ def single_group(n_rows: int) -> Encoded:
     return Encoded(np.zeros(n_rows, dtype=np.intp), ("all",), 0, False)
 
 
-def missing_count(series: pd.Series) -> int:
+def missing_count(series: pd.Series, encoded: Callable[[], Encoded] | None = None) -> int:
     """Missing values in a column, by its dtype: none in a numpy integer or bool column,
-    ``isnan`` for floats, code -1 for categories, ``isna`` otherwise.
+    ``isnan`` for floats, code -1 for categories, the encoding's count for Python objects
+    (when ``encoded`` gives it), ``isna`` otherwise.
 
     Factorizing a float column to find its missing values (what ``encode`` would do) costs
-    seven seconds on ten million distinct scores; ``isnan`` costs ten milliseconds.
+    seven seconds on ten million distinct scores; ``isnan`` costs ten milliseconds. For a
+    column of Python objects it is the other way round: ``isna`` tests every object (0.35 s
+    on ten million), while the encoding -- built anyway for its groups and the data
+    fingerprint -- counts the missing values from a few distinct ones.
     """
     dtype = series.dtype
     if isinstance(dtype, np.dtype):
@@ -414,7 +518,19 @@ def missing_count(series: pd.Series) -> int:
             int(np.count_nonzero(codes[lo : lo + _CHUNK] < 0))
             for lo in range(0, len(codes), _CHUNK)
         )
+    if encoded is not None and _object_backed(dtype):
+        try:
+            return encoded().n_missing
+        except (TypeError, ValueError):  # unhashable or unorderable values: test each
+            pass
     return int(series.isna().sum())
+
+
+def _object_backed(dtype: Any) -> bool:
+    """Whether a column's values are Python objects (``object``, ``string[python]``)."""
+    if isinstance(dtype, np.dtype):
+        return dtype.kind == "O"
+    return isinstance(dtype, pd.StringDtype) and dtype.storage == "python"
 
 
 # Rows of the larger class ranked per step of the AUC pass (a sorted chunk keeps the

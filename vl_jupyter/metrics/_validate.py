@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -146,7 +146,10 @@ def validate_inputs(
     """Check the bound columns of one control before anything is counted."""
     for names in columns.values():
         for column in names:
-            stats.cached(("valid column", column), lambda c=column: _check(stats.frame, c))
+            stats.cached(
+                ("valid column", column),
+                lambda c=column: _check(stats.frame, c, lambda: stats.encoded(c)),
+            )
     if spec.key == "duplicate_rate" and not columns.get("columns"):  # reads every column
         frame = stats.frame
         for position, name in enumerate(frame.columns):
@@ -319,8 +322,11 @@ def with_declared_bands(dimension: tuple[str, ...], bins: Any, table: GroupTable
     return GroupTable(tuple(" & ".join(part) for part in order), counts, table.class_labels)
 
 
-def check_frame_column(frame: pd.DataFrame, column: str) -> None:
-    """Raise when a bound column is ambiguous (its name occurs twice) or holds lists."""
+def check_frame_column(
+    frame: pd.DataFrame, column: str, encoded: Callable[[], Any] | None = None
+) -> None:
+    """Raise when a bound column is ambiguous (its name occurs twice) or holds lists
+    (``encoded``: see ``check_cells``)."""
     names = frame.columns
     # is_unique is cached by pandas: the common case costs one hash lookup
     positions = [names.get_loc(column)] if names.is_unique else names.get_indexer_for([column])
@@ -331,13 +337,24 @@ def check_frame_column(frame: pd.DataFrame, column: str) -> None:
             hint="rename or drop the duplicates (df.loc[:, ~df.columns.duplicated()])",
         )
     if len(positions) == 1:
-        check_cells(frame.iloc[:, int(positions[0])], column)
+        check_cells(frame.iloc[:, int(positions[0])], column, encoded)
 
 
-def check_cells(series: pd.Series, column: str) -> None:
-    """Raise when an object column holds lists, dicts, sets or arrays (unhashable cells)."""
+def check_cells(series: pd.Series, column: str, encoded: Callable[[], Any] | None = None) -> None:
+    """Raise when an object column holds lists, dicts, sets or arrays (unhashable cells).
+
+    ``encoded`` gives the column's shared encoding (built anyway for groups, labels and
+    the fingerprint): when it succeeds, every distinct value was hashed, so no cell is
+    unhashable, and the per-row type scan (0.3 s on ten million objects) is skipped.
+    """
     if series.dtype != object:
         return
+    if encoded is not None:
+        try:
+            encoded()
+            return
+        except (TypeError, ValueError):  # unhashable or unorderable: find the cell below
+            pass
     if pd.api.types.infer_dtype(series, skipna=True) not in ("mixed", "unknown-array"):
         return
     for position, value in enumerate(series.array):
@@ -349,8 +366,8 @@ def check_cells(series: pd.Series, column: str) -> None:
             )
 
 
-def _check(frame: pd.DataFrame, column: str) -> bool:
-    check_frame_column(frame, column)
+def _check(frame: pd.DataFrame, column: str, encoded: Callable[[], Any]) -> bool:
+    check_frame_column(frame, column, encoded)
     return True
 
 
