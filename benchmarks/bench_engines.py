@@ -12,9 +12,15 @@ runs with ``memory_limit`` (default 600MB, ``--duckdb-memory``) so that its hash
 spill to disk instead of growing: the ROC AUC control groups by the score, and a float
 score has about one group per row.
 
+``--engines spark`` runs the policy on ``spark.read.parquet(file)`` in a ``local[2]``
+session against Spark's own hand-written ``groupBy`` queries (DataFrame API) for the same
+16 figures on the same DataFrame and session. Spark's work happens in its JVM, so no
+peak RSS is printed for it (``VmHWM`` of this process would not see it).
+
 Usage::
 
     python benchmarks/bench_engines.py --rows 1e6,1e7,1e8 [--repeat 2] [--engines duckdb,polars]
+    python benchmarks/bench_engines.py --rows 1e6,1e7 --engines spark [--spark-memory 3g]
     python benchmarks/bench_engines.py --rows 2e5 --repeat 1     # smoke test
 
 The benchmark reports targets as PASS/MISS; it never fails.
@@ -155,6 +161,64 @@ def polars_peer(path: str, cells: int) -> dict[str, float]:
     return figures(tables, auc, missing, cells)
 
 
+def spark_session(cores: int, memory: str, partitions: int):
+    """One local Spark session for ours and the peer, bound to loopback, without its UI."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # never another interface
+    session = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName("vl-jupyter-bench")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", memory)
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def spark_peer(frame, cells: int) -> dict[str, float]:
+    """The 16 figures from Spark's own groupBy on ``frame``: one count table per dimension,
+    the AUC as the Mann-Whitney U from a groupBy of the score and a running sum of the
+    negatives over the sorted scores, and null (plus NaN) counts per column."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    tables = {}
+    for d in DIMS:
+        keys = [*(d if isinstance(d, tuple) else (d,)), "target", "prediction"]
+        rows = frame.groupBy(*keys).count().orderBy(*keys).select("count").collect()
+        tables[d] = np.array([r[0] for r in rows], dtype=np.int64).reshape(-1, 2, 2)
+    per_score = frame.groupBy("score").agg(
+        F.sum(F.col("target").cast("long")).alias("pos"), F.count(F.lit(1)).alias("n")
+    )
+    per_score = per_score.withColumn("neg", F.col("n") - F.col("pos"))
+    running = Window.orderBy("score").rowsBetween(Window.unboundedPreceding, Window.currentRow)
+    u = (
+        per_score.withColumn("cum_neg", F.sum("neg").over(running))
+        .agg(
+            F.sum(F.col("pos") * (F.col("cum_neg") - F.col("neg"))).alias("below"),
+            F.sum(F.col("pos") * F.col("neg")).alias("ties"),
+            F.sum("pos").alias("n_pos"),
+            F.sum("neg").alias("n_neg"),
+        )
+        .first()
+    )
+    auc = (2 * u["below"] + u["ties"]) / (2 * u["n_pos"] * u["n_neg"])
+    floats = {name for name, kind in frame.dtypes if kind in ("double", "float")}
+    nulls = [
+        F.sum((F.col(c).isNull() | F.isnan(c) if c in floats else F.col(c).isNull()).cast("long"))
+        for c in frame.columns
+    ]
+    missing = sum(frame.agg(*nulls).first())
+    return figures(tables, float(auc), int(missing), cells)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", default="1e6,1e7,1e8", help="comma-separated sizes")
@@ -162,11 +226,21 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--engines", default="duckdb,polars")
     parser.add_argument("--polars-max-rows", type=float, default=1e7)
     parser.add_argument("--duckdb-memory", default="600MB", help="DuckDB memory_limit")
+    parser.add_argument("--spark-cores", type=int, default=2, help="Spark local[N]")
+    parser.add_argument("--spark-memory", default="3g", help="Spark driver memory")
+    parser.add_argument("--spark-partitions", type=int, default=8,
+                        help="spark.sql.shuffle.partitions")  # fmt: skip
     args = parser.parse_args(argv)
     import duckdb
 
     duckdb.execute(f"SET memory_limit = '{args.duckdb_memory}'")
     engines = args.engines.split(",")
+    spark = None
+    if "spark" in engines:
+        start = time.perf_counter()
+        spark = spark_session(args.spark_cores, args.spark_memory, args.spark_partitions)
+        print(f"Spark {spark.version} local[{args.spark_cores}] started in "
+              f"{time.perf_counter() - start:.0f} s", flush=True)  # fmt: skip
     print(f"bench_engines: {len(POLICY['controls'])} controls, {os.cpu_count()} CPUs, duckdb "
           f"{duckdb.__version__} (memory_limit {args.duckdb_memory}); medians of "
           f"{args.repeat} after a warm-up")  # fmt: skip
@@ -183,15 +257,21 @@ def main(argv: list[str] | None = None) -> None:
                 if engine == "polars" and n > args.polars_max_rows:
                     continue
                 if engine == "duckdb":
-                    data, peer = str(path), duckdb_peer
+                    data, peer, handle = str(path), duckdb_peer, str(path)
+                elif engine == "spark":
+                    # both read the same DataFrame (the file, scanned again by each query)
+                    data = handle = spark.read.parquet(str(path))
+                    peer = spark_peer
                 else:
                     import polars as pl
 
-                    data, peer = pl.scan_parquet(path), polars_peer
+                    data, peer, handle = pl.scan_parquet(path), polars_peer, str(path)
                 repeat = 1 if n >= 50_000_000 else args.repeat
                 t_ours, report = timed(lambda data=data: run_ours(data, evidence_dir=tmp), repeat)
-                rss, extra = peak_rss_bytes(str(path), engine, args.duckdb_memory)
-                t_peer, values = timed(lambda p=peer, f=str(path), c=cells: p(f, c), repeat)
+                rss = extra = None
+                if engine != "spark":  # Spark's memory is its JVM's, not this process's
+                    rss, extra = peak_rss_bytes(str(path), engine, args.duckdb_memory)
+                t_peer, values = timed(lambda p=peer, h=handle, c=cells: p(h, c), repeat)
                 ours = {r.control_id: r.actual_value for r in report}
                 errors = [r.control_id for r in report if r.status == "error"]
                 if errors:
@@ -207,6 +287,8 @@ def main(argv: list[str] | None = None) -> None:
     for r in rows:
         print(f"{r['rows']:>12,} {r['engine']:<7} {r['ours']:>9.3f} {r['peer']:>12.3f} "
               f"{r['ours'] / r['peer']:>6.2f} {_mib(r['rss']):>12}")  # fmt: skip
+    if spark is not None:
+        spark.stop()
     print("\nTargets:")
     for r in rows:
         ok = r["ours"] / r["peer"] <= 1.5
