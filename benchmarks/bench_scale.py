@@ -17,6 +17,10 @@ dir. The peak extra memory of one ``enforce`` call (``VmHWM`` after resetting it
 the resident size before) is printed next to the frame's size. The CI row measures a
 1,000-group dimension with CIs on and off.
 
+The object and ``str`` variants are encoded by ``metrics._stats`` (object identity; Arrow
+dictionary encoding); ``--variants category,object,str,string[python]`` adds the python-
+storage string dtype.
+
 Usage::
 
     python benchmarks/bench_scale.py --rows 1e6,1e7 [--repeat 3] [--variants category,object,str]
@@ -62,6 +66,20 @@ def timed(fn, repeat: int) -> tuple[float, object]:
         result = fn()
         times.append(time.perf_counter() - start)
     return statistics.median(times), result
+
+
+def timed_cpu(fn, repeat: int) -> tuple[float, float, object]:
+    """Like ``timed``, and the median CPU seconds of this process per call (all threads):
+    on a shared machine the wall time stretches with the load, the CPU time much less."""
+    result = fn()
+    walls, cpus = [], []
+    for _ in range(repeat):
+        gc.collect()
+        start, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
 def _status_kib(field: str) -> int | None:
@@ -321,7 +339,9 @@ def bench_size(n: int, repeat: int, variants: list[str], rows: list) -> None:
         df = base if variant == "category" else make_loan(n, text=variant)
         size = int(df.memory_usage(deep=True).sum())
         with tempfile.TemporaryDirectory() as tmp:
-            t_ours, report = timed(lambda df=df, tmp=tmp: run_ours(df, evidence_dir=tmp), repeat)
+            t_ours, cpu_ours, report = timed_cpu(
+                lambda df=df, tmp=tmp: run_ours(df, evidence_dir=tmp), repeat
+            )
             extra = peak_extra_bytes(lambda df=df, tmp=tmp: run_ours(df, evidence_dir=tmp))
         ours = {r.control_id: r.actual_value for r in report}
         errors = [r.control_id for r in report if r.status == "error"]
@@ -329,7 +349,7 @@ def bench_size(n: int, repeat: int, variants: list[str], rows: list) -> None:
             print(f"  !! controls in error: {errors}: {report[errors[0]].reason}")
         agree("floor", ours, floor_values)
         row = {"rows": n, "variant": variant, "ours": t_ours, "floor": t_floor,
-               "extra": extra, "frame": size}  # fmt: skip
+               "extra": extra, "frame": size, "cpu": cpu_ours}  # fmt: skip
         t_pd, pd_values = timed(lambda df=df: pandas_pass(df), repeat)
         agree("pandas", ours, pd_values)
         row["pandas"] = t_pd
@@ -352,7 +372,7 @@ def bench_size(n: int, repeat: int, variants: list[str], rows: list) -> None:
             agree("fairlearn", ours, fl_values)
         rows.append(row)
         print(
-            f"  {variant:<9} ours {t_ours:.3f} s | pandas {t_pd:.3f} s | "
+            f"  {variant:<9} ours {t_ours:.3f} s ({cpu_ours:.3f} s CPU) | pandas {t_pd:.3f} s | "
             f"duckdb {fmt(row['duckdb'])} s | polars {fmt(row['polars'])} s | "
             f"fairlearn {fmt(row['fairlearn'])} s | peak extra {mib(extra)} MiB "
             f"of a {mib(size)} MiB frame",
@@ -395,13 +415,13 @@ def mib(x: int | None) -> str:
 
 
 def report(rows: list[dict], ci: dict) -> None:
-    header = (f"{'rows':>11} {'groups as':<9} {'ours':>7} {'floor':>7} {'pandas':>7} "
+    header = (f"{'rows':>11} {'groups as':<9} {'ours':>7} {'CPU':>6} {'floor':>7} {'pandas':>7} "
               f"{'duckdb':>7} {'polars':>7} {'fairlearn':>9} {'/floor':>6} {'pandas/':>7} "
               f"{'extra MiB':>9} {'frame MiB':>9} {'extra/frame':>11}")  # fmt: skip
     print("\n" + header + "\n" + "-" * len(header))
     for r in rows:
         ratio = r["extra"] / r["frame"] if r["extra"] is not None else None
-        print(f"{r['rows']:>11,} {r['variant']:<9} {r['ours']:>7.3f} {r['floor']:>7.3f} "
+        print(f"{r['rows']:>11,} {r['variant']:<9} {r['ours']:>7.3f} {r['cpu']:>6.3f} {r['floor']:>7.3f} "
               f"{r['pandas']:>7.3f} {fmt(r['duckdb']):>7} {fmt(r['polars']):>7} "
               f"{fmt(r['fairlearn']):>9} {r['ours'] / r['floor']:>6.1f} "
               f"{r['pandas'] / r['ours']:>7.1f} {mib(r['extra']):>9} {mib(r['frame']):>9} "

@@ -202,6 +202,7 @@ def test_fingerprint_of_unorderable_objects_hashes_rows() -> None:
 @pytest.mark.parametrize("dtype", ["str", "string"])
 def test_text_factorized_by_slices_equals_one_factorize(dtype: str, monkeypatch) -> None:
     monkeypatch.setattr(_stats, "_FACTORIZE_SLICE", 7)
+    monkeypatch.setattr(_stats, "_SLICE_FROM", 7)
     rng = np.random.default_rng(4)
     values = rng.choice(["b", "a", "é", "c d", None], 100).tolist()
     series = pd.Series(values, dtype=dtype)
@@ -216,6 +217,7 @@ def test_text_factorized_by_slices_equals_one_factorize(dtype: str, monkeypatch)
 
 def test_text_with_many_values_per_slice_falls_back(monkeypatch) -> None:
     monkeypatch.setattr(_stats, "_FACTORIZE_SLICE", 8)
+    monkeypatch.setattr(_stats, "_SLICE_FROM", 8)
     monkeypatch.setattr(_stats, "_SLICE_UNIQUES", 4)
     series = pd.Series([f"v{i}" for i in range(20)], dtype="str")
     got = _stats.encode(series)

@@ -54,6 +54,7 @@ def _assert_same(series: pd.Series) -> _stats.Encoded:
 @pytest.fixture
 def small_slices(monkeypatch):
     monkeypatch.setattr(_stats, "_FACTORIZE_SLICE", 4)
+    monkeypatch.setattr(_stats, "_SLICE_FROM", 4)
 
 
 def _fresh(text: str) -> str:
@@ -112,6 +113,7 @@ def test_identity_slices_with_many_objects_fall_back(monkeypatch) -> None:
     # every row a distinct object with a distinct value: too many per slice, so the whole
     # column is factorized at once, with the same result
     monkeypatch.setattr(_stats, "_FACTORIZE_SLICE", 8)
+    monkeypatch.setattr(_stats, "_SLICE_FROM", 8)
     monkeypatch.setattr(_stats, "_SLICE_UNIQUES", 4)
     for dtype in ("object", "string[python]", "str"):
         series = pd.Series([f"v{i % 11}" for i in range(30)], dtype=dtype)
@@ -165,8 +167,10 @@ def test_fingerprint_is_unchanged_by_slicing(dtype: str, monkeypatch) -> None:
     df = pd.DataFrame(
         {"g": pd.Series(["b", "a", None, "b", "c", "a", "a"] * 3, dtype=dtype), "x": range(21)}
     )
+    monkeypatch.setattr(_stats, "_SLICE_FROM", 1 << 30)  # one pd.factorize
     whole = fingerprint(df)["content_hash"]
     monkeypatch.setattr(_stats, "_FACTORIZE_SLICE", 3)
+    monkeypatch.setattr(_stats, "_SLICE_FROM", 3)
     assert fingerprint(df)["content_hash"] == whole
 
 

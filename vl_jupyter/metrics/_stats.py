@@ -142,7 +142,7 @@ def encode(series: pd.Series) -> Encoded:
         codes, uniques = pd.factorize(values, sort=True)
         return Encoded(np.asarray(codes, dtype=np.intp), tuple(uniques.tolist()), 0, numeric)
     # Below, every label comes from a value some row holds: no absent labels to drop.
-    if not numeric and len(series) > _FACTORIZE_SLICE:
+    if not numeric and len(series) > _SLICE_FROM:
         sliced = _factorize_by_slices(series)
         if sliced is not None:
             return sliced
@@ -168,6 +168,8 @@ def _only_present(enc: Encoded) -> Encoded:
 # column on ten million rows); a slice's codes are narrowed to uint16 at once, so a column
 # costs 2 bytes a row while it is encoded and 1 (up to 255 values) once it is.
 _FACTORIZE_SLICE = 1 << 20
+# Below this many rows one pd.factorize is as quick (the slicers' fixed costs dominate).
+_SLICE_FROM = 1 << 12
 _SLICE_UNIQUES = (1 << 16) - 1  # uint16 holds a slice's codes plus the null marker
 _NULL = (1 << 16) - 1  # a slice code for a row that is null (Arrow's validity bitmap)
 
