@@ -178,3 +178,16 @@ def test_labels_of_text_target_with_missing_is_an_error(small_slices) -> None:
     df = pd.DataFrame({"y": pd.Series(["yes", None, "no", "yes", "no"], dtype="str")})
     with pytest.raises(MetricError, match="target column 'y' has 1 missing values"):
         Statistics(df).labels_of("y", "target")
+
+
+def test_rows_of_their_own_string_objects_hash_the_strings(small_slices) -> None:
+    # one object per row (as astype("string[python]") makes): the identity slices would
+    # hash every address and then every string, so the probe sends them to one factorize
+    values = np.asarray([_fresh(["xx", "yy", "zz"][i % 3]) for i in range(300)], dtype=object)
+    assert len({id(v) for v in values}) == 300
+    assert not _stats._shares_objects(values, _stats._addresses(values))
+    shared = np.asarray(["xx", "yy", "zz"] * 100, dtype=object)
+    assert _stats._shares_objects(shared, _stats._addresses(shared))
+    for array in (values, shared):
+        enc = _assert_same(pd.Series(array, dtype=object))
+        assert enc.labels == ("xx", "yy", "zz")

@@ -286,6 +286,9 @@ def _object_slices(values: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray,
     all slices' values that follows."""
     values = np.ascontiguousarray(values)  # no copy unless strided; kept alive below
     addresses = _addresses(values)
+    if not _shares_objects(values, addresses):
+        yield None
+        return
     for lo in range(0, len(values), _FACTORIZE_SLICE):
         codes, found = pd.factorize(addresses[lo : lo + _FACTORIZE_SLICE])
         if len(found) > _SLICE_UNIQUES - 1:
@@ -295,6 +298,28 @@ def _object_slices(values: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray,
         # the running maximum first reaches it
         firsts = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
         yield codes.astype(np.uint16), values[lo + firsts], 0
+
+
+# Rows probed for whether equal values are shared objects.
+_PROBE = 1 << 12
+
+
+def _shares_objects(values: np.ndarray, addresses: np.ndarray) -> bool:
+    """Whether rows with equal values mostly hold the same object, judged on the first
+    rows: true where values come from a few objects (``astype(object)`` of a category,
+    ``read_csv``), false where every row got its own string (``astype("string[python]")``
+    or per-row string operations), for which hashing the strings themselves is quicker
+    than hashing a million addresses and then the strings anyway."""
+    head = addresses[:_PROBE]
+    codes, found = pd.factorize(head)
+    if len(found) <= 64:
+        return True
+    firsts = np.flatnonzero(np.diff(np.maximum.accumulate(codes), prepend=-1))
+    try:
+        distinct = len(pd.unique(values[firsts]))
+    except TypeError:  # unhashable values: the whole-column factorize reports them
+        return False
+    return len(found) <= 4 * distinct
 
 
 def _addresses(values: np.ndarray) -> np.ndarray:
