@@ -88,7 +88,7 @@ def enforce(
         data = pd.DataFrame(data)
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"enforce() needs a pandas DataFrame, got {type(data).__name__}")
-    policy = load_policy(policy)
+    policy = load_policy(dict(policy) if isinstance(policy, Mapping) else policy)
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
     binder = Binder(data.columns, keywords)
     column_params = {n for c in policy.controls for n in get_spec(c.metric).column_params}

@@ -27,7 +27,7 @@ def fingerprint(frame: pd.DataFrame) -> dict[str, object]:
         schema.update(header)
         content.update(header)
         for chunk in _column_bytes(series):
-            content.update(chunk)
+            content.update(chunk.data)  # the array's own memory, as a memoryview
         columns.append({"name": str(name), "dtype": str(series.dtype)})
     return {
         "rows": len(frame),

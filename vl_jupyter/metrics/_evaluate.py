@@ -10,6 +10,7 @@ user can act on when the metric cannot be evaluated (the control's status is the
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -56,7 +57,7 @@ class Statistics:
         for column in columns:
             series = self.frame[column]
             if bins is not None and pd.api.types.is_numeric_dtype(series.dtype):
-                part = self.cached(("bins", column, bins), lambda s=series: bin_numeric(s, bins))
+                part = self.cached(("bins", column, bins), partial(bin_numeric, series, bins))
             else:
                 part = self.encoded(column)
                 distinct = len(part.labels) - (1 if part.n_missing else 0)
@@ -292,7 +293,7 @@ class _CountMetric:
             bins = self.params.get("bins")
             table = self.stats.cached(  # cached: the draws are keyed by the table's counts
                 ("declared bands", id(table.counts), bins),
-                lambda t=table: with_declared_bands(dimension, bins, t),
+                partial(with_declared_bands, dimension, bins, table),
             )
             check_dimension_present(dimension, table)
         keep, excluded = exclude_small_groups(self, table)

@@ -57,12 +57,14 @@ class Encoded:
     @property
     def codes(self) -> np.ndarray:
         if self._codes is None:
+            assert self._compact is not None  # __init__ refuses neither
             self._codes = self._compact.astype(np.intp)
         return self._codes
 
     @property
     def compact(self) -> np.ndarray:
         if self._compact is None:
+            assert self._codes is not None  # __init__ refuses neither
             self._compact = _narrow(self._codes, len(self.labels))
         return self._compact
 
@@ -149,8 +151,10 @@ def _encode(series: pd.Series) -> Encoded:
         if high - low < _DIRECT_RANGE:
             labels = tuple(range(low, high + 1))
             return Encoded(None, labels, 0, numeric, compact=_offset(values, low, len(labels)))
-        codes, uniques = pd.factorize(values, sort=True)
-        return Encoded(np.asarray(codes, dtype=np.intp), tuple(uniques.tolist()), 0, numeric)
+        int_codes, int_uniques = pd.factorize(values, sort=True)
+        return Encoded(
+            np.asarray(int_codes, dtype=np.intp), tuple(int_uniques.tolist()), 0, numeric
+        )
     codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
     labels = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
     return _with_missing(codes, labels, numeric)
@@ -252,6 +256,7 @@ def count_cells(group: Encoded, *cells: tuple[np.ndarray, int]) -> GroupTable:
     for codes, size in cells:
         codes = codes.astype(dtype, copy=False)
         index = codes if index is None else np.multiply(index, size, dtype=dtype) + codes
+    assert index is not None  # no cells means the group codes were taken above
     n_rows = len(index)
     if dtype == np.intp or n_rows <= _CHUNK:
         counts = np.bincount(index, minlength=n_cells)
