@@ -190,7 +190,7 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
             name=args.name,
             evidence_dir=args.evidence_dir,
             baseline=args.baseline,
-            **bindings,
+            bindings=bindings,
         )
     except (ComplianceBlockError, EnforcementError) as exc:
         report = exc.report

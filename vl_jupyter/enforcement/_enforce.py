@@ -59,13 +59,17 @@ def enforce(
     evidence: bool = True,
     evidence_dir: str | Path | None = None,
     baseline: Any = None,
-    **bindings: str | list[str],
+    bindings: Mapping[str, str | list[str]] | None = None,
+    **keyword_bindings: str | list[str],
 ) -> Report:
     """Evaluate ``policy`` on ``data`` and return a :class:`Report`.
 
     Keyword arguments bind the policy's variables to columns: ``target="class"`` binds the
     variable ``target``; ``gender="Attribute9"`` binds ``gender``; a list binds an
-    intersectional dimension. ``pos_label`` and ``min_group_size`` apply to every control
+    intersectional dimension. ``bindings={"name": "applicant", "seed": "s"}`` binds the
+    same way and always works, also for a variable that shares its name with one of these
+    options (``name``, ``phase``, ``bins``, ``seed``, ...); a variable bound both ways must
+    be bound to the same column. ``pos_label`` and ``min_group_size`` apply to every control
     that does not set its own; ``bins`` maps a variable or column to bins for a numeric
     dimension (``{"age": [25, 60]}``). Confidence intervals (``ci``) use ``n_boot``
     multinomial replicates of the per-group counts, seeded by ``seed``. ``baseline`` (a
@@ -89,10 +93,16 @@ def enforce(
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"enforce() needs a pandas DataFrame, got {type(data).__name__}")
     policy = load_policy(dict(policy) if isinstance(policy, Mapping) else policy)
-    keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
+    roles: dict[str, str | list[str] | None] = {
+        "target": target,
+        "prediction": prediction,
+        "score": score,
+    }
+    extra = _merge_bindings(roles, bindings, keyword_bindings)
+    keywords = {**roles, **extra}
     binder = Binder(data.columns, keywords)
     column_params = {n for c in policy.controls for n in get_spec(c.metric).column_params}
-    binder.check_used(bindings, policy.controls, column_params)
+    binder.check_used(extra, policy.controls, column_params)
     stats = Statistics(string_columns(data))  # policies and keywords name columns by text
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
@@ -153,6 +163,44 @@ def enforce(
         record_report(report, evidence_dir=evidence_dir, duration_s=duration, git=git_summary)
     _raise_if_stopped(report, policy, strict)
     return report
+
+
+def _merge_bindings(
+    roles: dict[str, str | list[str] | None],
+    explicit: Mapping[str, str | list[str]] | None,
+    keywords: Mapping[str, str | list[str]],
+) -> dict[str, str | list[str]]:
+    """The variable bindings given besides the three role options: ``keywords`` (the SDK
+    style, ``gender="Attribute9"``) and the ``explicit`` mapping (``bindings={...}``).
+
+    A role named in ``explicit`` fills ``roles`` in place. A name bound twice to different
+    columns is refused rather than one of them silently winning.
+    """
+    if explicit is None:
+        return dict(keywords)
+    if not isinstance(explicit, Mapping):
+        raise BindingError(
+            f"bindings= must map variable names to columns, got {type(explicit).__name__}",
+            hint='e.g. bindings={"gender": "Attribute9", "seed": "seed_col"}',
+        )
+    merged: dict[str, str | list[str]] = dict(keywords)
+    for name, column in explicit.items():
+        if not isinstance(name, str):
+            raise BindingError(
+                f"bindings= keys are variable names (text), got {name!r}",
+                hint='e.g. bindings={"gender": "Attribute9"}',
+            )
+        given = roles.get(name) if name in roles else merged.get(name)
+        if given is not None and given != column:
+            raise BindingError(
+                f"variable '{name}' is bound twice, to {given!r} and in bindings= to {column!r}",
+                hint="bind each variable once",
+            )
+        if name in roles:
+            roles[name] = column
+        else:
+            merged[name] = column
+    return merged
 
 
 def _evaluate(

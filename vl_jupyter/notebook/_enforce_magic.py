@@ -133,6 +133,9 @@ class EnforceMagics(Magics):
 
     def _options(self, args: Any) -> dict[str, Any]:
         options: dict[str, Any] = {role: getattr(args, role) for role in _ROLES}
+        # variables go in enforce's bindings= mapping, so one named like an option
+        # (name=applicant, seed=s) binds instead of setting that option
+        variables: dict[str, Any] = {}
         for text in args.bindings:
             variable, sep, columns = text.partition("=")
             if not sep or not variable.isidentifier() or not columns:
@@ -140,10 +143,12 @@ class EnforceMagics(Magics):
                     f"binding '{text}' must look like VARIABLE=COLUMN, e.g. gender=Attribute9"
                 )
             value = columns.split(",") if "," in columns else columns
-            if options.get(variable) not in (None, value):
-                raise UsageError(f"'{variable}' is bound twice ({options[variable]} and {value})")
-            options[variable] = value
+            into = options if variable in _ROLES else variables
+            if into.get(variable) not in (None, value):
+                raise UsageError(f"'{variable}' is bound twice ({into[variable]} and {value})")
+            into[variable] = value
         options.update(
+            bindings=variables,
             strict=args.strict,
             phase=args.phase,
             name=args.name,

@@ -81,14 +81,15 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
 
     def __enter__(self) -> monitor:
         frame = sys._getframe(1)
-        where = {"file": frame.f_code.co_filename, "line": frame.f_lineno}
-        fallback = f"{Path(where['file']).stem}_L{where['line']}"
+        file, line = frame.f_code.co_filename, frame.f_lineno
+        where: dict[str, Any] = {"file": file, "line": line}
+        fallback = f"{Path(file).stem}_L{line}"
         run = _Run(self, self.name or _context.default_name(fallback), where)
         self._runs.append(run)
         run.start()
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         self.result = self._runs.pop().finish(exc)
         return False  # never swallow the block's exception
 

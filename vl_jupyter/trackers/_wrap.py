@@ -142,7 +142,7 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
                 prediction=pred_col,
                 name=f"{type(self.estimator).__name__}.{phase}",
                 evidence_dir=self.evidence_dir,
-                **bindings,
+                bindings=bindings,
             )
             self.reports_.append(report)
         except ComplianceBlockError as exc:  # the policy itself asks to stop here
