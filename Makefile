@@ -39,6 +39,7 @@ lab: install
 lint: install
 	$(BIN)/ruff check vl_jupyter tests benchmarks
 	$(BIN)/ruff format --check vl_jupyter tests benchmarks
+	$(BIN)/mypy
 
 # pytest runs everything: tests/test_labextension.py runs tsc and jest in labextension/,
 # tests/browser/ drives JupyterLab in Debian's chromium (installed when missing).

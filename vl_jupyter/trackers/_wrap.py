@@ -1,10 +1,18 @@
 """``wrap()``: a scikit-learn estimator that audits what it learns from and what it predicts.
 
->>> from sklearn.linear_model import LogisticRegression              # doctest: +SKIP
->>> model = vl_jupyter.wrap(LogisticRegression(), policy="model.yaml",
-...                         target="class", prediction="prediction", gender="gender")
->>> model.fit(X, y, audit_data=df)      # fits, then audits the training predictions
->>> model.predict(X_test, audit_data=df_test, y=y_test)   # predicts, then audits them
+>>> import vl_jupyter
+>>> from sklearn.linear_model import LogisticRegression
+>>> df = vl_jupyter.datasets.load_german_credit(derived=True)
+>>> X = df[["Attribute2", "Attribute5", "Attribute13"]]
+>>> model = vl_jupyter.wrap(LogisticRegression(max_iter=1000),
+...                         policy=vl_jupyter.datasets.policy_path("german_credit_data"),
+...                         target="class", gender="gender", age="age")
+>>> model = model.fit(X, df["class"], audit_data=df)  # fits, then audits the training predictions
+>>> model.report_.name
+'LogisticRegression.fit'
+>>> predicted = model.predict(X, audit_data=df)      # predicts, then audits them
+>>> [report.name for report in model.reports_]
+['LogisticRegression.fit', 'LogisticRegression.predict']
 
 The wrapper is a real estimator (``get_params``, ``set_params``, ``clone``, pipelines,
 grid search): its parameters are ``estimator``, ``policy``, ``bindings`` and the audit
