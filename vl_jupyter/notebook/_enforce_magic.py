@@ -25,9 +25,8 @@ from ._shared_magic import (
     HelpAction,
     displayed_by_ipython,
     find_frame,
-    parse,
+    parse_line,
     policy_source,
-    strip_semicolon,
 )
 
 _ROLES = ("target", "prediction", "score")
@@ -87,10 +86,10 @@ class EnforceMagics(Magics):
                  inputs: {target: target, dimension: gender}}
         """
         __tracebackhide__ = True
-        line, hidden = strip_semicolon(line)
-        args = parse(self.vl_enforce, line)
-        if args is None:
+        parsed = parse_line(self.vl_enforce, line)
+        if parsed is None:  # --help was shown
             return None
+        args, hidden = parsed.args, parsed.hidden
         policy = self._policy(args, cell)
         data = find_frame(self.shell, args.data)
         options = self._options(args)
@@ -175,10 +174,10 @@ class EnforceMagics(Magics):
             %vl_policy german_credit_data
         """
         __tracebackhide__ = True
-        line, hidden = strip_semicolon(line)
-        args = parse(self.vl_policy, line)
-        if args is None:
+        parsed = parse_line(self.vl_policy, line)
+        if parsed is None:  # --help was shown
             return None
+        args, hidden = parsed.args, parsed.hidden
         from ..policy import load_policy
 
         try:
@@ -211,10 +210,10 @@ class EnforceMagics(Magics):
             %vl_evidence --tag latest production
         """
         __tracebackhide__ = True
-        line, hidden = strip_semicolon(line)
-        args = parse(self.vl_evidence, line)
-        if args is None:
+        parsed = parse_line(self.vl_evidence, line)
+        if parsed is None:  # --help was shown
             return None
+        args, hidden = parsed.args, parsed.hidden
         if args.last < 1:
             raise UsageError(f"--last must be at least 1, got {args.last}")
         from ..evidence import EvidenceStore, tag
