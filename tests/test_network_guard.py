@@ -7,8 +7,9 @@ import socket
 import subprocess
 import sys
 
-import conftest
 import pytest
+
+import conftest
 
 
 def test_the_offline_variables_are_set_for_the_suite_and_its_subprocesses():

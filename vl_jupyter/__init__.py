@@ -17,6 +17,7 @@ Everything else is an implementation detail and may change.
 """
 
 from . import datasets, evidence, telemetry, trackers
+from ._version import __version__
 from .enforcement import ControlResult, Report, enforce
 from .errors import (
     BindingError,
@@ -33,8 +34,6 @@ from .notebook import load_ipython_extension, unload_ipython_extension
 from .policy import Control, Policy, load_policy
 from .telemetry import monitor, tracecollector
 from .trackers import sync, wrap
-
-__version__ = "0.1.0"
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

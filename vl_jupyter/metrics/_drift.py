@@ -191,7 +191,7 @@ def _baseline(metric: _CountMetric, kind: str, table: dict[str, Any]) -> Mapping
     return base
 
 
-def _aligned(base: dict[str, Any], labels: list[str], counts: np.ndarray, key: str = "counts"):
+def _aligned(base: Mapping[str, Any], labels: list[str], counts: np.ndarray, key: str = "counts"):
     union = list(dict.fromkeys([*base["labels"], *labels]))
     before = dict(zip(base["labels"], base[key], strict=True))
     now = dict(zip(labels, counts.tolist(), strict=True))

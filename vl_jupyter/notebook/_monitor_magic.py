@@ -66,6 +66,7 @@ class MonitorMagics(Magics):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         body, last, hide = self._compile(cell)
+        assert self.shell is not None  # registered magics always run in a shell
         glob = self.shell.user_ns
         with mon:
             exec(body, glob)
@@ -76,13 +77,18 @@ class MonitorMagics(Magics):
         """Code for all but the last statement, for the last expression, and whether a
         trailing ``;`` hides the value (IPython only looks at the magic line itself)."""
         shell = self.shell
+        assert shell is not None  # registered magics always run in a shell
         source = shell.transform_cell(cell)
         tree = shell.transform_ast(shell.compile.ast_parse(source))
         filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = shell.compile(ast.Expression(tree.body.pop().value), filename, "eval")
-        body = shell.compile(ast.Module(tree.body, type_ignores=[]), filename, "exec")
+            # CachingCompiler.__call__ is typed for source text; like compile() it takes an
+            # AST too (IPython's own run_ast_nodes passes one)
+            expression = ast.Expression(tree.body.pop().value)
+            last = shell.compile(expression, filename, "eval")  # type: ignore[arg-type]
+        module = ast.Module(tree.body, type_ignores=[])
+        body = shell.compile(module, filename, "exec")  # type: ignore[arg-type]
         try:
             hide = DisplayHook.semicolon_at_end_of_expression(source)
         except (SyntaxError, ValueError):  # tokenize errors on odd input: show the value

@@ -11,6 +11,7 @@ import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -177,7 +178,7 @@ def displayed_by_ipython(shell: Any) -> bool:
     expression, or not the last statement. The magic then displays the result itself,
     so it is shown exactly once either way.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_globals is not shell.user_global_ns:
         frame = frame.f_back
     if frame is None:
