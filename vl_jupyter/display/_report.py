@@ -83,11 +83,13 @@ def explain(r: ControlResult) -> str:
 
 def _spread(r: ControlResult) -> str:
     """``lowest <25: 0.591 (n=149); highest >=60: 0.745 (n=51)`` for a grouped control."""
-    bars = [b for b in group_bars(r.metadata) if b.value is not None and b.series == "value"]
+    bars = [
+        (b.value, b) for b in group_bars(r.metadata) if b.value is not None and b.series == "value"
+    ]
     if len(bars) < 2:
         return ""
-    low = min(bars, key=lambda b: b.value)
-    high = max(bars, key=lambda b: b.value)
+    low = min(bars, key=lambda vb: vb[0])[1]  # the first of equal values, as min() gives
+    high = max(bars, key=lambda vb: vb[0])[1]
     return (
         f"lowest {low.group}: {fmt_number(low.value)} (n={low.n}); "
         f"highest {high.group}: {fmt_number(high.value)} (n={high.n})"

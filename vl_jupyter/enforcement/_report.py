@@ -89,6 +89,8 @@ class Report(Sequence[ControlResult]):
         self.comparison: Any = None
 
     @overload
+    def __getitem__(self, index: str) -> ControlResult: ...  # by control id
+    @overload
     def __getitem__(self, index: int) -> ControlResult: ...
     @overload
     def __getitem__(self, index: slice) -> list[ControlResult]: ...

@@ -98,7 +98,7 @@ def latest_decisions(records: list[EvidenceRecord]) -> dict[str, EvidenceRecord]
     """The newest decision per control (``records`` newest first)."""
     latest: dict[str, EvidenceRecord] = {}
     for rec in records:
-        latest.setdefault(rec.summary.get("control_id"), rec)
+        latest.setdefault(str(rec.summary.get("control_id")), rec)
     return latest
 
 

@@ -69,7 +69,8 @@ class Store:
     _damaged: list[str] = field(default_factory=list, repr=False)
     #: (id, hash, prev, next) -> (integrity, reason); see Catalogue.integrity
     _checked: dict[tuple, tuple[str, str | None]] = field(default_factory=dict, repr=False)
-    _by_seq: tuple[list, dict[int, EvidenceRecord]] = field(
+    #: (the _records list it was built from, or None before the first build; seq -> record)
+    _by_seq: tuple[list | None, dict[int, EvidenceRecord]] = field(
         default_factory=lambda: (None, {}), repr=False
     )
 

@@ -269,10 +269,11 @@ def _control(raw: dict[str, Any]) -> Any:
     from ..enforcement import ControlResult
 
     try:
-        return ControlResult(**raw)
-    except TypeError:  # a record from a newer writer: keep what we understand
+        return ControlResult.from_dict(raw)  # keys it does not know are left out
+    except TypeError:  # a field is missing (a foreign writer): keep what we understand
         names = ControlResult.__dataclass_fields__
-        return ControlResult(**{k: raw.get(k) for k in names if k != "metadata"})
+        values: dict[str, Any] = {k: raw.get(k) for k in names if k != "metadata"}
+        return ControlResult(**values)
 
 
 def _telemetry(
@@ -358,7 +359,13 @@ def report_html(records: list[EvidenceRecord], anchor: tuple[int, str] | None) -
             report.evidence_id = rec.id
             parts.append(table(report))
         elif rec.kind == "telemetry":
-            keys = ("name", "success", "wall_s", "cpu_utilisation", "peak_rss_bytes")
+            keys: tuple[str, ...] = (
+                "name",
+                "success",
+                "wall_s",
+                "cpu_utilisation",
+                "peak_rss_bytes",
+            )
             keys += ("energy_kwh", "co2e_g", "carbon_intensity_source")
             cells = "".join(
                 f"<tr><th>{k}</th><td>{escape(str(data.get(k)))}</td></tr>" for k in keys

@@ -185,7 +185,7 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
                 )
         wandb = sys.modules.get("wandb")
         run = getattr(wandb, "run", None) if wandb is not None else None
-        if run is not None:
+        if wandb is not None and run is not None:
             try:
                 artifact = wandb.Artifact("policy-snapshot", type="policy")
                 with artifact.new_file(name, mode="w", encoding="utf-8") as fh:
