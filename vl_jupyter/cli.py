@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from .display import STATUS_STYLE
 from .errors import ComplianceBlockError, EnforcementError, VLError
 from .policy import operator_symbol
 
@@ -37,10 +38,6 @@ def _safe(text: object) -> str:
     """``text`` (user-controlled: policy, data, evidence, tracker text) with every terminal
     control character shown as an escape (``\\x1b``) instead of acting on the terminal."""
     return _UNSAFE.sub(lambda m: ascii(m.group(0))[1:-1], str(text))
-
-
-_ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⊘", "skipped": "–"}
-_COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "90", "skipped": "90"}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -312,7 +309,7 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
 
 def _paint(status: str, text: str, out: TextIO) -> str:
     if hasattr(out, "isatty") and out.isatty():
-        return f"\033[{_COLOURS[status]}m{text}\033[0m"
+        return f"\033[{STATUS_STYLE[status].ansi}m{text}\033[0m"
     return text
 
 
@@ -328,7 +325,7 @@ def _print_table(report, out: TextIO) -> None:
         value = "—" if r.actual_value is None else f"{r.actual_value:.4g}"
         if r.ci:
             value += f" [{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
-        status = _paint(r.status, f"{_ICONS[r.status]} {r.status.upper():7}", out)
+        status = _paint(r.status, f"{STATUS_STYLE[r.status].icon} {r.status.upper():7}", out)
         print(
             f"  {status} {_safe(r.control_id):28} {_safe(r.metric_key):26} {value:24} "
             f"{operator_symbol(r.operator)} {r.threshold:g}",

@@ -8,6 +8,7 @@ derived copies in the record shape of the Venturalítica SDK, rewritten atomical
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,7 @@ from ._report import ControlResult, Report
 def sdk_record(result: ControlResult) -> dict[str, Any]:
     """One result in the Venturalítica ``results.json`` shape (``power`` included)."""
     meta = result.metadata
-    ci = meta.get("ci") or {}
+    ci: Mapping[str, Any] = meta.get("ci") or {}
     groups = {g: v.get("n") for g, v in (meta.get("groups") or {}).items()}
     record = dataclasses.asdict(result)
     record["power"] = {

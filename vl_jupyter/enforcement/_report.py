@@ -6,9 +6,104 @@ import dataclasses
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from enum import Enum
+from typing import Any, TypedDict, overload
 
-STATUSES = ("pass", "warn", "fail", "error", "skipped")
+
+class Status(str, Enum):
+    """How a control ended. A ``str``: ``Status.PASS == "pass"``, it hashes, formats and
+    serialises (JSON) as its value, so records and HTML read exactly as the bare strings did.
+
+    ``pass`` and ``warn`` count as passed (``ControlResult.passed``); only ``pass`` counts
+    towards the score; ``skipped`` (another lifecycle phase, a drift control without a
+    baseline) is not evaluated; ``error`` is a control that could not be evaluated.
+    """
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:  # Python 3.11 would print "Status.PASS"
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+#: every status, best first (the order of ``Report.counts``)
+STATUSES = tuple(s.value for s in Status)
+#: the statuses that count as passed
+PASSING = (Status.PASS, Status.WARN)
+
+
+class CIMetadata(TypedDict):
+    """``metadata["ci"]`` of an evaluated control with a confidence interval."""
+
+    low: float
+    high: float
+    level: float
+    method: str
+    n_boot: int
+    seed: int | None
+    undefined_replicates: int
+
+
+class RegressionMetadata(TypedDict, total=False):
+    """``metadata["regression"]``: the policy's rule (always), and once compared with a
+    baseline run the change found (written by ``enforcement._compare``)."""
+
+    rule: dict[str, Any]
+    baseline: str | None
+    level: str
+    baseline_value: float | None
+    degradation: float | None
+    relative_degradation: float | None
+    p_value: float | None
+    significant: bool | None
+
+
+class ControlMetadata(TypedDict, total=False):
+    """Every key ``enforce`` writes into ``ControlResult.metadata``, and what reads it.
+
+    Written for every control (``_enforce._evaluate``): ``enforcement_mode``, ``phases``,
+    ``warn_threshold``, ``inputs``; ``metric_as_written`` when the policy used an alias;
+    ``regression`` (``{"rule": ...}``) when the control declares one. Once bound:
+    ``bindings`` (role -> variable, columns, rule) and ``params``. Evaluated controls add
+    ``n``, ``groups`` (group -> value, n, counts), ``excluded_groups`` (group -> n, below
+    ``min_group_size``), ``warnings``, ``details`` and ``ci`` (None when not drawn, with
+    ``ci_note`` saying why where there is a reason). Anything not ``pass`` has a
+    ``reason``; an ``error`` has ``error_code`` (a :mod:`vl_jupyter.errors` code) and, for
+    an internal error, the ``traceback``; a drift control keeps its ``drift_table`` so a
+    later run can compare with it.
+
+    Read by: ``display`` (groups, excluded_groups, ci, warn_threshold, enforcement_mode,
+    params, metric_as_written, reason), ``review`` (groups, warn_threshold), the evidence
+    record and SDK export (``enforcement._record``: n, groups, ci), baselines and
+    comparisons (``_baseline``: drift_table; ``_compare``: ci, regression, reason),
+    ``evidence.history`` (ci) and the sidebar (the record's results).
+    """
+
+    enforcement_mode: str
+    phases: list[str]
+    warn_threshold: float | None
+    inputs: dict[str, str | list[str]]
+    metric_as_written: str
+    regression: RegressionMetadata
+    bindings: dict[str, dict[str, Any]]
+    params: dict[str, Any]
+    n: int
+    groups: dict[str, dict[str, Any]]
+    excluded_groups: dict[str, int]
+    warnings: list[str]
+    details: dict[str, Any]
+    ci: CIMetadata | None
+    ci_note: str
+    reason: str
+    error_code: str
+    traceback: str
+    drift_table: dict[str, Any]
 
 
 @dataclass
@@ -28,8 +123,12 @@ class ControlResult:
     operator: str
     passed: bool
     severity: str
-    status: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+    status: Status
+    metadata: ControlMetadata = field(default_factory=lambda: ControlMetadata())
+
+    def __post_init__(self) -> None:
+        # a record read back, or a caller, may give the bare string: one type from here on
+        self.status = Status(self.status)
 
     @property
     def reason(self) -> str | None:
@@ -110,12 +209,12 @@ class Report(Sequence[ControlResult]):
 
     @property
     def counts(self) -> dict[str, int]:
-        found = Counter(r.status for r in self.results)
+        found = Counter(str(r.status) for r in self.results)
         return {status: found.get(status, 0) for status in STATUSES}
 
     @property
     def evaluated(self) -> list[ControlResult]:
-        return [r for r in self.results if r.status != "skipped"]
+        return [r for r in self.results if r.status != Status.SKIPPED]
 
     @property
     def passed(self) -> bool:
@@ -127,17 +226,17 @@ class Report(Sequence[ControlResult]):
         evaluated = self.evaluated
         if not evaluated:
             return 0.0
-        clean = sum(r.status == "pass" for r in evaluated)
+        clean = sum(r.status == Status.PASS for r in evaluated)
         return (100 * clean // len(evaluated)) / 100  # integer floor: no float rounding up
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         """The worst status: error > fail > warn > pass (skipped only if all skipped)."""
         counts = self.counts
-        for status in ("error", "fail", "warn", "pass"):
+        for status in (Status.ERROR, Status.FAIL, Status.WARN, Status.PASS):
             if counts[status]:
                 return status
-        return "skipped" if counts["skipped"] else "error"
+        return Status.SKIPPED if counts[Status.SKIPPED] else Status.ERROR
 
     def summary(self) -> dict[str, Any]:
         return {
