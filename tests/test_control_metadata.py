@@ -47,13 +47,15 @@ POLICY = {
          "inputs": {"dimension": "g"}},
         {"id": "bad", "metric": "disparate_impact", "operator": "gt", "threshold": 0.8,
          "inputs": {"dimension": "nosuch"}},
+        {"id": "later", "metric": "disparate_impact", "operator": "gt", "threshold": 0.8,
+         "inputs": {"dimension": "g"}, "phases": ["monitoring"]},
     ],
 }  # fmt: skip
 
 
 def run(**options) -> Report:
     return vl.enforce(frame(), POLICY, target="y", prediction="p", evidence=False,
-                      n_boot=200, **options)  # fmt: skip
+                      n_boot=200, phase="training", **options)  # fmt: skip
 
 
 def test_every_key_a_report_writes_is_declared_and_every_declared_key_is_written(monkeypatch):
@@ -66,7 +68,8 @@ def test_every_key_a_report_writes_is_declared_and_every_declared_key_is_written
 
     monkeypatch.setattr(enforce_module, "measure", broken)  # the internal-error path
     internal = run()
-    written = {key for report in (first, compared, internal) for r in report for key in r.metadata}
+    results = [r for report in (first, compared, internal) for r in [*report, *report.skipped]]
+    written = {key for r in results for key in r.metadata}
     assert written - DECLARED == set(), "written but not declared in ControlMetadata"
     assert DECLARED - written == set(), "declared but written by no control here"
     assert set(internal["di"].metadata) >= {"reason", "error_code", "traceback"}
@@ -89,7 +92,8 @@ def test_status_is_an_enum_that_reads_as_its_string():
     assert report.status is Status.ERROR and report.status == "error"
     assert f"{report.status}|{report['di'].status:>6}" == "error|  fail"
     assert STATUSES == ("pass", "warn", "fail", "error", "skipped")
-    assert report.counts == {"pass": 0, "warn": 0, "fail": 2, "error": 1, "skipped": 1}
+    assert report.counts == {"pass": 0, "warn": 0, "fail": 2, "error": 1, "skipped": 2}
+    assert [(r.control_id, r.status) for r in report.skipped] == [("later", "skipped")]
     record = dataclasses.asdict(report["di"])
     assert json.loads(json.dumps(record))["status"] == "fail"
     assert json.dumps(report.summary()["status"]) == '"error"'

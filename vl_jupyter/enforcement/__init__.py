@@ -1,9 +1,10 @@
 """Enforcement: evaluate a policy on a DataFrame, judge each control, keep the evidence."""
 
 from ._baseline import resolve_baseline
+from ._combine import combine
 from ._compare import Comparison, ControlChange, compare_reports
 from ._enforce import enforce
-from ._record import sdk_record
+from ._record import on_recorded, sdk_record
 from ._report import (
     STATUSES,
     CIMetadata,
@@ -13,6 +14,8 @@ from ._report import (
     Report,
     Status,
 )
+from ._retain import retain
+from ._scan import ScanResult, scan
 
 __all__ = [
     "STATUSES",
@@ -23,9 +26,14 @@ __all__ = [
     "ControlResult",
     "RegressionMetadata",
     "Report",
+    "ScanResult",
     "Status",
+    "combine",
     "compare_reports",
     "enforce",
+    "on_recorded",
     "resolve_baseline",
+    "retain",
+    "scan",
     "sdk_record",
 ]

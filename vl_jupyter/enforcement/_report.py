@@ -76,7 +76,8 @@ class ControlMetadata(TypedDict, total=False):
     ``ci_note`` saying why where there is a reason). Anything not ``pass`` has a
     ``reason``; an ``error`` has ``error_code`` (a :mod:`vl_jupyter.errors` code) and, for
     an internal error, the ``traceback``; a drift control keeps its ``drift_table`` so a
-    later run can compare with it.
+    later run can compare with it; a control of another lifecycle phase has
+    ``skipped_for`` (``PHASE_SKIP``), which moves it to ``Report.skipped``.
 
     Read by: ``display`` (groups, excluded_groups, ci, warn_threshold, enforcement_mode,
     params, metric_as_written, reason), ``review`` (groups, warn_threshold), the evidence
@@ -104,6 +105,17 @@ class ControlMetadata(TypedDict, total=False):
     error_code: str
     traceback: str
     drift_table: dict[str, Any]
+    skipped_for: str
+
+
+#: ``metadata["skipped_for"]`` of a control of another lifecycle phase: such a control is
+#: left out of ``Report.results`` (the SDK leaves it out) and listed in ``Report.skipped``.
+#: Other skips (a drift control without a baseline) stay in the results.
+PHASE_SKIP = "phase"
+
+
+def _phase_skipped(result: ControlResult) -> bool:
+    return result.status == Status.SKIPPED and result.metadata.get("skipped_for") == PHASE_SKIP
 
 
 @dataclass
@@ -139,6 +151,28 @@ class ControlResult:
         ci = self.metadata.get("ci")
         return (ci["low"], ci["high"]) if ci else None
 
+    @property
+    def power(self) -> dict[str, Any]:
+        """The statistical footing of the value, in the Venturalítica SDK's ``power`` shape:
+        ``n``, ``n_clusters`` (None: no cluster bootstrap here), ``groups`` (rows per
+        group), ``ci_low``, ``ci_high``, ``ci_level``, ``method``, ``n_boot``, ``seed``.
+        The CI fields are None where no interval was drawn (``metadata["ci_note"]`` says
+        why)."""
+        meta = self.metadata
+        ci = meta.get("ci") or {}
+        groups = meta.get("groups") or {}
+        return {
+            "n": meta.get("n"),
+            "n_clusters": None,
+            "groups": {g: v.get("n") if isinstance(v, dict) else v for g, v in groups.items()},
+            "ci_low": ci.get("low"),
+            "ci_high": ci.get("high"),
+            "ci_level": ci.get("level"),
+            "method": ci.get("method"),
+            "n_boot": ci.get("n_boot"),
+            "seed": ci.get("seed"),
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ControlResult:
         """Inverse of ``dataclasses.asdict`` (keys it does not know, such as the SDK's
@@ -153,6 +187,9 @@ class ControlResult:
 class Report(Sequence[ControlResult]):
     """The results of one ``enforce`` call, in policy order.
 
+    Iterating, ``len`` and ``results`` leave out the controls of another lifecycle phase,
+    as the Venturalítica SDK leaves them out; they are listed in ``skipped`` instead
+    (``report["id"]`` finds both). ``r1 + r2`` combines two reports (see :func:`combine`).
     ``passed`` is True only when at least one control was evaluated and none failed or
     errored: an empty or all-skipped report never passes. ``score`` is the share of the
     evaluated (non-skipped) controls whose status is ``pass``, rounded *down* to a whole
@@ -173,7 +210,8 @@ class Report(Sequence[ControlResult]):
         finished: str | None = None,
         warnings: list[str] | None = None,
     ) -> None:
-        self.results = list(results)
+        self.results = [r for r in results if not _phase_skipped(r)]
+        self.skipped = [r for r in results if _phase_skipped(r)]
         self.policy = policy
         self.data = data
         self.bindings = bindings
@@ -186,6 +224,22 @@ class Report(Sequence[ControlResult]):
         self.session: str | None = None
         #: the comparison with a baseline, when enforce() was given one (``compare()``)
         self.comparison: Any = None
+        #: the reports a combined report was made of (empty for a single enforce call)
+        self.parts: list[Report] = []
+
+    @property
+    def evidence_ids(self) -> list[str]:
+        """Every evidence record behind this report: its own, or its parts' in order."""
+        if self.parts:
+            return [i for part in self.parts for i in part.evidence_ids]
+        return [self.evidence_id] if self.evidence_id else []
+
+    def __add__(self, other: object) -> Report:
+        if not isinstance(other, Report):
+            return NotImplemented
+        from ._combine import combine
+
+        return combine([self, other])
 
     @overload
     def __getitem__(self, index: str) -> ControlResult: ...  # by control id
@@ -195,7 +249,7 @@ class Report(Sequence[ControlResult]):
     def __getitem__(self, index: slice) -> list[ControlResult]: ...
     def __getitem__(self, index):
         if isinstance(index, str):
-            for result in self.results:
+            for result in [*self.results, *self.skipped]:
                 if result.control_id == index:
                     return result
             raise KeyError(index)
@@ -209,7 +263,7 @@ class Report(Sequence[ControlResult]):
 
     @property
     def counts(self) -> dict[str, int]:
-        found = Counter(str(r.status) for r in self.results)
+        found = Counter(str(r.status) for r in [*self.results, *self.skipped])
         return {status: found.get(status, 0) for status in STATUSES}
 
     @property
@@ -263,6 +317,8 @@ class Report(Sequence[ControlResult]):
             "bindings": self.bindings,
             "warnings": self.warnings,
             "results": [dataclasses.asdict(r) for r in self.results],
+            "skipped": [dataclasses.asdict(r) for r in self.skipped],
+            "evidence_ids": self.evidence_ids,
         }
         if self.comparison is not None:
             out["comparison"] = self.comparison.to_dict()
@@ -277,8 +333,10 @@ class Report(Sequence[ControlResult]):
         >>> Report.from_dict(r.to_dict()).to_dict() == r.to_dict()
         True
         """
+        # phase-skipped controls are kept apart (``skipped``); the constructor sorts them out
+        rows = [*(data.get("results") or []), *(data.get("skipped") or [])]
         report = cls(
-            [ControlResult.from_dict(r) for r in data.get("results") or []],
+            [ControlResult.from_dict(r) for r in rows],
             policy=dict(data.get("policy") or {}),
             data=dict(data.get("data") or {}),
             bindings=dict(data.get("bindings") or {}),
