@@ -90,3 +90,14 @@ def test_the_mapping_is_checked_like_keywords(frame) -> None:
         vl.enforce(frame, policy("name"), bindings=[("name", "who")], target="class",  # type: ignore[arg-type]
                    evidence=False)  # fmt: skip
     assert str(shape.value).startswith("bindings= must map variable names to columns, got list")
+
+
+def test_the_mapping_binds_in_every_policy_of_a_list(frame) -> None:
+    both = vl.enforce(frame, [policy("name"), policy("seed")], bindings={"name": "who", "seed": "who"},
+                      target="class", evidence=False, ci=False)  # fmt: skip
+    assert [(r.control_id, r.status, r.actual_value) for r in both] == [
+        ("di", "fail", 0.5), ("di", "fail", 0.5),
+    ]  # fmt: skip
+    with pytest.raises(BindingError, match=r"keyword nme=\.\.\. binds no variable"):
+        vl.enforce(frame, [policy("name"), policy("seed")], bindings={"nme": "who"},
+                   target="class", evidence=False)  # fmt: skip

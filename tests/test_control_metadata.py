@@ -54,12 +54,17 @@ POLICY = {
 
 
 def run(**options) -> Report:
-    return vl.enforce(frame(), POLICY, target="y", prediction="p", evidence=False,
-                      n_boot=200, phase="training", **options)  # fmt: skip
+    options = {"evidence": False, **options}
+    return vl.enforce(frame(), POLICY, target="y", prediction="p", n_boot=200,
+                      phase="training", **options)  # fmt: skip
 
 
-def test_every_key_a_report_writes_is_declared_and_every_declared_key_is_written(monkeypatch):
+def test_every_key_a_report_writes_is_declared_and_every_declared_key_is_written(
+    monkeypatch, tmp_path
+):
     first = run()
+    recorded = run(evidence=True, evidence_dir=tmp_path)  # recording adds partition_digest
+    precomputed = vl.enforce(metrics={"disparate_impact": 0.9}, policy=POLICY, evidence=False)
     compared = run(baseline=first)  # the regression entry gains the comparison's keys
     import vl_jupyter.enforcement._enforce as enforce_module
 
@@ -68,7 +73,8 @@ def test_every_key_a_report_writes_is_declared_and_every_declared_key_is_written
 
     monkeypatch.setattr(enforce_module, "measure", broken)  # the internal-error path
     internal = run()
-    results = [r for report in (first, compared, internal) for r in [*report, *report.skipped]]
+    reports = (first, recorded, precomputed, compared, internal)
+    results = [r for report in reports for r in [*report, *report.skipped]]
     written = {key for r in results for key in r.metadata}
     assert written - DECLARED == set(), "written but not declared in ControlMetadata"
     assert DECLARED - written == set(), "declared but written by no control here"
@@ -83,6 +89,10 @@ def test_every_key_a_report_writes_is_declared_and_every_declared_key_is_written
         "predictive_parity", None,
     )  # fmt: skip
     assert first["pp"].metadata["ci_note"].startswith("no interval: the metric was undefined")
+    assert recorded["di"].metadata["partition_digest"] == recorded.data["content_hash"]
+    assert {k: precomputed["di"].metadata[k] for k in ("source", "metric_given_as", "n")} == {
+        "source": "precomputed", "metric_given_as": "disparate_impact", "n": None,
+    }  # fmt: skip
 
 
 def test_status_is_an_enum_that_reads_as_its_string():

@@ -77,7 +77,7 @@ def enforce_each(
     from ..policy import load_policy
 
     loaded = [load_policy(p) for p in policies]
-    data = call.get("data")
+    data: Any = call.get("data")
     if hasattr(data, "columns"):
         controls = [c for policy in loaded for c in policy.controls]
         column_params = {n for c in controls for n in get_spec(c.metric).column_params}
@@ -112,6 +112,6 @@ def _merged_bindings(parts: list[Report]) -> dict:
     return merged
 
 
-def _same(values: list) -> object:
+def _same(values: list[str | None]) -> str | None:
     distinct = set(values)
     return distinct.pop() if len(distinct) == 1 else None

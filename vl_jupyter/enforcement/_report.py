@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, TypedDict, overload
@@ -77,7 +77,10 @@ class ControlMetadata(TypedDict, total=False):
     ``reason``; an ``error`` has ``error_code`` (a :mod:`vl_jupyter.errors` code) and, for
     an internal error, the ``traceback``; a drift control keeps its ``drift_table`` so a
     later run can compare with it; a control of another lifecycle phase has
-    ``skipped_for`` (``PHASE_SKIP``), which moves it to ``Report.skipped``.
+    ``skipped_for`` (``PHASE_SKIP``), which moves it to ``Report.skipped``. A value judged
+    from ``enforce(metrics=...)`` has ``source`` and ``metric_given_as`` (the key it was
+    found under; ``n`` is None there); a recorded result has ``partition_digest`` (the
+    data's content hash, the SDK's name for which data it is about).
 
     Read by: ``display`` (groups, excluded_groups, ci, warn_threshold, enforcement_mode,
     params, metric_as_written, reason), ``review`` (groups, warn_threshold), the evidence
@@ -94,7 +97,7 @@ class ControlMetadata(TypedDict, total=False):
     regression: RegressionMetadata
     bindings: dict[str, dict[str, Any]]
     params: dict[str, Any]
-    n: int
+    n: int | None
     groups: dict[str, dict[str, Any]]
     excluded_groups: dict[str, int]
     warnings: list[str]
@@ -106,6 +109,9 @@ class ControlMetadata(TypedDict, total=False):
     traceback: str
     drift_table: dict[str, Any]
     skipped_for: str
+    source: str
+    metric_given_as: str
+    partition_digest: str
 
 
 #: ``metadata["skipped_for"]`` of a control of another lifecycle phase: such a control is
@@ -159,7 +165,7 @@ class ControlResult:
         The CI fields are None where no interval was drawn (``metadata["ci_note"]`` says
         why)."""
         meta = self.metadata
-        ci = meta.get("ci") or {}
+        ci: Mapping[str, Any] = meta.get("ci") or {}
         groups = meta.get("groups") or {}
         return {
             "n": meta.get("n"),

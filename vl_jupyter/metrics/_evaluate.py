@@ -246,6 +246,8 @@ class WeightedStatistics(Statistics):
     metrics, their groups and their CIs are computed by the same code as for pandas.
     """
 
+    weights: np.ndarray  # always set here (None only on the unweighted base class)
+
     def __init__(self, frame: pd.DataFrame, weights: np.ndarray, source: Any) -> None:
         super().__init__(frame)
         self.weights = np.asarray(weights, dtype=np.int64)
@@ -316,7 +318,9 @@ def statistics_for(data: Any) -> Any:
         return Statistics(data)
     from ._engines import SourceStatistics, open_source
 
-    return SourceStatistics(open_source(data))
+    source = open_source(data)
+    assert source is not None  # None only for a pandas DataFrame, handled above
+    return SourceStatistics(source)
 
 
 class _Once:

@@ -166,9 +166,9 @@ def _encode(series: pd.Series) -> Encoded:
         sliced = _factorize_by_slices(series.array)
         if sliced is not None:
             return sliced
-    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-    labels = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
-    return _with_missing(codes, labels, numeric)
+    text_codes, text_uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+    labels = tuple(text_uniques.tolist() if hasattr(text_uniques, "tolist") else list(text_uniques))
+    return _with_missing(text_codes, labels, numeric)
 
 
 # Text columns are factorized a slice at a time: pandas' codes are int64 (80 MB per column
@@ -197,8 +197,8 @@ def _factorize_by_slices(values: Any) -> Encoded | None:
         uniques.append(np.asarray(found, dtype=object))
     # one sort of the distinct values, by pandas' own rules (as factorize(sort=True))
     offsets = np.cumsum([0] + [len(u) for u in uniques])
-    to_global, labels = pd.factorize(np.concatenate(uniques), sort=True)
-    labels = list(labels.tolist() if hasattr(labels, "tolist") else labels)
+    to_global, distinct = pd.factorize(np.concatenate(uniques), sort=True)
+    labels = list(distinct.tolist() if hasattr(distinct, "tolist") else distinct)
     n_labels = len(labels) + (1 if n_missing else 0)
     out = np.empty(n, dtype=code_dtype(n_labels))
     for i, codes in enumerate(slices):
@@ -353,10 +353,10 @@ def count_cells(
             counts += np.bincount(index, minlength=n_cells)
         else:
             counts += _weighted_bincount(index, weights[lo:hi], n_cells)
-    counts = counts.reshape(shape)
-    occupied = counts.reshape(shape[0], -1).sum(axis=1) > 0
+    table = counts.reshape(shape)
+    occupied = table.reshape(shape[0], -1).sum(axis=1) > 0
     labels = tuple(str(label) for label, keep in zip(group.labels, occupied, strict=True) if keep)
-    return GroupTable(labels, counts[occupied])
+    return GroupTable(labels, table[occupied])
 
 
 def _bincount(index: np.ndarray, n_cells: int) -> np.ndarray:

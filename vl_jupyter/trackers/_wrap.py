@@ -36,7 +36,7 @@ from __future__ import annotations
 import inspect
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -66,6 +66,7 @@ def split_kwargs(
     column name goes to the estimator too, and a column name (or list of them) is an
     audit binding. Everything else is an audit binding.
     """
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(method).parameters
     except (TypeError, ValueError):  # a builtin without a signature: trust the names
