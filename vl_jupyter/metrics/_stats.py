@@ -376,21 +376,6 @@ def _weighted_bincount(index: np.ndarray, weights: np.ndarray, n_cells: int) -> 
     return np.rint(sums).astype(np.intp)
 
 
-def weighted_sums(group: Encoded, weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Row counts and per-group sums of each weight column: (counts[G], sums[G, W])."""
-    n_groups = len(group.labels)
-    counts = np.bincount(group.codes, minlength=n_groups)
-    sums = np.stack(
-        [np.bincount(group.codes, weights=w, minlength=n_groups) for w in weights], axis=1
-    )
-    return counts, sums
-
-
-def single_group(n_rows: int) -> Encoded:
-    """The whole frame as one group, for overall (non-grouped) metrics."""
-    return Encoded(np.zeros(n_rows, dtype=np.intp), ("all",), 0, False)
-
-
 def missing_count(series: pd.Series) -> int:
     """Missing values in a column, by its dtype: none in a numpy integer or bool column,
     ``isnan`` for floats, code -1 for categories, ``isna`` otherwise.

@@ -33,7 +33,7 @@ SKIP_DIRS = frozenset(("node_modules", "__pycache__", "site-packages", "venv", "
 MAX_DEPTH = 8
 #: Seconds a walk of the root is reused (stores appear rarely; records often).
 DISCOVERY_TTL_S = 3.0
-#: Kinds that are shipped to trackers (a ``sync`` record documents a sync itself).
+#: Kinds that are never shipped to trackers (a ``sync`` record documents a sync itself).
 UNSYNCABLE_KINDS = frozenset(("sync",))
 STATUSES = ("pass", "warn", "fail", "error", "skipped", "info")
 _STATUS_SET = frozenset(STATUSES)
