@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .display import STATUS_STYLE
+from .enforcement import Status
 from .errors import ComplianceBlockError, EnforcementError, VLError
 from .policy import operator_symbol
 
@@ -238,7 +239,7 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
         _print_table(report, out)
         if report.comparison is not None:
             _print_comparison(report.comparison, out)
-    if any(r.status == "error" for r in report) or not report.evaluated:
+    if any(r.status == Status.ERROR for r in report) or not report.evaluated:
         return EXIT_ERROR
     if args.fail_on_regression and _regressed(report.comparison, args.fail_on_regression):
         return EXIT_FAILED
