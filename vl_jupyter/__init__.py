@@ -16,7 +16,7 @@ In a notebook, ``%load_ext vl_jupyter`` adds the magics (``%%vl_monitor``,
 Everything else is an implementation detail and may change.
 """
 
-from . import datasets, evidence, telemetry, trackers
+from . import datasets, evidence, signing, telemetry, trackers
 from .enforcement import ControlResult, Report, enforce
 from .errors import (
     BindingError,
@@ -35,6 +35,8 @@ from .telemetry import monitor, tracecollector
 from .trackers import sync, wrap
 
 __version__ = "0.1.0"
+
+signing.install()  # records are signed when the user has a key (docs/audit.md)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -68,6 +70,7 @@ __all__ = [
     "load_ipython_extension",
     "load_policy",
     "monitor",
+    "signing",
     "sync",
     "telemetry",
     "tracecollector",

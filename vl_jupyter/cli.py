@@ -5,6 +5,8 @@
     vl-jupyter policy policy.yaml
     vl-jupyter metrics
     vl-jupyter sync --to mlflow
+    vl-jupyter keys init --name "Ana Ruiz <ana@example.eu>"
+    vl-jupyter export --format bundle --out audit/
 
 Exit codes of ``enforce``: 0 the report passed, 1 a control failed, 2 a control could not
 be evaluated or the input was unusable (bad policy, missing file or column). ``sync``
@@ -58,6 +60,22 @@ def _parser() -> argparse.ArgumentParser:
     check = commands.add_parser("verify", help="check the evidence store for tampering")
     check.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.add_argument(
+        "--trusted-keys", metavar="FILE", help="fail on a signature by a key not in FILE"
+    )
+    check.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a head logged elsewhere (MLflow/W&B): that record must exist with that hash",
+    )
+
+    from .export import add_cli as _add_export_cli
+    from .signing.cli import add_cli as _add_keys_cli
+
+    _add_keys_cli(commands)
+    _add_export_cli(commands)
 
     show = commands.add_parser("policy", help="validate a policy and list its controls")
     show.add_argument("path")
@@ -88,6 +106,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "policy": _policy,
             "metrics": _metrics,
             "sync": _sync,
+            "keys": _keys,
+            "export": _export,
         }[args.command](args, out)
     except VLError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -197,15 +217,33 @@ def _print_table(report, out: TextIO) -> None:
 
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
-    from .evidence import verify
+    """Chain and index (the evidence room), then anchors and signatures (the signing room)."""
+    from .evidence import EvidenceStore
+    from .signing import verify_store_signatures
 
-    result = verify(root=args.evidence_dir)
+    store = EvidenceStore(args.evidence_dir)
+    result = store.verify()
+    signatures = verify_store_signatures(store.root, args.trusted_keys, args.anchor)
+    ok = result.ok and not signatures["problems"]
     if args.json:
-        json.dump(result.to_dict(), out, indent=2)
+        json.dump({**result.to_dict(), "ok": ok, **signatures}, out, indent=2)
         out.write("\n")
     else:
         print(str(result), file=out)
-    return EXIT_PASSED if result.ok else EXIT_FAILED
+        print(signatures["text"], file=out)
+    return EXIT_PASSED if ok else EXIT_FAILED
+
+
+def _keys(args: argparse.Namespace, out: TextIO) -> int:
+    from .signing.cli import run
+
+    return run(args, out)
+
+
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    from .export.cli import run
+
+    return run(args, out)
 
 
 def _policy(args: argparse.Namespace, out: TextIO) -> int:

@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._hooks import register_signer
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
 from ._record import format_created as format_timestamp
@@ -35,6 +36,7 @@ __all__ = [
     "format_timestamp",
     "get",
     "records",
+    "register_signer",
     "session",
     "to_jsonable",
     "verify",

@@ -23,7 +23,7 @@ TMP_PREFIX = ".tmp-"
 PENDING = TMP_PREFIX + "pending.json"  # the record being placed; also the crash marker
 INDEX_KEYS = ("seq", "id", "kind", "created", "session", "hash", "prev_hash", "summary", "file")
 INDEX_FIELDS = frozenset(INDEX_KEYS)
-RESERVED = {"records", "index.jsonl"}
+RESERVED = {"records", "index.jsonl", "signatures"}
 
 
 def write_atomic(path: Path, payload: bytes, mode: int, *, durable: bool = True) -> None:

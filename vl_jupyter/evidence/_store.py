@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError
-from . import _files, _lock
+from . import _files, _hooks, _lock
 from ._jsonable import record_hash, to_jsonable
 from ._record import (
     GENESIS,
@@ -82,6 +82,7 @@ class EvidenceStore:
         *,
         session: str | None = None,
         summary: Mapping[str, Any] | None = None,
+        signer: Any = None,
     ) -> EvidenceRecord:
         """Append one record and return it. ``data`` is stored at full precision.
 
@@ -89,7 +90,8 @@ class EvidenceStore:
         record's own. ``summary`` is a small dict copied into the index so listing can
         show it without opening the record. Raises TypeError for values
         :func:`to_jsonable` cannot store, EvidenceError for a bad kind/session or a
-        store that cannot be written.
+        store that cannot be written. ``signer`` (see ``_hooks``): None lets the registered
+        provider decide, False writes the record unsigned.
         """
         check_kind(kind)
         if not isinstance(data, Mapping):
@@ -101,14 +103,16 @@ class EvidenceStore:
             raise EvidenceError(f"summary must be a dict, got {type(summary).__name__}")
         try:
             with self.lock():
-                return self._append_locked(kind, payload, sid, small)
+                return self._append_locked(
+                    kind, payload, sid, small, _hooks.signer_for(kind, signer)
+                )
         except UnicodeEncodeError as exc:
             raise EvidenceError(f"evidence text is not valid Unicode: {exc}") from None
         except OSError as exc:
             raise EvidenceError(f"cannot write evidence under {self.root}: {exc}") from exc
 
     def _append_locked(
-        self, kind: str, payload: dict[str, Any], sid: str, small: dict[str, Any]
+        self, kind: str, payload: dict[str, Any], sid: str, small: dict[str, Any], signer: Any
     ) -> EvidenceRecord:
         self.records_dir.mkdir(parents=True, exist_ok=True)
         head = self._repair()
@@ -126,15 +130,23 @@ class EvidenceStore:
             "prev_hash": head["hash"] if head else GENESIS,
             "data": payload,
         }
+        if signer is not None:  # the public key and fingerprint are part of the record
+            doc["signer"] = signer.identity()
         doc["hash"] = record_hash(doc)
         name = f"{seq:08d}_{rid}.json"
         text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
         pending = self.records_dir / _files.PENDING
-        _files.place_record(pending, self.records_dir / name, text.encode("utf-8") + b"\n")
+        raw = text.encode("utf-8") + b"\n"
+        _files.place_record(pending, self.records_dir / name, raw)
         entry = _files.index_entry(doc, name)
         _files.append_line(self.index_path, entry)
         # committed; a marker left by a kill here is harmless (it names a seq <= head)
         pending.unlink(missing_ok=True)
+        if signer is not None:  # over the committed file's bytes, under the same lock
+            sig_dir = self.root / "signatures"
+            sig_dir.mkdir(exist_ok=True)
+            envelope = signer.attest(doc, name, raw)
+            _files.write_atomic(sig_dir / f"{name[:-5]}.dsse.json", envelope, 0o444)
         return record_from_entry(entry, self.records_dir, payload)
 
     def _repair(self) -> dict[str, Any] | None:

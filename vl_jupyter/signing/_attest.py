@@ -1,0 +1,117 @@
+"""What a signature says: an in-toto Statement v1 about one record file, in a DSSE envelope.
+
+The subject is the record file (``records/<seq>_<id>.json``) and its sha256; the predicate
+is in-toto's ``test-result`` v0.1, whose ``result`` (PASSED, WARNED, FAILED) and
+``passedTests`` / ``warnedTests`` / ``failedTests`` map our statuses directly. One mapping
+function per record kind, registered in :data:`PREDICATES`, says how.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from typing import Any
+
+from ._standalone import PAYLOAD_TYPE, STATEMENT_TYPE, TEST_RESULT, pae
+
+_RESULT = {"pass": "PASSED", "warn": "WARNED", "fail": "FAILED", "error": "FAILED"}
+
+
+def _enforce(data: dict[str, Any]) -> dict[str, Any]:
+    """A report: PASSED only if it passed with no warning; errors count as failures
+    (nothing that was not measured passes)."""
+    lists: dict[str, list[str]] = {"PASSED": [], "WARNED": [], "FAILED": []}
+    for r in data.get("results") or []:
+        if r.get("status") in _RESULT:
+            lists[_RESULT[r["status"]]].append(r.get("control_id", "?"))
+    if lists["FAILED"] or not (lists["PASSED"] or lists["WARNED"]):
+        result = "FAILED"
+    else:
+        result = "WARNED" if lists["WARNED"] else "PASSED"
+    policy = data.get("policy") or {}
+    config = [{"name": str(policy.get("title") or "policy"), "digest": {}}]
+    if policy.get("sha256"):
+        config[0]["digest"]["sha256"] = policy["sha256"]
+    return {
+        "result": result,
+        "configuration": config,
+        "passedTests": lists["PASSED"],
+        "warnedTests": lists["WARNED"],
+        "failedTests": lists["FAILED"],
+    }
+
+
+def _telemetry(data: dict[str, Any]) -> dict[str, Any]:
+    """A monitored block: PASSED if it ran to the end, FAILED if it raised."""
+    name = str(data.get("name") or "block")
+    ok = bool(data.get("success"))
+    code = data.get("code") or {}
+    config: list[dict[str, Any]] = [{"name": name, "digest": {}}]
+    if code.get("source_sha256"):
+        config[0]["digest"]["sha256"] = code["source_sha256"]
+    return {
+        "result": "PASSED" if ok else "FAILED",
+        "configuration": config,
+        "passedTests": [name] if ok else [],
+        "warnedTests": [],
+        "failedTests": [] if ok else [name],
+    }
+
+
+def _review(data: dict[str, Any]) -> dict[str, Any]:
+    """A human decision on one control: accepting the risk is WARNED (it stays a known
+    risk), rejecting or asking for more work is FAILED."""
+    control = str(data.get("control_id") or "?")
+    result = "WARNED" if data.get("decision") == "accept_risk" else "FAILED"
+    policy = data.get("policy") or {}
+    config = [{"name": str(policy.get("title") or "policy"), "digest": {}}]
+    if policy.get("sha256"):
+        config[0]["digest"]["sha256"] = policy["sha256"]
+    return {
+        "result": result,
+        "configuration": config,
+        "passedTests": [],
+        "warnedTests": [control] if result == "WARNED" else [],
+        "failedTests": [control] if result == "FAILED" else [],
+    }
+
+
+#: record kind -> its test-result predicate; kinds not listed are never signed.
+PREDICATES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "enforce": _enforce,
+    "telemetry": _telemetry,
+    "review": _review,
+}
+
+
+def statement(doc: dict[str, Any], file_name: str, file_bytes: bytes) -> dict[str, Any]:
+    """The in-toto Statement v1 for one record file."""
+    import hashlib
+
+    return {
+        "_type": STATEMENT_TYPE,
+        "subject": [
+            {
+                "name": f"records/{file_name}",
+                "digest": {"sha256": hashlib.sha256(file_bytes).hexdigest()},
+            }
+        ],
+        "predicateType": TEST_RESULT,
+        "predicate": PREDICATES[doc["kind"]](doc.get("data") or {}),
+    }
+
+
+def envelope(payload: bytes, keyid: str, sign: Callable[[bytes], bytes]) -> dict[str, Any]:
+    """A DSSE envelope over ``payload`` (an in-toto Statement, JSON) signed by ``sign``."""
+    return {
+        "payloadType": PAYLOAD_TYPE,
+        "payload": base64.b64encode(payload).decode("ascii"),
+        "signatures": [
+            {"keyid": keyid, "sig": base64.b64encode(sign(pae(PAYLOAD_TYPE, payload))).decode()}
+        ],
+    }
+
+
+def encode(obj: Any) -> bytes:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
