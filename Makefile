@@ -44,6 +44,7 @@ lint: install
 # tests/browser/ drives JupyterLab in Debian's chromium (installed when missing).
 test: install lint
 	.ci/ensure-chromium
+	.ci/ensure-pango
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install

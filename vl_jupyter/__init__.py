@@ -9,6 +9,7 @@ The public verbs::
         model.fit(X, y)
     vl.sync("mlflow")
     vl.evidence.verify()
+    vl.export("bundle", out="audit/")    # Annex IV, OSCAL, CycloneDX, signed records
 
 In a notebook, ``%load_ext vl_jupyter`` adds the magics (``%%vl_monitor``,
 ``%vl_enforce``, ``%vl_sync``, ...).
@@ -23,12 +24,14 @@ from .errors import (
     ComplianceBlockError,
     EnforcementError,
     EvidenceError,
+    ExportError,
     MetricError,
     PolicyError,
     SyncError,
     VLError,
     VLWarning,
 )
+from .export import export
 from .notebook import load_ipython_extension, unload_ipython_extension
 from .policy import Control, Policy, load_policy
 from .telemetry import monitor, tracecollector
@@ -56,6 +59,7 @@ __all__ = [
     "ControlResult",
     "EnforcementError",
     "EvidenceError",
+    "ExportError",
     "MetricError",
     "Policy",
     "PolicyError",
@@ -67,6 +71,7 @@ __all__ = [
     "datasets",
     "enforce",
     "evidence",
+    "export",
     "load_ipython_extension",
     "load_policy",
     "monitor",

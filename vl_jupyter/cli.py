@@ -226,7 +226,11 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     signatures = verify_store_signatures(store.root, args.trusted_keys, args.anchor)
     ok = result.ok and not signatures["problems"]
     if args.json:
-        json.dump({**result.to_dict(), "ok": ok, **signatures}, out, indent=2)
+        body = result.to_dict()
+        body["ok"] = ok
+        body["problems"] += signatures["problems"]  # chain first, then signatures/anchors
+        body["signed"] = signatures["signed"]
+        json.dump(body, out, indent=2)
         out.write("\n")
     else:
         print(str(result), file=out)

@@ -10,6 +10,7 @@ CycloneDX 1.6 JSON schema before it is returned: nothing leaves here unvalidated
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sys
 from typing import Any
@@ -57,12 +58,17 @@ def _serialise(bom: Any) -> dict[str, Any]:
     return json.loads(JsonV1Dot6(bom).output_as_string())
 
 
-def validate(doc: dict[str, Any]) -> None:
-    """ExportError naming the first schema violation of a CycloneDX 1.6 document."""
+@functools.lru_cache(maxsize=1)
+def _validator():
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator
 
-    error = JsonStrictValidator(SchemaVersion.V1_6).validate_str(json.dumps(doc))
+    return JsonStrictValidator(SchemaVersion.V1_6)  # loads the schema once (~1 s)
+
+
+def validate(doc: dict[str, Any]) -> None:
+    """ExportError naming the first schema violation of a CycloneDX 1.6 document."""
+    error = _validator().validate_str(json.dumps(doc))
     if error is not None:
         raise ExportError(f"the CycloneDX document does not match the 1.6 schema: {error}")
 

@@ -171,9 +171,24 @@ def _risk(rec: Any, r: dict[str, Any], reviews: list[Any]) -> dict[str, Any]:
         ]
         + [{"observation-uuid": derived_uuid("review", v.hash)} for v in reviews],
     }
-    if accepted:
-        last = accepted[-1].data
-        risk["remarks"] = f"risk accepted by {last.get('reviewer')}: {last.get('justification')}"
+    if reviews:  # each human decision is a dated entry of the risk's log, by its party
+        risk["risk-log"] = {
+            "entries": [
+                {
+                    "uuid": derived_uuid("risk-log", v.hash),
+                    "title": f"{v.data.get('decision_label')} by {v.data.get('reviewer')}",
+                    "description": v.data.get("justification") or "no justification given",
+                    "start": _created(v),
+                    "logged-by": [{"party-uuid": derived_uuid("party", v.data.get("reviewer"))}],
+                    **(
+                        {"status-change": "deviation-approved"}
+                        if v.data.get("decision") == "accept_risk"
+                        else {}
+                    ),
+                }
+                for v in reviews
+            ]
+        }
     return risk
 
 

@@ -130,7 +130,14 @@ def select(
         wanted = [policy] if isinstance(policy, str) else list(policy)
         criteria["policy"] = ", ".join(wanted)
         judged = [r for r in chosen if r.kind in ("enforce", "review")]
-        kept = [r for r in judged if _matches_policy(r, wanted)]
+        kept = [r for r in judged if r.kind == "enforce" and _matches_policy(r, wanted)]
+        reports = {r.id for r in kept}
+        kept += [
+            r
+            for r in judged
+            if r.kind == "review"
+            and (r.data.get("report_id") in reports or _matches_policy(r, wanted))
+        ]
         if not kept:
             known = sorted({n for r in judged for n in _policy_names(r) if len(n) < 64})
             raise ExportError(

@@ -26,6 +26,7 @@ def record_review(
     reviewer: str,
     justification: str = "",
     evidence_dir: str | Path | None = None,
+    signing_key: str | Path | None = None,
 ) -> EvidenceRecord:
     """Record ``reviewer``'s ``decision`` on one control of ``report``; return the record.
 
@@ -33,7 +34,9 @@ def record_review(
     ``"accept risk"``). Accepting a risk needs a justification. The record goes to the
     store that holds the report (``evidence_dir``, default ``$VL_EVIDENCE_DIR`` or
     ``./.venturalitica``) with the report's session. Raises ValueError, with a message
-    for the reviewer, when something is missing.
+    for the reviewer, when something is missing. ``signing_key`` is the reviewer's own
+    key file (Annex IV 2(g): reports signed by the responsible persons); without it the
+    record is signed by the user's key if there is one (docs/audit.md).
     """
     key = _decision_key(decision)
     name = (reviewer or "").strip()
@@ -82,7 +85,12 @@ def record_review(
         "decision": key,
         "reviewer": name,
     }
-    return store.append("review", data, session=report.session, summary=summary)
+    signer = None
+    if signing_key is not None:
+        from ..signing import signer_for_key
+
+        signer = signer_for_key(signing_key)
+    return store.append("review", data, session=report.session, summary=summary, signer=signer)
 
 
 def reviews(report: Report | str, evidence_dir: str | Path | None = None) -> list[EvidenceRecord]:
