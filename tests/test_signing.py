@@ -266,3 +266,14 @@ def test_a_re_signed_forgery_passes_only_without_trusted_keys(
     problems = signing.verify_signatures(forged, trusted)["problems"]
     assert [p["code"] for p in problems] == ["untrusted_key"]
     assert mallory.keyid[:16] in problems[0]["message"]
+
+
+def test_cli_prints_the_predicate_for_cosign(german, evidence_dir):
+    report = _enforce(german, evidence_dir)
+    rec = evidence.get(report.evidence_id, root=evidence_dir)
+    rc, text = _cli("keys", "predicate", str(rec.path))
+    pred = json.loads(text)
+    assert rc == 0 and pred["result"] == "FAILED"
+    assert pred["failedTests"] == [r.control_id for r in report if r.status in ("fail", "error")]
+    sync = evidence.append("sync", {"target": "mlflow"}, root=evidence_dir)
+    assert _cli("keys", "predicate", str(sync.path))[0] == 2

@@ -17,6 +17,10 @@ def add_cli(commands: Any) -> None:
     )
     init.add_argument("--force", action="store_true", help="replace an existing key")
     sub.add_parser("show", help="print your public key as a trusted-keys line")
+    pred = sub.add_parser(
+        "predicate", help="print a record's in-toto test-result predicate (for cosign attest-blob)"
+    )
+    pred.add_argument("record", help="a record file, records/<seq>_<id>.json")
 
 
 def run(args: argparse.Namespace, out: TextIO) -> int:
@@ -35,10 +39,35 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         )
         print(key.public_line(), file=out)
         return 0
+    if args.keys_command == "predicate":
+        return _predicate(args.record, out)
     key = load_key()
     if key is None:
         print("no signing key: run `vl-jupyter keys init --name 'Your Name'`", file=out)
         return 1
     print(key.public_line(), file=out)
     print(f"# key id {key.keyid}, {key.path}", file=out)
+    return 0
+
+
+def _predicate(path: str, out: TextIO) -> int:
+    """The predicate our own envelope would carry, for signing with another tool."""
+    import json
+    from pathlib import Path
+
+    from ..errors import SigningError
+    from ._attest import PREDICATES
+
+    try:
+        doc = json.loads(Path(path).read_bytes())
+        kind = doc["kind"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SigningError(f"not an evidence record: {exc}", file=path) from None
+    if kind not in PREDICATES:
+        raise SigningError(
+            f"a {kind} record has no test-result predicate (only {', '.join(PREDICATES)})",
+            file=path,
+        )
+    json.dump(PREDICATES[kind](doc.get("data") or {}), out, indent=2, sort_keys=True)
+    out.write("\n")
     return 0
