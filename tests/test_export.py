@@ -310,3 +310,28 @@ def test_per_run_bom_and_oscal_files(store):
     assert bom["specVersion"] == "1.6"
     with pytest.raises(ExportError, match="no evidence record in run 'nope'"):
         write_run_files("nope", evidence_dir=root)
+
+
+def test_records_of_another_shape_export_without_inventing_values(evidence_dir, tmp_path):
+    from trestle.oscal.assessment_results import AssessmentResults
+
+    evidence.append(
+        "enforce",
+        {"policy": "lending.yaml", "results": [
+            {"control_id": "approvals-by-sex", "metric_key": "disparate_impact",
+             "actual_value": 0.74, "threshold": 0.8, "operator": "gt", "passed": False},
+            {"control_id": "no-verdict", "metric_key": "accuracy"},
+            "junk",
+        ]},
+        root=evidence_dir,
+    )  # fmt: skip
+    files = _files(tmp_path, "oscal", {"root": evidence_dir})
+    ar = json.loads(files["assessment-results.oscal.json"])["assessment-results"]
+    AssessmentResults.model_validate(ar)
+    (result,) = ar["results"]
+    assert result["title"] == "lending.yaml"
+    states = {f["target"]["target-id"]: f["target"]["status"] for f in result["findings"]}
+    assert states == {
+        "approvals-by-sex": {"state": "not-satisfied", "reason": "fail"},
+        "no-verdict": {"state": "not-satisfied", "reason": "error"},
+    }

@@ -277,3 +277,38 @@ def test_cli_prints_the_predicate_for_cosign(german, evidence_dir):
     assert pred["failedTests"] == [r.control_id for r in report if r.status in ("fail", "error")]
     sync = evidence.append("sync", {"target": "mlflow"}, root=evidence_dir)
     assert _cli("keys", "predicate", str(sync.path))[0] == 2
+
+
+def test_verify_of_a_folder_without_evidence(tmp_path):
+    rc, text = _cli("verify", "--evidence-dir", str(tmp_path / "none"))
+    assert rc == 0 and "0 records checked" in text and "no signed records" in text
+    rc, text = _cli("verify", "--evidence-dir", str(tmp_path / "none"), "--anchor", "3:" + "a" * 64)
+    assert rc == 1 and "problem [anchor_missing] no record with seq 3 (anchor)" in text
+
+
+def test_records_of_other_shapes_are_signed(key, evidence_dir):
+    # docs/evidence.md's example shape: the policy named by its file, no status per result
+    rec = evidence.append(
+        "enforce",
+        {"policy": "lending.yaml", "results": [{"control_id": "x", "passed": False}, "junk"]},
+        root=evidence_dir,
+    )
+    env = _envelope(evidence_dir, rec)
+    pred = signing.verify_envelope(env, base64.b64decode(key.public_key))["predicate"]
+    assert pred["configuration"] == [{"name": "lending.yaml", "digest": {}}]
+    assert pred["result"] == "FAILED" and pred["passedTests"] == []  # nothing was evaluated
+
+
+def test_a_failing_signer_leaves_the_record_unsigned_with_a_warning(key, evidence_dir, monkeypatch):
+    def broken(self, doc, name, raw):
+        raise RuntimeError("hardware token unplugged")
+
+    monkeypatch.setattr(signing.Signer, "attest", broken)
+    with pytest.warns(
+        vl.VLWarning,
+        match=r"written unsigned: signing failed \(RuntimeError: hardware token unplugged\)",
+    ):
+        rec = evidence.append("telemetry", {"name": "b", "success": True}, root=evidence_dir)
+    assert "signer" not in _doc(rec)
+    assert evidence.verify(evidence_dir).ok
+    assert signing.verify_signatures(evidence_dir) == {"signed": [], "problems": []}

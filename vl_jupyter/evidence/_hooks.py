@@ -8,8 +8,12 @@ file written to ``signatures/<seq>_<id>.dsse.json`` once the record is committed
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
+
+from ..errors import VLWarning
+from ._jsonable import record_hash
 
 _provider: Callable[[str], Any] | None = None
 
@@ -27,3 +31,31 @@ def signer_for(kind: str, explicit: Any = None) -> Any:
     if explicit is not None:
         return explicit
     return _provider(kind) if _provider is not None else None
+
+
+def seal(
+    doc: dict[str, Any], name: str, signer: Any, encode: Callable[[dict[str, Any]], bytes]
+) -> tuple[bytes, bytes | None]:
+    """Set ``doc["hash"]`` (with ``doc["signer"]`` first when signing) and return the
+    record file's bytes and its envelope (None when unsigned).
+
+    A signer that fails leaves the record unsigned, with a VLWarning: a record must never
+    be lost, nor a measured cell broken, because signing did not work; and a record that
+    names a signer always has its envelope.
+    """
+    if signer is not None:
+        try:
+            doc["signer"] = signer.identity()
+            doc["hash"] = record_hash(doc)
+            raw = encode(doc)
+            return raw, signer.attest(doc, name, raw)
+        except Exception as exc:
+            doc.pop("signer", None)
+            warnings.warn(
+                f"evidence record {doc['id']} was written unsigned: signing failed "
+                f"({type(exc).__name__}: {exc})",
+                VLWarning,
+                stacklevel=5,
+            )
+    doc["hash"] = record_hash(doc)
+    return encode(doc), None

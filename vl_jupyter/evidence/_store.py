@@ -23,7 +23,7 @@ from typing import Any
 
 from ..errors import EvidenceError
 from . import _files, _hooks, _lock
-from ._jsonable import record_hash, to_jsonable
+from ._jsonable import to_jsonable
 from ._record import (
     GENESIS,
     SCHEMA,
@@ -36,6 +36,12 @@ from ._record import (
 from ._session import check_id, check_kind, check_session, current_session, new_id
 
 _MISSING = object()
+
+
+def _record_bytes(doc: dict[str, Any]) -> bytes:
+    """A record file's bytes: compact JSON, one line."""
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8") + b"\n"
 
 
 def default_root() -> Path:
@@ -130,22 +136,18 @@ class EvidenceStore:
             "prev_hash": head["hash"] if head else GENESIS,
             "data": payload,
         }
-        if signer is not None:  # the public key and fingerprint are part of the record
-            doc["signer"] = signer.identity()
-        doc["hash"] = record_hash(doc)
         name = f"{seq:08d}_{rid}.json"
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        # the hash (and, when signing, the signer's key and the envelope over the bytes)
+        raw, envelope = _hooks.seal(doc, name, signer, _record_bytes)
         pending = self.records_dir / _files.PENDING
-        raw = text.encode("utf-8") + b"\n"
         _files.place_record(pending, self.records_dir / name, raw)
         entry = _files.index_entry(doc, name)
         _files.append_line(self.index_path, entry)
         # committed; a marker left by a kill here is harmless (it names a seq <= head)
         pending.unlink(missing_ok=True)
-        if signer is not None:  # over the committed file's bytes, under the same lock
+        if envelope is not None:  # signatures/ is not read by verify(): see docs/audit.md
             sig_dir = self.root / "signatures"
             sig_dir.mkdir(exist_ok=True)
-            envelope = signer.attest(doc, name, raw)
             _files.write_atomic(sig_dir / f"{name[:-5]}.dsse.json", envelope, 0o444)
         return record_from_entry(entry, self.records_dir, payload)
 

@@ -13,6 +13,7 @@ imported by the writer that needs them. See docs/audit.md.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ExportError
-from ._select import Selection, derived_uuid, select
+from ._select import Selection, derived_uuid, normalise, select
 
 __all__ = [
     "FORMATS",
@@ -174,6 +175,7 @@ def write_run_files(
     records = sorted(store.records(session=run_id), key=lambda r: r.seq)
     if not records:
         raise ExportError(f"no evidence record in run {run_id!r}")
+    records = [dataclasses.replace(r, _data=normalise(r.kind, r.data)) for r in records]
     # the run's own records: listing the whole chain would cost O(store) per monitored cell
     sel = Selection(store, records, records, {"session": run_id})
     paths = [

@@ -18,6 +18,7 @@ import html
 import itertools
 from typing import Any
 
+from ._oscal import policy_label
 from ._select import Selection
 
 _CSS = """
@@ -215,7 +216,7 @@ def build_html(sel: Selection) -> str:
         d = rec.data
         p = d.get("policy") or {}
         doc.add(
-            f"<h3>Test report {e(rec.id)}: {e(p.get('title'))} v{e(p.get('version'))} "
+            f"<h3>Test report {e(rec.id)}: {e(policy_label(p))} "
             f'<span class="{e(d.get("status"))}">{e(str(d.get("status")).upper())}</span></h3>'
         )
         doc.add(
@@ -288,7 +289,7 @@ def build_html(sel: Selection) -> str:
         doc.add(f"<h3>{e(title)}</h3><ul>")
         for rec, p in versions:
             doc.add(
-                f"<li>v{e(p.get('version'))} sha256 <code>{e(str(p.get('sha256'))[:16])}</code>, first used {e(rec.id)}</li>"
+                f"<li>{e(policy_label(p))} sha256 <code>{e(str(p.get('sha256'))[:16])}</code>, first used {e(rec.id)}</li>"
             )
         doc.add("</ul>")
         for (_, old), (_, new) in itertools.pairwise(versions):

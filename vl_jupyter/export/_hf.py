@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._cyclonedx import activity, model_name
+from ._oscal import policy_label
 from ._select import Selection
 
 
@@ -47,7 +48,7 @@ def header(sel: Selection, model: str | None = None) -> dict[str, Any]:
                 },
                 "metrics": metrics,
                 "source": {
-                    "name": f"{policy.get('title')} v{policy.get('version')}",
+                    "name": policy_label(policy),
                     "url": f"evidence/records/{rec.file}",
                 },
             }

@@ -192,6 +192,12 @@ def _risk(rec: Any, r: dict[str, Any], reviews: list[Any]) -> dict[str, Any]:
     return risk
 
 
+def policy_label(policy: dict[str, Any]) -> str:
+    """``title vVERSION``, with only the parts the record has."""
+    title = str(policy.get("title") or "policy")
+    return f"{title} v{policy['version']}" if policy.get("version") else title
+
+
 def _evaluated(rec: Any) -> list[dict[str, Any]]:
     return [r for r in rec.data.get("results") or [] if r.get("status") in _STATE]
 
@@ -234,7 +240,7 @@ def assessment_results(sel: Selection) -> dict[str, Any]:
             findings.append(finding)
         result: dict[str, Any] = {
             "uuid": derived_uuid("result", rec.hash),
-            "title": f"{policy.get('title') or 'policy'} v{policy.get('version')}: {d.get('status')}",
+            "title": policy_label(policy) + (f": {d['status']}" if d.get("status") else ""),
             "description": f"enforce record {rec.id}: {d.get('counts')}",
             "start": d.get("started") or _created(rec),
             "end": d.get("finished") or _created(rec),

@@ -7,6 +7,7 @@ the same evidence gives byte-identical files.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from dataclasses import dataclass, field
@@ -55,6 +56,46 @@ class Selection:
         if not self.criteria:
             return "all evidence records"
         return ", ".join(f"{k} {v}" for k, v in sorted(self.criteria.items()))
+
+
+_DICT_KEYS = {
+    "enforce": ("data", "bindings", "environment", "counts"),
+    "telemetry": ("methods", "context", "code", "energy"),
+    "review": ("control",),
+}
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def normalise(kind: str, data: Any) -> dict[str, Any]:
+    """A copy of a record's data in the shape the builders read.
+
+    Records written by older versions or other tools vary: a policy named by its file
+    (``"policy": "lending.yaml"``), results without ``status`` (then it is derived from
+    ``passed``: pass, fail, or error when neither), non-dict entries (dropped). Nothing
+    is invented: a missing value stays missing and prints as such.
+    """
+    out = dict(_as_dict(data))
+    for key in _DICT_KEYS.get(kind, ()):
+        out[key] = _as_dict(out.get(key))
+    policy = out.get("policy")
+    if not isinstance(policy, dict):
+        out["policy"] = {"title": str(policy), "source": str(policy)} if policy else {}
+    if kind == "enforce":
+        results = []
+        for r in out.get("results") or []:
+            if not isinstance(r, dict):
+                continue
+            r = dict(r)
+            if r.get("status") not in ("pass", "warn", "fail", "error", "skipped"):
+                passed = r.get("passed")
+                r["status"] = "pass" if passed is True else "fail" if passed is False else "error"
+            r["metadata"] = _as_dict(r.get("metadata"))
+            results.append(r)
+        out["results"] = results
+    return out
 
 
 def _parse_since(since: str | dt.date | dt.datetime) -> dt.datetime:
@@ -154,6 +195,7 @@ def select(
     chosen = [r for r in chosen if r.kind != "sync"] or chosen
     if not chosen:
         raise ExportError(f"nothing to export: no record matches {criteria}")
+    chosen = [dataclasses.replace(r, _data=normalise(r.kind, r.data)) for r in chosen]
     newest = chosen[-1].seq
     chain = [r for r in everything if r.seq <= newest]
     return Selection(store, chosen, chain, criteria)

@@ -127,7 +127,8 @@ def verify_signatures(root: str | Path, trusted_keys: str | Path | None = None) 
     ``trusted_keys`` is a file of trusted public keys (see docs/audit.md); with it, a
     signature by any other key is a problem (``untrusted_key``).
     """
-    src = Source.open(str(root))
+    # no store yet: nothing signed, nothing to check
+    src = Source.open(str(root)) if Path(root).is_dir() else Source({}, str(root))
     records, _ = check_chain(src)
     trusted = None
     if trusted_keys is not None:
@@ -149,7 +150,8 @@ def verify_store_signatures(
     except (OSError, ValueError) as exc:
         raise SigningError(f"cannot read the trusted keys: {exc}", file=str(trusted_keys)) from None
     if anchors:
-        records, _ = check_chain(Source.open(str(root)))
+        src = Source.open(str(root)) if Path(root).is_dir() else Source({}, str(root))
+        records, _ = check_chain(src)
         for anchor in anchors:
             result["problems"] += check_anchor(records, anchor)
     lines = []

@@ -18,24 +18,36 @@ from ._standalone import PAYLOAD_TYPE, STATEMENT_TYPE, TEST_RESULT, pae
 _RESULT = {"pass": "PASSED", "warn": "WARNED", "fail": "FAILED", "error": "FAILED"}
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    """``value`` if it is a dict, else {} (records written by other tools vary in shape)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _config(policy: Any) -> list[dict[str, Any]]:
+    """The policy as an in-toto ResourceDescriptor (title or file name, sha256 if known)."""
+    p = _dict(policy)
+    name = p.get("title") or (policy if isinstance(policy, str) else None) or "policy"
+    config: dict[str, Any] = {"name": str(name), "digest": {}}
+    if p.get("sha256"):
+        config["digest"]["sha256"] = str(p["sha256"])
+    return [config]
+
+
 def _enforce(data: dict[str, Any]) -> dict[str, Any]:
     """A report: PASSED only if it passed with no warning; errors count as failures
     (nothing that was not measured passes)."""
     lists: dict[str, list[str]] = {"PASSED": [], "WARNED": [], "FAILED": []}
     for r in data.get("results") or []:
+        r = _dict(r)
         if r.get("status") in _RESULT:
-            lists[_RESULT[r["status"]]].append(r.get("control_id", "?"))
+            lists[_RESULT[r["status"]]].append(str(r.get("control_id", "?")))
     if lists["FAILED"] or not (lists["PASSED"] or lists["WARNED"]):
         result = "FAILED"
     else:
         result = "WARNED" if lists["WARNED"] else "PASSED"
-    policy = data.get("policy") or {}
-    config = [{"name": str(policy.get("title") or "policy"), "digest": {}}]
-    if policy.get("sha256"):
-        config[0]["digest"]["sha256"] = policy["sha256"]
     return {
         "result": result,
-        "configuration": config,
+        "configuration": _config(data.get("policy")),
         "passedTests": lists["PASSED"],
         "warnedTests": lists["WARNED"],
         "failedTests": lists["FAILED"],
@@ -46,7 +58,7 @@ def _telemetry(data: dict[str, Any]) -> dict[str, Any]:
     """A monitored block: PASSED if it ran to the end, FAILED if it raised."""
     name = str(data.get("name") or "block")
     ok = bool(data.get("success"))
-    code = data.get("code") or {}
+    code = _dict(data.get("code"))
     config: list[dict[str, Any]] = [{"name": name, "digest": {}}]
     if code.get("source_sha256"):
         config[0]["digest"]["sha256"] = code["source_sha256"]
@@ -64,13 +76,9 @@ def _review(data: dict[str, Any]) -> dict[str, Any]:
     risk), rejecting or asking for more work is FAILED."""
     control = str(data.get("control_id") or "?")
     result = "WARNED" if data.get("decision") == "accept_risk" else "FAILED"
-    policy = data.get("policy") or {}
-    config = [{"name": str(policy.get("title") or "policy"), "digest": {}}]
-    if policy.get("sha256"):
-        config[0]["digest"]["sha256"] = policy["sha256"]
     return {
         "result": result,
-        "configuration": config,
+        "configuration": _config(data.get("policy")),
         "passedTests": [],
         "warnedTests": [control] if result == "WARNED" else [],
         "failedTests": [control] if result == "FAILED" else [],
@@ -98,7 +106,7 @@ def statement(doc: dict[str, Any], file_name: str, file_bytes: bytes) -> dict[st
             }
         ],
         "predicateType": TEST_RESULT,
-        "predicate": PREDICATES[doc["kind"]](doc.get("data") or {}),
+        "predicate": PREDICATES[doc["kind"]](_dict(doc.get("data"))),
     }
 
 
