@@ -335,3 +335,52 @@ def test_records_of_another_shape_export_without_inventing_values(evidence_dir, 
         "approvals-by-sex": {"state": "not-satisfied", "reason": "fail"},
         "no-verdict": {"state": "not-satisfied", "reason": "error"},
     }
+
+
+@pytest.mark.slow
+def test_the_offline_verifier_never_crashes_on_damaged_bundles(store, tmp_path):
+    """Fuzz: 100 random single-byte changes to records, envelopes and the manifest. Each
+    is reported as a problem (or, where the byte did not matter to JSON, e.g. a changed
+    insignificant space, still caught by the manifest); the verifier never raises."""
+    import random
+
+    raw = _files(tmp_path, "bundle", store)["audit-bundle.zip"]
+    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    targets = sorted(n for n in entries if n.startswith("evidence/") or n == "MANIFEST.sha256")
+    rng = random.Random(15)
+    for trial in range(100):
+        name = rng.choice(targets)
+        data = bytearray(entries[name])
+        at = rng.randrange(len(data))
+        data[at] = rng.choice([c for c in b'0123456789abcdef"{}[],:x ' if c != data[at]])
+        damaged = tmp_path / f"fuzz{trial % 4}.zip"
+        with zipfile.ZipFile(damaged, "w") as zf:
+            for n, payload in entries.items():
+                zf.writestr(n, bytes(data) if n == name else payload)
+        result = signing.verify_offline(str(damaged))
+        assert not result["ok"], (name, at)
+        assert all({"code", "file", "message"} <= set(p) for p in result["problems"])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"seq": "x"}, {"seq": True}, {"id": 5}, {"signer": "bob"}, {"signer": {"public_key": 5}},
+     {"prev_hash": None}],
+)  # fmt: skip
+def test_a_forged_record_with_a_valid_hash_but_wrong_types_is_malformed(store, change):
+    from vl_jupyter.signing._standalone import record_hash
+
+    bundle_files = {}
+    for rec in sorted(evidence.records(root=store["root"]), key=lambda r: r.seq):
+        bundle_files[f"records/{rec.file}"] = rec.path.read_bytes()
+    first = sorted(bundle_files)[0]
+    doc = json.loads(bundle_files[first])
+    doc.update(change)
+    doc["hash"] = record_hash(doc)
+    bundle_files[first] = json.dumps(doc).encode()
+    src = signing.Source(bundle_files, "test")
+    _, problems = signing.check_chain(src)
+    assert [p["code"] for p in problems] == ["malformed", "deleted"]
+    assert problems[0]["file"] == first
+    assert "seq 1 (before records/00000002_" in problems[1]["message"]

@@ -150,6 +150,23 @@ def _problem(out: list[dict[str, Any]], code: str, file: str | None, message: st
     out.append({"code": code, "file": file, "message": message})
 
 
+def _well_formed(doc: Any) -> bool:
+    """The fields the checks read exist and have their types (a forged or damaged file
+    must be a finding, never a crash of the verifier)."""
+    if not isinstance(doc, dict) or not all(k in doc for k in (*RECORD_FIELDS, "hash")):
+        return False
+    seq = doc["seq"]
+    if not isinstance(seq, int) or isinstance(seq, bool) or seq < 1:
+        return False
+    if not all(isinstance(doc[k], str) for k in ("id", "kind", "hash", "prev_hash")):
+        return False
+    signer = doc.get("signer")
+    return signer is None or (
+        isinstance(signer, dict)
+        and all(isinstance(signer.get(k), str) for k in ("keyid", "public_key"))
+    )
+
+
 def check_chain(src: Source) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Re-derive every record hash and walk the chain. Returns (records, problems).
 
@@ -168,7 +185,7 @@ def check_chain(src: Source) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         except ValueError as exc:
             _problem(problems, "truncated", name, f"{name} is not valid JSON: {exc}")
             continue
-        if not isinstance(doc, dict) or not all(k in doc for k in (*RECORD_FIELDS, "hash")):
+        if not _well_formed(doc):
             _problem(problems, "malformed", name, f"{name} is not an evidence record")
             continue
         if record_hash(doc) != doc["hash"]:
@@ -188,12 +205,16 @@ def check_chain(src: Source) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         doc["_sha256"] = hashlib.sha256(raw).hexdigest()
         docs[doc["seq"]] = doc
     ordered = [docs[s] for s in sorted(docs)]
-    first = ordered[0]["seq"] if ordered else 1
-    for doc in ordered:
+    for doc in ordered:  # the chain starts at seq 1: a bundle carries it from there
         seq = doc["seq"]
         prev = docs.get(seq - 1)
-        if prev is None and seq != first:
-            _problem(problems, "deleted", doc["_file"], f"the record with seq {seq - 1} is missing")
+        if prev is None and seq != 1:
+            _problem(
+                problems,
+                "deleted",
+                doc["_file"],
+                f"the record with seq {seq - 1} (before {doc['_file']}) is missing or unreadable",
+            )
         elif prev is not None and doc["prev_hash"] != prev["hash"]:
             _problem(
                 problems,
