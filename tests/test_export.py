@@ -384,3 +384,26 @@ def test_a_forged_record_with_a_valid_hash_but_wrong_types_is_malformed(store, c
     assert [p["code"] for p in problems] == ["malformed", "deleted"]
     assert problems[0]["file"] == first
     assert "seq 1 (before records/00000002_" in problems[1]["message"]
+
+
+def test_annex_iv_shows_policy_versions_and_their_diff(german, evidence_dir, tmp_path):
+    from vl_jupyter.export._annex import build_html
+
+    v1 = POLICY.read_text()
+    v2 = v1.replace('version: "1.0"', 'version: "1.1"').replace(
+        "threshold: 0.4\n", "threshold: 0.35\n", 1
+    )
+    assert v2.count("0.35") == 1
+    (tmp_path / "p.yaml").write_text(v1)
+    vl.enforce(german, tmp_path / "p.yaml", target="class", gender="gender", age="age",
+               evidence_dir=evidence_dir, ci=False)  # fmt: skip
+    (tmp_path / "p.yaml").write_text(v2)
+    vl.enforce(german, tmp_path / "p.yaml", target="class", gender="gender", age="age",
+               evidence_dir=evidence_dir, ci=False)  # fmt: skip
+    html = build_html(select(evidence_dir))
+    section = html.split("<h2>6. ")[1].split("<h2>7. ")[0]
+    assert section.count("<li>German credit data audit v1.") == 2
+    diff = section.split("<pre>")[1].split("</pre>")[0]
+    assert "--- v1.0\n+++ v1.1" in diff
+    assert "-    threshold: 0.4\n+    threshold: 0.35" in diff
+    assert "-version: &quot;1.0&quot;\n+version: &quot;1.1&quot;" in diff

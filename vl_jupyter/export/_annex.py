@@ -30,6 +30,7 @@ text-align:left;vertical-align:top;font-size:9pt;overflow-wrap:anywhere}th{backg
 .gap{border:2px dashed #b45309;background:#fff7ed;padding:.4em .6em;margin:.5em 0}
 .gap b{color:#b45309}.pass{color:#166534}.warn{color:#a16207}.fail,.error{color:#b91c1c}
 code,pre{font-family:"DejaVu Sans Mono",monospace;font-size:8.5pt;word-break:break-all}
+table.results th:last-child{width:30%}table.results th:nth-child(6){width:7%}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:.4em}.meta{color:#555;font-size:9pt}
 @page{size:A4;margin:18mm 16mm;@bottom-right{content:counter(page) " / " counter(pages);font-size:8pt}}
 """
@@ -60,8 +61,9 @@ class _Doc:
             "<i>Not in the evidence: to be written by the provider.</i></div>"
         )
 
-    def table(self, head: list[str], rows: list[list[str]]) -> None:
-        self.add("<table><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
+    def table(self, head: list[str], rows: list[list[str]], css: str = "") -> None:
+        cls = f' class="{css}"' if css else ""
+        self.add(f"<table{cls}><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr>")
         for r in rows:
             self.add("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>")
         self.add("</table>")
