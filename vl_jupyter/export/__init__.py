@@ -181,7 +181,9 @@ def write_run_files(
     paths = [
         store.write_json(
             f"runs/{run_id}/bom.json",
-            run_bom(run_id, records[-1].created, modules=modules, model_class=model_class),
+            run_bom(
+                run_id, records[-1].created, modules=modules, model_class=model_class, check=False
+            ),
         )
     ]
     paths.append(

@@ -288,42 +288,50 @@ def _packages_distributions() -> dict[str, list[str]]:
     return dict(metadata.packages_distributions())
 
 
+_TOP_VERSIONS: dict[str, dict[str, str]] = {}  # import name -> {distribution: version}
+
+
 def distributions_of(modules: list[str] | None = None) -> dict[str, str]:
     """Installed distributions that provide the imported top-level ``modules``
-    (default: everything in ``sys.modules``), name -> version."""
+    (default: everything in ``sys.modules``), name -> version. Each import name is looked
+    up once per process: a monitored cell pays only for what it newly imported."""
     from importlib import metadata
 
     mapping = _packages_distributions()
     tops = {m.split(".", 1)[0] for m in (modules if modules is not None else list(sys.modules))}
     found: dict[str, str] = {}
+    if "vl_jupyter" in tops:  # ourselves, even from a source checkout or editable install
+        from .. import __version__
+
+        found["vl-jupyter"] = __version__
     for top in sorted(tops):
-        for dist in mapping.get(top, []):
-            try:
-                found[dist] = metadata.version(dist)
-            except metadata.PackageNotFoundError:
-                continue
+        versions = _TOP_VERSIONS.get(top)
+        if versions is None:
+            versions = {}
+            for dist in mapping.get(top, []):
+                try:
+                    versions[dist] = metadata.version(dist)
+                except metadata.PackageNotFoundError:
+                    continue
+            _TOP_VERSIONS[top] = versions
+        found.update(versions)
     return found
 
 
-def run_bom(
-    run_id: str,
-    when: dt.datetime,
-    *,
-    modules: list[str] | None = None,
-    model_class: str | None = None,
-    distributions: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """The CycloneDX 1.6 BOM of one monitored run: a component per installed distribution
-    the process had imported (the notebook's imports included), plus the model class when
-    known (as a machine-learning-model component)."""
+_RUN = "vl-run-placeholder"
+
+
+@functools.lru_cache(maxsize=16)
+def _run_bom_text(dists: tuple[tuple[str, str], ...], model_class: str | None, check: bool) -> str:
+    """The BOM of a run with these components, for a placeholder run id, serialised by
+    the library (and, with ``check``, validated against the 1.6 schema)."""
     from cyclonedx.model.component import Component, ComponentType
 
-    dists = distributions if distributions is not None else distributions_of(modules)
-    bom = _new_bom(derived_uuid("run-bom", run_id, sorted(dists.items())), when)
+    bom = _new_bom(derived_uuid("run-bom", _RUN), dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc))
     bom.metadata.component = Component(
-        name=f"run {run_id}", type=ComponentType.APPLICATION, bom_ref=f"run:{run_id}"
+        name=f"run {_RUN}", type=ComponentType.APPLICATION, bom_ref=f"run:{_RUN}"
     )
-    for name, version in sorted(dists.items()):
+    for name, version in dists:
         bom.components.add(_library_component(name, version))
     if model_class:
         bom.components.add(
@@ -335,5 +343,31 @@ def run_bom(
         )
     bom.register_dependency(bom.metadata.component, list(bom.components))
     doc = _serialise(bom)
-    validate(doc)
+    if check:
+        validate(doc)
+    return json.dumps(doc)
+
+
+def run_bom(
+    run_id: str,
+    when: dt.datetime,
+    *,
+    modules: list[str] | None = None,
+    model_class: str | None = None,
+    distributions: dict[str, str] | None = None,
+    check: bool = True,
+) -> dict[str, Any]:
+    """The CycloneDX 1.6 BOM of one monitored run: a component per installed distribution
+    the process had imported (the notebook's imports included), plus the model class when
+    known (as a machine-learning-model component).
+
+    Built (and with ``check`` schema-validated) once per distinct set of components; each
+    run then only gets its own id, serial number and date. The run-close writer passes
+    ``check=False``: compiling the schema costs ~3 s, too much for the first monitored
+    cell of a session; tests validate what it writes."""
+    dists = distributions if distributions is not None else distributions_of(modules)
+    key = tuple(sorted(dists.items()))
+    doc = json.loads(_run_bom_text(key, model_class, check).replace(_RUN, run_id))
+    doc["serialNumber"] = f"urn:uuid:{derived_uuid('run-bom', run_id, key, model_class)}"
+    doc["metadata"]["timestamp"] = when.astimezone(dt.timezone.utc).isoformat()
     return doc
