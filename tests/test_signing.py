@@ -135,7 +135,11 @@ def test_enforce_records_are_signed_over_the_record_file(key, german, evidence_d
     assert pred["warnedTests"] == by_status["warn"]
     assert pred["failedTests"] == failed
     assert pred["configuration"] == [
-        {"name": report.policy["title"], "digest": {"sha256": report.policy["sha256"]}}
+        {
+            "name": report.policy["title"],
+            "digest": {"sha256": report.policy["sha256"]},
+            "uri": Path(report.policy["source"]).as_uri(),
+        }
     ]
     assert evidence.verify(evidence_dir).ok  # the signatures folder is not a record problem
 
@@ -295,7 +299,7 @@ def test_records_of_other_shapes_are_signed(key, evidence_dir):
     )
     env = _envelope(evidence_dir, rec)
     pred = signing.verify_envelope(env, base64.b64decode(key.public_key))["predicate"]
-    assert pred["configuration"] == [{"name": "lending.yaml", "digest": {}}]
+    assert pred["configuration"] == []  # neither a hash nor a path: nothing to name
     assert pred["result"] == "FAILED" and pred["passedTests"] == []  # nothing was evaluated
 
 

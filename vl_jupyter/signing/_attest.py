@@ -23,14 +23,24 @@ def _dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _descriptor(name: str, sha256: Any = None, path: Any = None) -> list[dict[str, Any]]:
+    """An in-toto ResourceDescriptor, or none: the spec wants a ``digest`` or a ``uri``
+    (or ``content``), so without a recorded hash or path there is nothing to name."""
+    out: dict[str, Any] = {"name": name}
+    if sha256:
+        out["digest"] = {"sha256": str(sha256)}
+    if isinstance(path, str) and path.startswith("/"):
+        from pathlib import PurePosixPath
+
+        out["uri"] = PurePosixPath(path).as_uri()
+    return [out] if len(out) > 1 else []
+
+
 def _config(policy: Any) -> list[dict[str, Any]]:
-    """The policy as an in-toto ResourceDescriptor (title or file name, sha256 if known)."""
+    """The policy: its title (or file name), sha256 and file, as far as recorded."""
     p = _dict(policy)
     name = p.get("title") or (policy if isinstance(policy, str) else None) or "policy"
-    config: dict[str, Any] = {"name": str(name), "digest": {}}
-    if p.get("sha256"):
-        config["digest"]["sha256"] = str(p["sha256"])
-    return [config]
+    return _descriptor(str(name), p.get("sha256"), p.get("source"))
 
 
 def _enforce(data: dict[str, Any]) -> dict[str, Any]:
@@ -59,12 +69,9 @@ def _telemetry(data: dict[str, Any]) -> dict[str, Any]:
     name = str(data.get("name") or "block")
     ok = bool(data.get("success"))
     code = _dict(data.get("code"))
-    config: list[dict[str, Any]] = [{"name": name, "digest": {}}]
-    if code.get("source_sha256"):
-        config[0]["digest"]["sha256"] = code["source_sha256"]
     return {
         "result": "PASSED" if ok else "FAILED",
-        "configuration": config,
+        "configuration": _descriptor(name, code.get("source_sha256"), code.get("file")),
         "passedTests": [name] if ok else [],
         "warnedTests": [],
         "failedTests": [] if ok else [name],
