@@ -316,3 +316,20 @@ def test_a_failing_signer_leaves_the_record_unsigned_with_a_warning(key, evidenc
     assert "signer" not in _doc(rec)
     assert evidence.verify(evidence_dir).ok
     assert signing.verify_signatures(evidence_dir) == {"signed": [], "problems": []}
+
+
+def test_envelopes_without_their_record_or_signer_are_named(key, german, evidence_dir):
+    report = _enforce(german, evidence_dir)
+    rec = evidence.get(report.evidence_id, root=evidence_dir)
+    sig_dir = evidence_dir / "signatures"
+    envelope = (sig_dir / f"{rec.file[:-5]}.dsse.json").read_bytes()
+    (sig_dir / "00000009_20261201T000000000000Z-deadbeef.dsse.json").write_bytes(envelope)
+    unsigned = evidence.append(
+        "telemetry", {"name": "b", "success": True}, root=evidence_dir, signer=False
+    )
+    (sig_dir / f"{unsigned.file[:-5]}.dsse.json").write_bytes(envelope)
+    problems = signing.verify_signatures(evidence_dir)["problems"]
+    assert [(p["code"], p["file"]) for p in problems] == [
+        ("orphan_signature", "signatures/00000009_20261201T000000000000Z-deadbeef.dsse.json"),
+        ("unexpected_signature", f"signatures/{unsigned.file[:-5]}.dsse.json"),
+    ]

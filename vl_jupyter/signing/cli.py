@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import platform
 from typing import Any, TextIO
 
 
@@ -27,7 +28,7 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
     from . import enabled, init_key, load_key
 
     if args.keys_command == "init":
-        name = args.name or f"{os.environ.get('USER') or 'user'}@{os.uname().nodename}"
+        name = args.name or f"{os.environ.get('USER') or 'user'}@{platform.node() or 'host'}"
         key = init_key(name, force=args.force)
         print(f"created {key.path} (mode 0600) for {key.name}", file=out)
         print(f"key id {key.keyid}", file=out)
