@@ -324,8 +324,8 @@ def test_envelopes_without_their_record_or_signer_are_named(key, german, evidenc
     sig_dir = evidence_dir / "signatures"
     envelope = (sig_dir / f"{rec.file[:-5]}.dsse.json").read_bytes()
     (sig_dir / "00000009_20261201T000000000000Z-deadbeef.dsse.json").write_bytes(envelope)
-    unsigned = evidence.append(
-        "telemetry", {"name": "b", "success": True}, root=evidence_dir, signer=False
+    unsigned = evidence.EvidenceStore(evidence_dir).append(
+        "telemetry", {"name": "b", "success": True}, signer=False
     )
     (sig_dir / f"{unsigned.file[:-5]}.dsse.json").write_bytes(envelope)
     problems = signing.verify_signatures(evidence_dir)["problems"]
