@@ -364,14 +364,11 @@ def _warn(ctx: Context, raw: _Raw, line: int | None, message: str) -> None:
 
 def direction_warning(control: Control) -> str | None:
     """A sentence when the operator points the other way from the metric's 'better'."""
-    direction = get_spec(control.metric).direction
-    upper = control.operator in ("lt", "le")
-    if control.metric == "equalized_odds_ratio" and upper:
-        return (
-            "here equalized_odds_ratio means fairlearn's ratio (the smaller of the TPR and FPR "
-            "ratios, 1 = parity, higher is better), while the Venturalítica SDK meant the sum of "
-            "the TPR and FPR gaps; for a gap use equalized_odds_diff with lt"
-        )
+    spec = get_spec(control.metric)
+    direction, upper = spec.direction, control.operator in ("lt", "le")
+    note = spec.operator_note(control.operator)  # another tool's meaning of this key
+    if note:
+        return note
     if (direction == "higher" and upper) or (
         direction == "lower" and control.operator in ("gt", "ge")
     ):
