@@ -57,6 +57,14 @@ def store(tmp_path_factory, _german_credit):
     return {"root": root, "report": report, "failing": failing, "later": later, "base": base}
 
 
+@pytest.fixture(scope="module")
+def bundle_bytes(store, tmp_path_factory) -> bytes:
+    """One bundle of the module's store (rendering its PDF takes a second or two)."""
+    out = tmp_path_factory.mktemp("bundle")
+    (path,) = export("bundle", out, evidence_dir=store["root"]).files
+    return path.read_bytes()
+
+
 def _files(tmp_path: Path, fmt: str, store, **kw) -> dict[str, bytes]:
     out = tmp_path / fmt
     result = export(fmt, out, evidence_dir=store["root"], **kw)
@@ -163,8 +171,8 @@ def test_annex_iv_html_is_self_contained_and_the_pdf_is_not_blank(store, tmp_pat
 
 
 @pytest.mark.slow
-def test_exports_are_byte_identical_for_the_same_evidence(store, tmp_path):
-    first = _files(tmp_path / "a", "bundle", store)
+def test_exports_are_byte_identical_for_the_same_evidence(store, tmp_path, bundle_bytes):
+    first = {"audit-bundle.zip": bundle_bytes}
     second = _files(tmp_path / "b", "bundle", store)
     assert first == second
     with zipfile.ZipFile(io.BytesIO(first["audit-bundle.zip"])) as zf:
@@ -179,10 +187,9 @@ def test_exports_are_byte_identical_for_the_same_evidence(store, tmp_path):
             assert fmt_file in names
 
 
-def test_bundle_verifies_offline_and_names_a_flipped_byte(store, tmp_path):
-    files = _files(tmp_path, "bundle", store)
+def test_bundle_verifies_offline_and_names_a_flipped_byte(tmp_path, bundle_bytes):
     bundle = tmp_path / "audit-bundle.zip"
-    bundle.write_bytes(files["audit-bundle.zip"])
+    bundle.write_bytes(bundle_bytes)
     with zipfile.ZipFile(bundle) as zf:
         script = tmp_path / "verify_bundle.py"
         script.write_bytes(zf.read("verify_bundle.py"))
@@ -290,7 +297,6 @@ def test_cli_export_and_vl_export_are_one_function(store, tmp_path):
     assert rc == 2
 
 
-@pytest.mark.slow
 def test_per_run_bom_and_oscal_files(store):
     root = store["root"]
     session = store["report"].session
@@ -345,15 +351,13 @@ def test_records_of_another_shape_export_without_inventing_values(evidence_dir, 
     }
 
 
-@pytest.mark.slow
-def test_the_offline_verifier_never_crashes_on_damaged_bundles(store, tmp_path):
+def test_the_offline_verifier_never_crashes_on_damaged_bundles(tmp_path, bundle_bytes):
     """Fuzz: 100 random single-byte changes to records, envelopes and the manifest. Each
     is reported as a problem (or, where the byte did not matter to JSON, e.g. a changed
     insignificant space, still caught by the manifest); the verifier never raises."""
     import random
 
-    raw = _files(tmp_path, "bundle", store)["audit-bundle.zip"]
-    with zipfile.ZipFile(io.BytesIO(raw)) as zf:
+    with zipfile.ZipFile(io.BytesIO(bundle_bytes)) as zf:
         entries = {i.filename: zf.read(i) for i in zf.infolist()}
     targets = sorted(n for n in entries if n.startswith("evidence/") or n == "MANIFEST.sha256")
     rng = random.Random(15)
@@ -439,3 +443,22 @@ def test_a_monitored_run_gets_its_bom_and_oscal_files(german, evidence_dir):
     AssessmentResults.model_validate(ar)
     poam = json.loads((run / "poam.oscal.json").read_text())["plan-of-action-and-milestones"]
     PlanOfActionAndMilestones.model_validate(poam)  # the german data policy fails a control
+
+
+def test_without_cryptography_the_verifier_checks_the_chain_and_says_what_it_could_not(
+    tmp_path, bundle_bytes
+):
+    bundle = tmp_path / "b.zip"
+    bundle.write_bytes(bundle_bytes)
+    script = tmp_path / "verify_bundle.py"
+    script.write_text(signing.standalone_source())
+    code = (
+        "import sys, runpy; sys.modules['cryptography'] = None; "
+        f"sys.argv = ['verify_bundle.py', {str(bundle)!r}]; "
+        f"runpy.run_path({str(script)!r}, run_name='__main__')"
+    )
+    run = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True)
+    assert run.returncode == 1, run.stderr
+    assert run.stdout.startswith("FAILED: 4 records")
+    assert run.stdout.count("problem [no_crypto]") == 4
+    assert "[edited]" not in run.stdout and "[manifest" not in run.stdout
