@@ -333,3 +333,17 @@ def test_envelopes_without_their_record_or_signer_are_named(key, german, evidenc
         ("orphan_signature", "signatures/00000009_20261201T000000000000Z-deadbeef.dsse.json"),
         ("unexpected_signature", f"signatures/{unsigned.file[:-5]}.dsse.json"),
     ]
+
+
+def test_a_configured_key_that_is_missing_warns_and_writes_unsigned(
+    evidence_dir, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("VL_SIGNING_KEY", str(tmp_path / "gone.key"))
+    warning = r"written unsigned: SigningError: no signing key at .*gone\.key"
+    with (
+        pytest.warns(vl.VLWarning, match=warning),
+        vl.monitor("cell", evidence_dir=evidence_dir, quiet=True) as m,
+    ):
+        pass
+    rec = evidence.get(m.result.evidence_id, root=evidence_dir)
+    assert "signer" not in _doc(rec)

@@ -30,7 +30,17 @@ def signer_for(kind: str, explicit: Any = None) -> Any:
         return None
     if explicit is not None:
         return explicit
-    return _provider(kind) if _provider is not None else None
+    if _provider is None:
+        return None
+    try:
+        return _provider(kind)
+    except Exception as exc:  # a broken key setup must not stop evidence being written
+        warnings.warn(
+            f"this {kind} record is written unsigned: {type(exc).__name__}: {exc}",
+            VLWarning,
+            stacklevel=4,
+        )
+        return None
 
 
 def seal(
