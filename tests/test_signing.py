@@ -201,7 +201,10 @@ def test_cli_verify_prints_who_signed_what_and_checks_trusted_keys(
     trusted = tmp_path / "trusted.txt"
     trusted.write_text(f"# the model team\n{key.public_line()}\n")
     rc, text = _cli("verify", "--evidence-dir", str(evidence_dir), "--trusted-keys", str(trusted))
-    assert rc == 0 and "trusted): FAILED" in text
+    assert (
+        rc == 0
+        and "(key " + key.keyid[:16] + ", trusted as Ana Ruiz <ana@example.eu>): FAILED" in text
+    )
     other = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
     trusted.write_text(base64.b64encode(other).decode() + " someone else\n")
     rc, text = _cli("verify", "--evidence-dir", str(evidence_dir), "--trusted-keys", str(trusted))

@@ -160,6 +160,8 @@ def verify_store_signatures(
     lines = []
     for s in result["signed"]:
         trust = {True: "trusted", False: "NOT TRUSTED", None: "key not checked"}[s["trusted"]]
+        if s.get("trusted_as"):
+            trust += f" as {s['trusted_as']}"
         lines.append(
             f"  signed {s['kind']} {s['record_id']} by {s['name'] or '?'} "
             f"(key {s['keyid'][:16]}, {trust}): {s['result']}"

@@ -327,6 +327,8 @@ def check_signatures(
                 "name": signer.get("name") or "",
                 "result": (statement.get("predicate") or {}).get("result"),
                 "trusted": is_trusted,
+                # the verifier's own name for the key: what to believe, not the record's claim
+                "trusted_as": (trusted or {}).get(kid) or None,
             }
         )
     return signed, problems
@@ -407,6 +409,8 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"  head: seq {result['head'][0]} hash {result['head'][1]}")
     for s in result["signed"]:
         trust = {True: "trusted", False: "NOT TRUSTED", None: "key not checked"}[s["trusted"]]
+        if s.get("trusted_as"):
+            trust += f" as {s['trusted_as']}"
         lines.append(
             f"  signed {s['kind']:9} {s['record_id']} by {s['name'] or '?'} "
             f"(key {s['keyid'][:16]}, {trust}) result {s['result']}"
