@@ -463,3 +463,21 @@ def test_without_cryptography_the_verifier_checks_the_chain_and_says_what_it_cou
     assert run.stdout.startswith("FAILED: 4 records")
     assert run.stdout.count("problem [no_crypto]") == 4
     assert "[edited]" not in run.stdout and "[manifest" not in run.stdout
+
+
+def test_a_wrapped_estimator_names_the_model(german, evidence_dir, tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    X = german[["Attribute2", "Attribute5", "Attribute8", "age"]]
+    policy = vl.datasets.policy_path("german_credit_model")
+    bindings = {"target": "class", "prediction": "prediction", "gender": "gender", "age": "age"}
+    model = vl.wrap(LogisticRegression(max_iter=500), policy, evidence_dir=evidence_dir, **bindings)
+    model.fit(X, german["class"], audit_data=german)
+    session = next(evidence.records("enforce", root=evidence_dir)).session
+    (bom_path, *_) = write_run_files(session, evidence_dir=evidence_dir, modules=["sklearn"])
+    components = json.loads(bom_path.read_text())["components"]
+    assert {"name": "LogisticRegression", "type": "machine-learning-model"}.items() <= next(
+        c for c in components if c["type"] == "machine-learning-model"
+    ).items()
+    card = _files(tmp_path, "model-card", {"root": evidence_dir})["bom.cdx.json"]
+    assert json.loads(card)["metadata"]["component"]["name"] == "LogisticRegression"

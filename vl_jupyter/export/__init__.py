@@ -178,6 +178,10 @@ def write_run_files(
     records = [dataclasses.replace(r, _data=normalise(r.kind, r.data)) for r in records]
     # the run's own records: listing the whole chain would cost O(store) per monitored cell
     sel = Selection(store, records, records, {"session": run_id})
+    if model_class is None:
+        from ._cyclonedx import wrapped_class
+
+        model_class = wrapped_class(sel)
     paths = [
         store.write_json(
             f"runs/{run_id}/bom.json",

@@ -212,15 +212,24 @@ def fairness_assessments(sel: Selection) -> list[dict[str, Any]]:
     return out
 
 
+def wrapped_class(sel: Selection) -> str | None:
+    """The estimator class ``vl.wrap()`` audited: it names its enforce records
+    ``<Class>.fit`` and ``<Class>.predict``. None when no record says."""
+    for rec in sel.of_kind("enforce"):
+        name = str(rec.data.get("name") or "")
+        if name.endswith((".fit", ".predict")):
+            return name.rsplit(".", 1)[0]
+    return None
+
+
 def model_name(sel: Selection, given: str | None = None) -> str:
     """The model's name: ``given``, else the estimator class ``wrap()`` recorded
     (its enforce records are named ``<Class>.<phase>``), else the first policy title."""
     if given:
         return given
-    for rec in sel.of_kind("enforce"):
-        name = str(rec.data.get("name") or "")
-        if name.endswith((".fit", ".predict")):
-            return name.rsplit(".", 1)[0]
+    wrapped = wrapped_class(sel)
+    if wrapped:
+        return wrapped
     for rec in sel.of_kind("enforce"):
         title = (rec.data.get("policy") or {}).get("title")
         if title:
