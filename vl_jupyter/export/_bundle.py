@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import zipfile
-from typing import Any
 
 from ._select import Selection
 
@@ -137,7 +136,3 @@ def write_zip(files: dict[str, bytes]) -> bytes:
             info.create_system = 3  # unix, so the modes above are read
             zf.writestr(info, files[name], compresslevel=9)
     return buf.getvalue()
-
-
-def describe(files: dict[str, Any]) -> list[str]:
-    return sorted(files)

@@ -137,7 +137,7 @@ def _review_observation(rev: Any, party_uuid: str) -> dict[str, Any]:
         "description": f"{d.get('reviewer')} decided '{d.get('decision_label')}'"
         + (f": {d['justification']}" if d.get("justification") else ""),
         "props": [_prop("decision", d.get("decision")), _prop("reviewer", d.get("reviewer"))]
-        + ([_prop("signer-keyid", rev_signer(rev))] if rev_signer(rev) else []),
+        + ([_prop("signer-keyid", key)] if (key := signer_keyid(rev)) else []),
         "methods": ["EXAMINE"],
         "origins": [{"actors": [{"type": "party", "actor-uuid": party_uuid}]}],
         "relevant-evidence": [
@@ -147,7 +147,7 @@ def _review_observation(rev: Any, party_uuid: str) -> dict[str, Any]:
     }
 
 
-def rev_signer(rec: Any) -> str | None:
+def signer_keyid(rec: Any) -> str | None:
     """The key id that signed ``rec``, if it was signed."""
     import json
 
