@@ -244,6 +244,9 @@ def test_selection_by_session_date_and_policy(store, tmp_path):
         export("docx", tmp_path, evidence_dir=root)
     with pytest.raises(ExportError, match="no evidence in"):
         export("oscal", tmp_path, evidence_dir=tmp_path / "empty")
+    with pytest.raises(ExportError, match="refusing to write the export into the evidence folder"):
+        export("oscal", root / "records" / "x", evidence_dir=root)
+    assert not (root / "records" / "x").exists()
 
 
 def test_damaged_evidence_is_not_exported(german, evidence_dir, tmp_path):

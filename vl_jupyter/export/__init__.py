@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,9 +142,17 @@ def export(
     """
     if format not in FORMATS:
         raise ExportError(f"unknown export format {format!r}: choose {', '.join(FORMATS)}")
-    sel = select(evidence_dir, session=session, since=since, policy=policy)
-    files = FORMATS[format](sel, model)
     folder = Path(out).absolute()
+    sel = select(evidence_dir, session=session, since=since, policy=policy)
+    store_root = Path(os.path.realpath(sel.store.root))
+    real = Path(os.path.realpath(folder))
+    if real == store_root or store_root in real.parents:
+        raise ExportError(
+            f"refusing to write the export into the evidence folder {sel.store.root}: "
+            "files there would read as tampering (records/) or mix with the store",
+            hint="choose an --out folder outside .venturalitica/",
+        )
+    files = FORMATS[format](sel, model)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         written = []
