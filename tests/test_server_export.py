@@ -13,6 +13,7 @@ import vl_jupyter as vl
 from vl_jupyter.server import _stores
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
+pytestmark = pytest.mark.slow  # each test starts a jupyter server (~3-5 s here)
 
 API = ("vl-jupyter", "api", "export")
 POLICY = vl.datasets.policy_path("german_credit_data")
