@@ -468,6 +468,7 @@ def test_without_cryptography_the_verifier_checks_the_chain_and_says_what_it_cou
     assert "[edited]" not in run.stdout and "[manifest" not in run.stdout
 
 
+@pytest.mark.slow
 def test_a_wrapped_estimator_names_the_model(german, evidence_dir, tmp_path):
     from sklearn.linear_model import LogisticRegression
 
