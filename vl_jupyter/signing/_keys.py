@@ -119,8 +119,8 @@ def init_key(name: str, *, force: bool = False) -> SigningKey:
     if key_path.exists() and not force:
         raise SigningError(
             f"a signing key already exists at {key_path}",
-            hint="use it, or pass --force to replace it (records it signed stay verifiable "
-            "with the public key they carry)",
+            hint="use it, or pass --force to replace it; records it signed stay verifiable "
+            "with the public key they carry",
         )
     folder.mkdir(parents=True, exist_ok=True)
     os.chmod(folder, 0o700)
