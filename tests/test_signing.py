@@ -350,3 +350,13 @@ def test_a_configured_key_that_is_missing_warns_and_writes_unsigned(
         pass
     rec = evidence.get(m.result.evidence_id, root=evidence_dir)
     assert "signer" not in _doc(rec)
+
+
+def test_a_signatures_link_out_of_the_store_is_never_written_through(key, evidence_dir, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    evidence_dir.mkdir(parents=True)
+    (evidence_dir / "signatures").symlink_to(outside)
+    with pytest.warns(vl.VLWarning, match=r"written unsigned: .*signatures is a link to .*outside"):
+        rec = evidence.append("telemetry", {"name": "b", "success": True}, root=evidence_dir)
+    assert "signer" not in _doc(rec) and list(outside.iterdir()) == []

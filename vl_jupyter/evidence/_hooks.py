@@ -8,8 +8,10 @@ file written to ``signatures/<seq>_<id>.dsse.json`` once the record is committed
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ..errors import VLWarning
@@ -69,3 +71,23 @@ def seal(
             )
     doc["hash"] = record_hash(doc)
     return encode(doc), None
+
+
+def signatures_dir_ok(root: Path, signer: Any) -> Any:
+    """``signer``, or None (with a VLWarning) when ``root/signatures`` is a link: a store
+    cloned from someone else must not make us write outside it."""
+    if signer is None:
+        return None
+    folder = root / "signatures"
+    if os.path.islink(folder) or (
+        folder.exists()
+        and os.path.realpath(folder) != os.path.join(os.path.realpath(root), "signatures")
+    ):
+        warnings.warn(
+            f"this record is written unsigned: {folder} is a link to "
+            f"{os.path.realpath(folder)}, outside the store",
+            VLWarning,
+            stacklevel=5,
+        )
+        return None
+    return signer

@@ -145,6 +145,7 @@ class EvidenceStore:
         }
         name = f"{seq:08d}_{rid}.json"
         # the hash (and, when signing, the signer's key and the envelope over the bytes)
+        signer = _hooks.signatures_dir_ok(self.root, signer)
         raw, envelope = _hooks.seal(doc, name, signer, _record_bytes)
         pending = self.records_dir / _files.PENDING
         _files.place_record(pending, self.records_dir / name, raw)
