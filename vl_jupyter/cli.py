@@ -344,7 +344,7 @@ def _print_table(report, out: TextIO) -> None:
         f"({report.data.get('rows')} rows)",
         file=out,
     )
-    for r in report:
+    for r in [*report, *report.skipped]:  # skipped controls are listed, not results
         value = "—" if r.actual_value is None else f"{r.actual_value:.4g}"
         if r.ci:
             value += f" [{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
