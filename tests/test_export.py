@@ -425,10 +425,6 @@ def test_annex_iv_shows_policy_versions_and_their_diff(german, evidence_dir, tmp
     assert "-version: &quot;1.0&quot;\n+version: &quot;1.1&quot;" in diff
 
 
-@pytest.mark.skipif(
-    not hasattr(evidence, "register_run_writer"),
-    reason="the run-close hook (issue 10's run layout) is not on this branch yet",
-)
 def test_a_monitored_run_gets_its_bom_and_oscal_files(german, evidence_dir):
     from cyclonedx.schema import SchemaVersion
     from cyclonedx.validation.json import JsonStrictValidator

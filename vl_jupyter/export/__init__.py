@@ -215,11 +215,7 @@ def _run_writer(folder: Path, context: dict[str, Any]) -> None:
 def _register_run_writer() -> None:
     from .. import evidence
 
-    # the run-close hook comes with the run layout (issue 10); until it is on the branch
-    # this room is merged into, runs simply get no per-run audit files
-    register = getattr(evidence, "register_run_writer", None)
-    if register is not None:
-        register("audit-files", _run_writer)
+    evidence.register_run_writer("audit-files", _run_writer)
 
 
 _register_run_writer()
