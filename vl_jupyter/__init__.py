@@ -32,6 +32,7 @@ from .enforcement import ControlResult, Report, ScanResult, enforce, retain, sca
 from .errors import (
     BindingError,
     ComplianceBlockError,
+    DataSourceError,
     EnforcementError,
     EvidenceError,
     ExportError,
@@ -70,6 +71,7 @@ __all__ = [
     "ComplianceBlockError",
     "Control",
     "ControlResult",
+    "DataSourceError",
     "EnforcementError",
     "EvidenceError",
     "ExportError",
