@@ -12,8 +12,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..policy import operator_symbol
-from ._groups import group_bars, svg_bars
-from ._style import FONT, MUTED, STATUS_STYLE, badge, banner, esc, fmt_number, row, table
+from ._groups import group_bars, html_bars
+from ._style import (
+    FONT,
+    MUTED,
+    STATUS_STYLE,
+    badge,
+    banner,
+    esc,
+    fmt_number,
+    row,
+    table,
+    version_label,
+)
 
 if TYPE_CHECKING:
     from ..enforcement import ControlResult, Report
@@ -44,7 +55,7 @@ def control_row(r: ControlResult) -> str:
         reason = f'<div class="vl-reason" style="color:{colour}">{s.icon} {esc(explain(r))}</div>'
     meta = r.metadata
     params = meta.get("params") or {}
-    bars = svg_bars(group_bars(meta), r.status, params.get("min_group_size"))
+    bars = html_bars(group_bars(meta), r.status, params.get("min_group_size"))
     as_written = meta.get("metric_as_written")
     metric = f"<code>{esc(r.metric_key)}</code>" + (
         f'<div style="color:{MUTED}">as {esc(as_written)}</div>' if as_written else ""
@@ -109,7 +120,7 @@ def _header(report: Report) -> str:
     name = f" · {esc(report.name)}" if report.name else ""
     body = (
         f"{badge(report.status)} <b>{esc(policy.get('title'))}</b> "
-        f'<span style="color:{MUTED}">v{esc(policy.get("version"))}</span>{name}'
+        f'<span style="color:{MUTED}">{esc(version_label(policy.get("version")))}</span>{name}'
         f' · score <b class="vl-score">{report.score:.0%}</b> '
         f"({passed}/{len(report.evaluated)} evaluated controls passed) · {tally}"
         f'<div style="color:{MUTED}">data: {esc(data.get("rows", "?"))} rows × '

@@ -88,8 +88,9 @@ def record_status(kind: str, summary: dict[str, Any]) -> str:
         return "pass" if summary.get("passed") else "fail"
     if kind == "telemetry":
         return "pass" if summary.get("success", True) else "error"
-    if kind == "review":  # a human decision on a control (vl_jupyter.review)
-        return {"accept_risk": "pass", "reject": "fail"}.get(summary.get("decision"), "warn")
+    if kind == "review":  # a human decision on a control, or a report's sign-off
+        # an accepted risk is still a risk: amber, never the green of a pass
+        return {"approve": "pass", "reject": "fail"}.get(summary.get("decision"), "warn")
     return "info"
 
 
