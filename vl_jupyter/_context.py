@@ -66,3 +66,28 @@ def git_state(directory: str | Path = ".") -> dict[str, object] | None:
         return None
     branch = headers.get("branch.head")
     return {"commit": commit, "branch": None if branch == "(detached)" else branch, "dirty": dirty}
+
+
+def origin() -> dict[str, object]:
+    """Which notebook (or script) and which cell produced a record, for its summary: the
+    sidebar tells records apart by it, and can open the notebook at that cell.
+
+    ``notebook`` is the notebook's path as Jupyter Server (``JPY_SESSION_NAME``) or VS
+    Code (``__vsc_ipynb_file__``) gives it, else the script's name; ``execution_count``
+    the running cell's ``In [n]`` (IPython counts it up before running the cell, as
+    :func:`vl_jupyter.telemetry` reads it too).
+    """
+    import os
+
+    shell = None
+    if "IPython" in sys.modules:
+        shell = sys.modules["IPython"].get_ipython()
+    if shell is None:
+        script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else None
+        return {"notebook": script or None, "execution_count": None}
+    path = shell.user_ns.get("__vsc_ipynb_file__") or os.environ.get("JPY_SESSION_NAME")
+    count = getattr(shell, "execution_count", None)
+    return {
+        "notebook": str(path) if path else None,
+        "execution_count": max(0, count - 1) if isinstance(count, int) else None,
+    }

@@ -52,7 +52,8 @@ def record_report(
     data["working_directory"] = str(Path.cwd())
     sdk_results = [sdk_record(r) for r in report]
     with store.lock():
-        record = store.append("enforce", data, session=current_session(), summary=report.summary())
+        summary = {**report.summary(), **_context.origin()}  # the sidebar's heading
+        record = store.append("enforce", data, session=current_session(), summary=summary)
         run_file = f"runs/{record.session}/results.json"
         previous = store.read_json(run_file, default=[])
         store.write_json(run_file, [*previous, *sdk_results])
