@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import evidence
+from .._context import origin as record_origin
 from ..errors import EvidenceError, VLWarning
 from . import _context, _energy, _settings
 from ._counters import Counters
@@ -192,7 +193,7 @@ class _Run:
             keys = ("name", "success", "wall_s", "peak_rss_bytes", "energy_kwh", "co2e_g")
             summary = {k: data[k] for k in keys}
             # which notebook and cell: the sidebar's heading and its jump to the cell
-            summary.update(notebook=code["notebook"], execution_count=code["execution_count"])
+            summary.update(record_origin())
             filename = f"trace_{safe_name(self.name)}.json"
             # one acquisition of the store's lock for the record and both trace copies
             # (it is re-entrant; each write alone would take and release it again)

@@ -93,8 +93,9 @@ export function ControlItem({ result }: { result: unknown }): JSX.Element {
       </div>
       <div className="vl-Control-value">
         <span className="vl-Value">{valueWithCi(r)}</span>{' '}
-        <span className="vl-Muted">needs</span>{' '}
-        <span className="vl-Threshold">{formatThreshold(r.operator, r.threshold)}</span>
+        <span className="vl-Threshold">
+          <span className="vl-Muted">needs</span> {formatThreshold(r.operator, r.threshold)}
+        </span>
       </div>
       <div className="vl-Metric" title={String(r.metric_key ?? '')}>
         {String(r.metric_key ?? '')}

@@ -123,11 +123,16 @@ export function RecordList({
       <ul
         className="vl-Records"
         aria-label="evidence records"
-        aria-rowcount={records.length}
         style={{ paddingTop: w.before, paddingBottom: w.after }}
       >
-        {records.slice(w.first, w.last + 1).map(rec => (
-          <RecordRow key={rec.id} controller={controller} rec={rec} actions={actions} />
+        {records.slice(w.first, w.last + 1).map((rec, i) => (
+          <RecordRow
+            key={rec.id}
+            controller={controller}
+            rec={rec}
+            actions={actions}
+            position={{ index: w.first + i + 1, size: records.length }}
+          />
         ))}
       </ul>
       {state.total > state.records.length && (

@@ -90,11 +90,14 @@ function Badges({ rec }: { rec: IEvidenceRecord }): JSX.Element | null {
 export function RecordRow({
   controller,
   rec,
-  actions
+  actions,
+  position
 }: {
   controller: EvidenceController;
   rec: IEvidenceRecord;
   actions: IRecordActions;
+  /** Its place in the whole list: a virtualised list tells assistive technology. */
+  position?: { index: number; size: number };
 }): JSX.Element {
   const { state } = controller;
   const open = state.open === rec.id;
@@ -107,6 +110,8 @@ export function RecordRow({
       data-record-id={rec.id}
       data-kind={rec.kind}
       data-status={rec.status}
+      aria-posinset={position?.index}
+      aria-setsize={position?.size}
     >
       <div className="vl-Record-row">
         {rec.syncable && (
@@ -137,10 +142,15 @@ export function RecordRow({
             {h.title}
           </div>
           <div className="vl-Record-where">
-            <span className="vl-Kind">{rec.kind}</span>
-            <span className="vl-Source" title={typeof rec.summary.notebook === 'string' ? rec.summary.notebook : rec.store}>
+            <span
+              className="vl-Source"
+              title={typeof rec.summary.notebook === 'string' ? rec.summary.notebook : rec.store}
+            >
               {where}
             </span>
+          </div>
+          <div className="vl-Record-when">
+            <span className="vl-Kind">{rec.kind}</span> ·{' '}
             <time className="vl-Time" dateTime={rec.created} title={rec.created}>
               {h.when}
             </time>
