@@ -93,8 +93,14 @@ def test_one_row_per_control_with_status_word_and_icon(audit):
 def test_grouped_controls_have_one_bar_per_group(audit):
     tree = parse(audit._repr_html_())
     rows = {r["attrs"]["data-control"]: r for r in tree.find("tr", "vl-control")}
+    groups_rows = {r["attrs"]["data-control"]: r for r in tree.find("tr", "vl-groups")}
+    # a row of their own under their control: as wide as the table, never squeezed
+    assert list(groups_rows) == ["class-balance", "approvals-by-gender", "approvals-by-age",
+                                 "gender-representation", "age-representation"]  # fmt: skip
+    (cell,) = [c for c in groups_rows["approvals-by-age"]["children"] if c["attrs"].get("colspan")]
+    assert cell["attrs"]["colspan"] == "5"
     for control_id in ("approvals-by-gender", "approvals-by-age", "age-representation"):
-        (chart,) = tree.find("div", "vl-bars", root=rows[control_id])
+        (chart,) = tree.find("div", "vl-bars", root=groups_rows[control_id])
         bars = tree.find("div", "vl-bar-row", root=chart)
         groups = audit[control_id].metadata["groups"]
         assert [b["attrs"]["data-group"] for b in bars] == list(groups)
@@ -107,9 +113,9 @@ def test_grouped_controls_have_one_bar_per_group(audit):
             assert "font-size:12px" in chart["attrs"]["style"]
             assert "var(--jp-content-font-color1, #24292f)" in chart["attrs"]["style"]
     assert not tree.find("svg")  # an SVG viewBox shrank with its cell
-    age = rows["approvals-by-age"]
+    age = groups_rows["approvals-by-age"]
     assert "0.591" in age["text"] and "n=149" in age["text"]
-    assert not tree.find("div", "vl-bars", root=rows["completeness"])  # nothing to draw
+    assert "completeness" not in groups_rows  # no per-group value to draw
 
 
 def test_fail_and_error_rows_say_why_in_one_sentence(audit):
@@ -139,7 +145,8 @@ def test_error_and_excluded_groups_are_marked():
     report = vl.enforce(frame, policy, target="y", evidence=False, ci=False)
     tree = parse(report._repr_html_())
     rows = {r["attrs"]["data-control"]: r for r in tree.find("tr", "vl-control")}
-    bars = tree.find("div", "vl-bar-row", root=rows["di"])
+    (groups,) = tree.find("tr", "vl-groups")
+    bars = tree.find("div", "vl-bar-row", root=groups)
     assert [b["attrs"]["data-group"] for b in bars] == ["a", "b", "c"]
     assert (
         tree.find("span", "vl-excluded", root=bars[2]) and "excluded (n=5 < 10)" in bars[2]["text"]

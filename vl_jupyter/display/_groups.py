@@ -18,7 +18,7 @@ MAX_BARS = 12
 #: The bar track: a fixed width, so bars of different controls compare at a glance.
 _TRACK = "flex:0 0 120px;height:10px;border-radius:2px;box-sizing:border-box"
 _TRACK_BG = "var(--jp-layout-color3, #eaeef2)"
-#: Label, track and value side by side: the cell never squeezes them below this.
+#: Label, track and value side by side: the row never squeezes them below this.
 _MIN_W = "19em"
 
 

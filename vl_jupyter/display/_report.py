@@ -29,7 +29,7 @@ from ._style import (
 if TYPE_CHECKING:
     from ..enforcement import ControlResult, Report
 
-REPORT_HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity", "groups")
+REPORT_HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity")
 #: Statuses whose row says why in one sentence.
 EXPLAINED = ("fail", "error", "warn", "skipped")
 
@@ -47,7 +47,12 @@ def report_html(report: Report) -> str:
 
 
 def control_row(r: ControlResult) -> str:
-    """One ``<tr class="vl-control vl-<status>">`` for one control."""
+    """One ``<tr class="vl-control vl-<status>">`` for one control, followed by a
+    ``<tr class="vl-groups">`` with its per-group bars when it has any.
+
+    The bars get a row of their own, as wide as the table: in a column of their own
+    they were squeezed (or pushed out of view) as soon as the sidebar took room from
+    the notebook."""
     reason = ""
     if r.status in EXPLAINED:
         s = STATUS_STYLE[r.status]
@@ -67,10 +72,15 @@ def control_row(r: ControlResult) -> str:
         _value(r),
         _threshold(r),
         esc(r.severity),
-        bars,
     ]
     attrs = f'data-control="{esc(r.control_id)}" data-status="{r.status}"'
-    return row(cells, css_class=f"vl-control vl-{r.status}", attrs=attrs)
+    html = row(cells, css_class=f"vl-control vl-{r.status}", attrs=attrs)
+    if bars:
+        html += (
+            f'<tr class="vl-groups" data-control="{esc(r.control_id)}"><td></td>'
+            f'<td colspan="{len(REPORT_HEADERS) - 1}" style="padding:0 8px 6px">{bars}</td></tr>'
+        )
+    return html
 
 
 def explain(r: ControlResult) -> str:
