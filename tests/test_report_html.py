@@ -95,6 +95,7 @@ def test_grouped_controls_have_one_bar_per_group(audit):
     rows = {r["attrs"]["data-control"]: r for r in tree.find("tr", "vl-control")}
     groups_rows = {r["attrs"]["data-control"]: r for r in tree.find("tr", "vl-groups")}
     # a row of their own under their control: as wide as the table, never squeezed
+    assert set(groups_rows) <= set(rows)
     assert list(groups_rows) == ["class-balance", "approvals-by-gender", "approvals-by-age",
                                  "gender-representation", "age-representation"]  # fmt: skip
     (cell,) = [c for c in groups_rows["approvals-by-age"]["children"] if c["attrs"].get("colspan")]

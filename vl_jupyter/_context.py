@@ -68,26 +68,34 @@ def git_state(directory: str | Path = ".") -> dict[str, object] | None:
     return {"commit": commit, "branch": None if branch == "(detached)" else branch, "dirty": dirty}
 
 
-def origin() -> dict[str, object]:
-    """Which notebook (or script) and which cell produced a record, for its summary: the
-    sidebar tells records apart by it, and can open the notebook at that cell.
-
-    ``notebook`` is the notebook's path as Jupyter Server (``JPY_SESSION_NAME``) or VS
-    Code (``__vsc_ipynb_file__``) gives it, else the script's name; ``execution_count``
-    the running cell's ``In [n]`` (IPython counts it up before running the cell, as
-    :func:`vl_jupyter.telemetry` reads it too).
-    """
+def origin() -> dict[str, str | int | None]:
+    """The notebook or script producing evidence: what "the same notebook" means when a
+    run is compared with the previous one, and how the sidebar heads a record (and opens
+    the notebook at its cell). A notebook's path comes from Jupyter Server's
+    ``JPY_SESSION_NAME`` (VS Code sets ``__vsc_ipynb_file__``); outside a kernel it is
+    the script (``sys.argv[0]``) relative to the working directory when inside it.
+    ``execution_count`` is the running cell's ``In [n]`` in IPython, else None."""
     import os
 
-    shell = None
-    if "IPython" in sys.modules:
-        shell = sys.modules["IPython"].get_ipython()
-    if shell is None:
-        script = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else None
-        return {"notebook": script or None, "execution_count": None}
-    path = shell.user_ns.get("__vsc_ipynb_file__") or os.environ.get("JPY_SESSION_NAME")
+    notebook = os.environ.get("JPY_SESSION_NAME") or None
+    if notebook is None:
+        main = sys.modules.get("__main__")
+        notebook = getattr(main, "__vsc_ipynb_file__", None)
+    script = None
+    if notebook is None and "ipykernel" not in sys.modules and sys.argv and sys.argv[0]:
+        path = Path(sys.argv[0])
+        if path.suffix == ".py":
+            try:
+                script = str(path.resolve().relative_to(Path.cwd()))
+            except ValueError:
+                script = str(path)
+    return {"notebook": notebook, "script": script, "execution_count": _execution_count()}
+
+
+def _execution_count() -> int | None:
+    """IPython counts ``execution_count`` up before running a cell, so the running cell is
+    one less (what its displayhook calls ``prompt_count``); telemetry reads it the same."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
     count = getattr(shell, "execution_count", None)
-    return {
-        "notebook": str(path) if path else None,
-        "execution_count": max(0, count - 1) if isinstance(count, int) else None,
-    }
+    return max(0, count - 1) if isinstance(count, int) else None

@@ -563,7 +563,8 @@ export interface IHeading {
 /** What a record's row shows instead of its raw 32-character id. */
 export function recordHeading(rec: IEvidenceRecord): IHeading {
   const s = rec.summary;
-  const notebook = str(s.notebook);
+  // a notebook's path, else the script's (vl_jupyter._context.origin)
+  const notebook = str(s.notebook) || str(s.script);
   const source = notebook
     ? baseName(notebook)
     : rec.notebook && rec.notebook !== '.'
@@ -637,7 +638,7 @@ export function filterRecords(records: IEvidenceRecord[], f: IFilter): IEvidence
     if (words.length) {
       const s = r.summary;
       const hay = [
-        r.id, r.kind, r.status, r.notebook, s.notebook, s.name, s.policy_title,
+        r.id, r.kind, r.status, r.notebook, s.notebook, s.script, s.name, s.policy_title,
         s.policy_version, s.control_id, s.reviewer, s.decision
       ]
         .filter(v => typeof v === 'string' || typeof v === 'number')

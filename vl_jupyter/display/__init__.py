@@ -24,9 +24,11 @@ from ._style import (
     version_label,
 )
 from ._tables import EvidenceView, PolicyView
+from ._trend import LEVEL_STYLE, Trend, comparison_html, level_badge
 
 __all__ = [
     "FONT",
+    "LEVEL_STYLE",
     "MUTED",
     "REPORT_HEADERS",
     "RULE",
@@ -36,13 +38,16 @@ __all__ = [
     "GroupBar",
     "PolicyView",
     "StatusStyle",
+    "Trend",
     "badge",
     "banner",
+    "comparison_html",
     "control_row",
     "esc",
     "fmt_number",
     "group_bars",
     "html_bars",
+    "level_badge",
     "report_html",
     "row",
     "table",

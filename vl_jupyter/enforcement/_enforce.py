@@ -36,9 +36,6 @@ from ._fingerprint import fingerprint
 from ._judge import judge
 from ._report import ControlResult, Report
 
-# List parameters whose values name columns (or variables) rather than being plain values.
-_COLUMN_PARAMS = ("quasi_identifiers", "columns")
-
 
 def enforce(
     data: pd.DataFrame,
@@ -59,6 +56,7 @@ def enforce(
     name: str | None = None,
     evidence: bool = True,
     evidence_dir: str | Path | None = None,
+    baseline: Any = None,
     **bindings: str | list[str],
 ) -> Report:
     """Evaluate ``policy`` on ``data`` and return a :class:`Report`.
@@ -68,7 +66,10 @@ def enforce(
     intersectional dimension. ``pos_label`` and ``min_group_size`` apply to every control
     that does not set its own; ``bins`` maps a variable or column to bins for a numeric
     dimension (``{"age": [25, 60]}``). Confidence intervals (``ci``) use ``n_boot``
-    multinomial replicates of the per-group counts, seeded by ``seed``.
+    multinomial replicates of the per-group counts, seeded by ``seed``. ``baseline`` (a
+    Report, record id, tag, ``"previous"`` or ``"mlflow:<run id>"``) compares each control
+    with that run; a regression fails a control only where its policy says so
+    (``fail_on_regression``); see :meth:`Report.compare`.
 
     Example::
 
@@ -91,13 +92,14 @@ def enforce(
     stats = Statistics(data)
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
+    dialect = getattr(policy, "dialect", "native")
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
         data_fingerprint = pool.submit(fingerprint, data)
         git = pool.submit(_context.git_state) if evidence else None
         results = [
-            _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {})
+            _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {}, dialect)
             for control in policy.controls
         ]
         data_summary = data_fingerprint.result()
@@ -113,6 +115,10 @@ def enforce(
         finished=_iso(datetime.now(timezone.utc)),
         warnings=list(policy.warnings),
     )
+    if baseline is not None:
+        from ._compare import apply_baseline
+
+        apply_baseline(report, baseline, evidence_dir=evidence_dir)
     duration = time.perf_counter() - clock
     if evidence:
         from ._record import record_report
@@ -130,6 +136,7 @@ def _evaluate(
     phase: str | None,
     defaults: dict[str, Any],
     bins: Mapping[str, Any],
+    dialect: str = "native",
 ) -> ControlResult:
     metadata: dict[str, Any] = {
         "enforcement_mode": control.enforcement_mode,
@@ -139,6 +146,8 @@ def _evaluate(
     }
     if control.metric_as_written:
         metadata["metric_as_written"] = control.metric_as_written
+    if control.regression is not None:
+        metadata["regression"] = {"rule": control.regression.to_dict()}
     if not control.applies_to(phase):
         metadata["reason"] = (
             f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"
@@ -148,9 +157,9 @@ def _evaluate(
     try:
         bound = binder.bind(control, spec)
         metadata["bindings"] = {role: b.to_dict() for role, b in bound.items()}
-        params = _params(control, spec, defaults, bins, bound)
+        params = _params(control, spec, defaults, bins, bound, dialect)
         columns = {role: b.columns for role, b in bound.items()}
-        for name in _COLUMN_PARAMS:
+        for name in spec.column_params:
             if name in params:
                 columns[name] = _resolve_columns(binder, control, params[name])
         metadata["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
@@ -178,12 +187,16 @@ def _params(
     defaults: dict[str, Any],
     bins: Mapping[str, Any],
     bound: dict[str, Binding],
+    dialect: str = "native",
 ) -> dict[str, Any]:
-    """The control's own parameters, falling back to the call's defaults."""
+    """The control's own parameters, falling back to the call's defaults, then to the
+    defaults the metric's catalogue entry gives policies of this dialect (the SDK's)."""
     params = dict(control.params)
     for name, value in defaults.items():
         if value is not None and name not in params and spec.param(name) is not None:
             params[name] = value
+    for name, value in spec.dialect_defaults(dialect).items():
+        params.setdefault(name, value)
     dimension = bound.get("dimension")
     if dimension and "bins" not in params and spec.param("bins") is not None:
         for key in (dimension.variable, *dimension.columns):

@@ -50,9 +50,10 @@ def record_report(
     data["environment"] = _context.software()
     data["git"] = git
     data["working_directory"] = str(Path.cwd())
+    data["origin"] = _context.origin()
     sdk_results = [sdk_record(r) for r in report]
     with store.lock():
-        summary = {**report.summary(), **_context.origin()}  # the sidebar's heading
+        summary = {**report.summary(), **data["origin"]}  # the sidebar's heading
         record = store.append("enforce", data, session=current_session(), summary=summary)
         run_file = f"runs/{record.session}/results.json"
         previous = store.read_json(run_file, default=[])

@@ -26,11 +26,14 @@ from ._model import (
     Policy,
     operator_symbol,
 )
+from ._regression import ALERT_LEVELS, DEFAULT_LEVELS, RegressionRule, alert_rank
 
 #: The JSON Schema (draft 2020-12) of the native format, shipped with the package.
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 __all__ = [
+    "ALERT_LEVELS",
+    "DEFAULT_LEVELS",
     "ENFORCEMENT_MODES",
     "LIFECYCLE_PHASES",
     "OPERATORS",
@@ -38,6 +41,8 @@ __all__ = [
     "SCHEMA_PATH",
     "Control",
     "Policy",
+    "RegressionRule",
+    "alert_rank",
     "load_policy",
     "operator_symbol",
 ]

@@ -18,6 +18,7 @@ from ..errors import PolicyError
 from ..metrics import CATALOGUE, ROLES, canonical_key, closest_keys, coerce_params, get_spec
 from ._dialects import Found, did_you_mean
 from ._model import ENFORCEMENT_MODES, LIFECYCLE_PHASES, OPERATOR_ALIASES, Control
+from ._regression import REGRESSION_PROPS, RegressionRule
 from ._yaml import line_of
 
 # written key or prop name -> field of _Raw
@@ -217,6 +218,7 @@ def build_control(found: Found, ctx: Context) -> Control:
         phases=_choices(raw, raw.phases or raw.default_phases, LIFECYCLE_PHASES, "lifecycle phase"),
         enforcement_mode=_mode(raw), line=found.line,
         metric_as_written=str(written).strip() if str(written).strip() != key else None,
+        regression=_regression(raw),
     )  # fmt: skip
 
 
@@ -322,6 +324,8 @@ def _params(raw: _Raw, key: str, spec: Any, ctx: Context) -> dict[str, Any]:
     known = tuple(p.name for p in spec.params)
     out: dict[str, Any] = {}
     for name, (value, line, dflt) in raw.params.items():
+        if name in REGRESSION_PROPS:
+            continue  # the control's regression rule, read by _regression
         if name not in known:
             if dflt:
                 continue
@@ -341,6 +345,18 @@ def _params(raw: _Raw, key: str, spec: Any, ctx: Context) -> dict[str, Any]:
     return out
 
 
+def _regression(raw: _Raw) -> RegressionRule | None:
+    """The control's regression alert rule, if it sets one (errors name the prop's line)."""
+    given = {name: raw.params[name] for name in REGRESSION_PROPS if name in raw.params}
+    if not given:
+        return None
+    try:
+        return RegressionRule.from_params({name: v[0] for name, v in given.items()}, raw.cid)
+    except PolicyError as exc:
+        line = min((v[1] for v in given.values() if v[1] is not None), default=None)
+        raise raw.error(exc.message, line, exc.hint) from None
+
+
 def _warn(ctx: Context, raw: _Raw, line: int | None, message: str) -> None:
     where = ctx.file + (f":{line}" if line else "")
     ctx.warnings.append(f"{where}: control '{raw.cid}': {message}")
@@ -348,14 +364,11 @@ def _warn(ctx: Context, raw: _Raw, line: int | None, message: str) -> None:
 
 def direction_warning(control: Control) -> str | None:
     """A sentence when the operator points the other way from the metric's 'better'."""
-    direction = get_spec(control.metric).direction
-    upper = control.operator in ("lt", "le")
-    if control.metric == "equalized_odds_ratio" and upper:
-        return (
-            "here equalized_odds_ratio means fairlearn's ratio (the smaller of the TPR and FPR "
-            "ratios, 1 = parity, higher is better), while the Venturalítica SDK meant the sum of "
-            "the TPR and FPR gaps; for a gap use equalized_odds_diff with lt"
-        )
+    spec = get_spec(control.metric)
+    direction, upper = spec.direction, control.operator in ("lt", "le")
+    note = spec.operator_note(control.operator)  # another tool's meaning of this key
+    if note:
+        return note
     if (direction == "higher" and upper) or (
         direction == "lower" and control.operator in ("gt", "ge")
     ):

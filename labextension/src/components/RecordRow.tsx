@@ -144,7 +144,7 @@ export function RecordRow({
           <div className="vl-Record-where">
             <span
               className="vl-Source"
-              title={typeof rec.summary.notebook === 'string' ? rec.summary.notebook : rec.store}
+              title={String(rec.summary.notebook || rec.summary.script || rec.store)}
             >
               {where}
             </span>
