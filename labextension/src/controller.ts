@@ -22,6 +22,7 @@ import {
   initialState,
   normalizePage,
   normalizeRecord,
+  recordHeading,
   syncFailed,
   syncIds,
   syncStarted,
@@ -78,11 +79,21 @@ export function apiErrorOf(error: unknown): IApiError {
 }
 
 export class EvidenceController {
+  /**
+   * ``isLocal(rec)`` says whether a record comes from the notebook in front (its
+   * report is on screen already); a failing policy check from anywhere else (another
+   * tab, nbclient, the CLI) raises a toast when it appears.
+   */
   constructor(
     private readonly request: Request,
-    options: { notifier?: INotifier; interval?: number } = {}
+    options: {
+      notifier?: INotifier;
+      interval?: number;
+      isLocal?: (rec: IEvidenceRecord) => boolean;
+    } = {}
   ) {
     this._notify = options.notifier ?? QUIET;
+    this._isLocal = options.isLocal ?? (() => false);
     this._poll = new Poll({
       auto: false,
       factory: () => this.refresh(),
@@ -160,6 +171,10 @@ export class EvidenceController {
         records = records.concat(next.records);
       }
       this._set(withPage(this._state, { ...first, records }));
+      this._announce(records);
+      if (this._pendingReveal) {
+        this.reveal(this._pendingReveal);
+      }
     } catch (error) {
       this._set(withError(this._state, apiErrorOf(error)));
       throw error; // lets the poll back off while the server is away
@@ -219,21 +234,32 @@ export class EvidenceController {
     }
   }
 
-  /** Open ``id``'s detail, clearing filters that hide it (from a cell's report). */
+  /** Open ``id``'s detail and scroll to it, clearing filters that hide it (a click on
+   * a cell's report). A record not listed yet is revealed after the next refresh. */
   reveal(id: string): boolean {
     const rec = this._state.records.find(r => r.id === id);
     if (!rec) {
+      this._pendingReveal = id;
       return false;
     }
+    this._pendingReveal = null;
     if (!this.visible.includes(rec)) {
       this._filter = emptyFilter();
     }
+    this._scrollTarget = id;
     if (this._state.open !== id) {
       this.toggleOpen(rec);
     } else {
       this._changed.emit();
     }
     return true;
+  }
+
+  /** The record the list should scroll to, once (then it is forgotten). */
+  takeScrollTarget(): string | null {
+    const id = this._scrollTarget;
+    this._scrollTarget = null;
+    return id;
   }
 
   details(id: string): IEvidenceRecord | undefined {
@@ -323,6 +349,28 @@ export class EvidenceController {
     Signal.clearData(this);
   }
 
+  /** A toast for each failing policy check that appeared since the last refresh and
+   * is not from the notebook in front (the first load only takes note). */
+  private _announce(records: IEvidenceRecord[]): void {
+    const seen = this._seen;
+    this._seen = new Set(records.map(r => r.id));
+    if (!seen) {
+      return;
+    }
+    for (const rec of records) {
+      if (seen.has(rec.id) || rec.kind !== 'enforce' || this._isLocal(rec)) {
+        continue;
+      }
+      if (rec.status === 'fail' || rec.status === 'error') {
+        const h = recordHeading(rec);
+        this._notify.error(
+          `Policy check ${rec.status === 'fail' ? 'failed' : 'could not be evaluated'}: ` +
+            `${h.title} in ${[h.source, h.cell].filter(Boolean).join(' ')}`
+        );
+      }
+    }
+  }
+
   private _set(next: IState): void {
     if (next !== this._state) {
       this._state = next;
@@ -342,5 +390,9 @@ export class EvidenceController {
   private _notify: INotifier;
   private _poll: Poll;
   private _wanted = PAGE;
+  private _seen: Set<string> | null = null;
+  private _isLocal: (rec: IEvidenceRecord) => boolean;
+  private _pendingReveal: string | null = null;
+  private _scrollTarget: string | null = null;
   private _loadingMore = false;
 }

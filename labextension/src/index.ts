@@ -72,6 +72,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
     statusBar: IStatusBar | null
   ) => {
     const controller = new EvidenceController(requestAPI, {
+      isLocal: rec => {
+        const path = notebooks?.currentWidget?.context.path;
+        const from = rec.summary.notebook;
+        return (
+          !!path &&
+          typeof from === 'string' &&
+          (from === path || path.endsWith('/' + from) || from.endsWith('/' + path))
+        );
+      },
       notifier: {
         success: message => Notification.success(message, { autoClose: 5000 }),
         error: message => Notification.error(message, { autoClose: false }),
@@ -138,7 +147,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(panel.id);
         const id = typeof args.id === 'string' ? args.id : '';
         if (id && !controller.reveal(id)) {
-          controller.refreshSoon();
+          controller.refreshSoon(); // revealed once the refresh lists it
         }
       }
     });
@@ -166,6 +175,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
       });
       notebooks?.currentChanged.connect(() => item.update());
     }
+
+    // From a cell's report to its record: the report's evidence id carries
+    // data-vl-record (plain HTML, no script, so it survives export).
+    document.addEventListener('click', event => {
+      const target = event.target as Element | null;
+      const id = target?.closest?.('[data-vl-record]')?.getAttribute('data-vl-record');
+      if (id && target?.closest('.jp-OutputArea-output')) {
+        void commands.execute(COMMANDS.reveal, { id });
+      }
+    });
 
     // A cell that finished in this tab may have written evidence. Other tabs, nbclient
     // and the CLI are caught by the controller's poll.

@@ -415,15 +415,17 @@ function isNum(v: unknown): v is number {
   return typeof v === 'number' && isFinite(v);
 }
 
+/** The symbols of vl_jupyter.policy.operator_symbol: the inline report, the CLI and the
+ * sidebar write a threshold the same way (``>= 0.99`` everywhere). */
 const OPERATORS: { [op: string]: string } = {
   gt: '>',
-  ge: '≥',
-  gte: '≥',
+  ge: '>=',
+  gte: '>=',
   lt: '<',
-  le: '≤',
-  lte: '≤',
-  eq: '=',
-  ne: '≠'
+  le: '<=',
+  lte: '<=',
+  eq: '==',
+  ne: '!='
 };
 
 export function operatorSymbol(op: string | null | undefined): string {
@@ -592,8 +594,12 @@ export function notebookPath(rec: IEvidenceRecord): string | null {
   if (!notebook || !/\.ipynb$/.test(notebook)) {
     return null;
   }
-  if (notebook.startsWith('/')) {
-    return null; // absolute (VS Code): not a path the Jupyter server can open
+  if (/^([a-zA-Z]:)?[\\/]/.test(notebook)) {
+    // Jupyter Server gives the kernel an absolute path; the store sits in the notebook's
+    // working directory (its folder, by default), which the listing gives relative to
+    // the server's root
+    const base = baseName(notebook);
+    return rec.notebook && rec.notebook !== '.' ? `${rec.notebook}/${base}` : base;
   }
   return notebook;
 }

@@ -68,7 +68,7 @@ def test_bars_are_legible_in_lab_dark_nbconvert_and_notebook7(tmp_path, jupyter,
     root = tmp_path / "project"
     root.mkdir()
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(CELL)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Bars"), nbformat.v4.new_code_cell(CELL)]
     nb.metadata["kernelspec"] = {
         "name": "python3",
         "display_name": "Python 3",
@@ -93,6 +93,19 @@ def test_bars_are_legible_in_lab_dark_nbconvert_and_notebook7(tmp_path, jupyter,
         set_sidebar_width(page, 250)
         # the status bar shows this notebook's last verdict
         expect(page.locator(".vl-StatusItem")).to_have_text(re.compile(r"^Compliance: ✖ FAIL 83%$"))
+        # from the cell's report to its record: a click on the evidence id opens it
+        evidence_id = report.locator(".vl-evidence-id")
+        record_id = evidence_id.get_attribute("data-vl-record")
+        expect(page.locator("#vl-jupyter-compliance .vl-Record-open")).to_have_count(0)
+        evidence_id.click()
+        opened = page.locator("#vl-jupyter-compliance .vl-Record-open")
+        expect(opened).to_have_attribute("data-record-id", record_id)
+        expect(opened.locator(".vl-OpenCell")).to_have_text("Open audit.ipynb at cell [1]")
+        # and back: the record's button selects the cell that produced it
+        page.locator(".jp-MarkdownCell").first.click()
+        expect(page.locator(".jp-Cell.jp-mod-active")).to_have_class(re.compile("jp-MarkdownCell"))
+        opened.locator(".vl-OpenCell").click()
+        expect(page.locator(".jp-Cell.jp-mod-active")).to_contain_text("vl.enforce(df")
         check_bars(page, "JupyterLab light")
         age = page.locator('.vl-report tr.vl-groups[data-control="approvals-by-age"]')
         age.scroll_into_view_if_needed()
@@ -112,7 +125,7 @@ def test_bars_are_legible_in_lab_dark_nbconvert_and_notebook7(tmp_path, jupyter,
 
     saved = nbformat.read(root / "audit.ipynb", as_version=4)
     assert any(
-        "vl-bar-row" in o.get("data", {}).get("text/html", "") for o in saved.cells[0].outputs
+        "vl-bar-row" in o.get("data", {}).get("text/html", "") for o in saved.cells[1].outputs
     ), "the saved notebook holds the report"
     subprocess.run(
         [str(BIN / "jupyter"), "nbconvert", "--to", "html", "audit.ipynb"],
@@ -132,5 +145,5 @@ def test_bars_are_legible_in_lab_dark_nbconvert_and_notebook7(tmp_path, jupyter,
         page.goto(f"{base}/notebooks/audit.ipynb?token={TOKEN}")
         expect(page.locator(".jp-OutputArea-output .vl-report")).to_be_visible()
         check_bars(page, "Notebook 7")
-        page.locator(".jp-Cell").first.screenshot(path=shots / "report-notebook7.png")
+        page.locator(".jp-CodeCell").first.screenshot(path=shots / "report-notebook7.png")
         keep(shots / "report-notebook7.png")

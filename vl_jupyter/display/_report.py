@@ -143,7 +143,12 @@ def _header(report: Report) -> str:
     if report.phase:
         body += f" · phase {esc(report.phase)}"
     if report.evidence_id:
-        body += f" · evidence <code>{esc(report.evidence_id)}</code>"
+        # the sidebar opens this record on a click (data-vl-record); plain text elsewhere
+        body += (
+            f' · evidence <code class="vl-evidence-id" data-vl-record="{esc(report.evidence_id)}"'
+            f' title="click to show this record in the Compliance sidebar"'
+            f' style="cursor:pointer">{esc(report.evidence_id)}</code>'
+        )
     else:
         body += " · not recorded as evidence"
     return banner(report.status, body + "</div>", css_class="vl-report-header")

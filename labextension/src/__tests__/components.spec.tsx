@@ -172,7 +172,7 @@ describe('Detail', () => {
       '>=60 0.745 n=51',
       'tiny excluded (n=3)'
     ]);
-    expect(items[1].querySelector('.vl-Control-value')!.textContent).toBe('1 needs ≥ 0.99');
+    expect(items[1].querySelector('.vl-Control-value')!.textContent).toBe('1 needs >= 0.99');
     expect(items[1].querySelector('.vl-Reason')).toBeNull();
     expect(node.querySelector('table')).toBeNull();
     const meta = node.querySelector('.vl-Meta')!.textContent!;

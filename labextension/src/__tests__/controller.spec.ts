@@ -185,3 +185,43 @@ describe('EvidenceController', () => {
     c.dispose();
   });
 });
+
+describe('EvidenceController notifications and reveal', () => {
+  it('toasts a failing policy check that appears elsewhere, not the first load nor this notebook', async () => {
+    const old = record({ status: 'fail' });
+    let listed = [old];
+    const { request } = fake({ evidence: call => listing(listed)(call) });
+    const { n, said } = notifier();
+    const c = new EvidenceController(request, {
+      notifier: n,
+      isLocal: rec => rec.summary.notebook === 'here.ipynb'
+    });
+    await c.refresh();
+    expect(said).toEqual([]); // the first load only takes note
+    const elsewhere = record({ status: 'fail', summary: { ...old.summary, notebook: 'other/x.ipynb', execution_count: 3 } });
+    const local = record({ status: 'fail', summary: { ...old.summary, notebook: 'here.ipynb' } });
+    const passing = record({ status: 'pass', summary: { ...old.summary, notebook: 'y.ipynb' } });
+    listed = [elsewhere, local, passing, old];
+    await c.refresh();
+    expect(said).toEqual(['error: Policy check failed: German credit data audit v1.0 in x.ipynb [3]']);
+    c.dispose();
+  });
+
+  it('reveals a record listed only after the next refresh, and asks the list to scroll once', async () => {
+    const a = record();
+    let listed: IEvidenceRecord[] = [];
+    const { request } = fake({
+      evidence: call => listing(listed)(call),
+      'evidence/*': () => ({ ...a, data: {} })
+    });
+    const c = new EvidenceController(request);
+    await c.refresh();
+    expect(c.reveal(a.id)).toBe(false);
+    listed = [a];
+    await c.refresh();
+    expect(c.state.open).toBe(a.id);
+    expect(c.takeScrollTarget()).toBe(a.id);
+    expect(c.takeScrollTarget()).toBeNull();
+    c.dispose();
+  });
+});

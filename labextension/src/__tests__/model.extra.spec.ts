@@ -49,7 +49,7 @@ describe('telling records apart', () => {
     expect(versionLabel('unversioned')).toBe('unversioned');
     expect(versionLabel(null)).toBe('');
     expect(formatThreshold('gt', 0.4)).toBe('> 0.4');
-    expect(formatThreshold('ge', 30)).toBe('≥ 30');
+    expect(formatThreshold('ge', 30)).toBe('>= 30');
     expect(formatValue(0.79271)).toBe('0.7927');
     expect(formatValue(NaN)).toBe('–');
     expect(formatDateTime('not a time')).toBe('not a time');
@@ -58,7 +58,13 @@ describe('telling records apart', () => {
 
   it('knows which notebook it can open', () => {
     expect(notebookPath(record())).toBe('notebooks/01_quickstart.ipynb');
-    expect(notebookPath(record({ summary: { notebook: '/abs/x.ipynb' } }))).toBeNull();
+    // an absolute path (Jupyter Server's) opens relative to the store's folder
+    expect(notebookPath(record({ summary: { notebook: '/srv/p/notebooks/x.ipynb' } }))).toBe(
+      'notebooks/x.ipynb'
+    );
+    expect(notebookPath(record({ notebook: '.', summary: { notebook: '/srv/p/x.ipynb' } }))).toBe(
+      'x.ipynb'
+    );
     expect(notebookPath(record({ summary: { notebook: 'train.py' } }))).toBeNull();
   });
 });

@@ -226,7 +226,7 @@ describe('formatting', () => {
 
   it('shows operators as symbols', () => {
     expect(operatorSymbol('gt')).toBe('>');
-    expect(operatorSymbol('le')).toBe('≤');
+    expect(operatorSymbol('le')).toBe('<=');
     expect(operatorSymbol('between')).toBe('between');
   });
 });

@@ -106,6 +106,24 @@ export function RecordList({
     }
   });
 
+  // a record revealed from a cell's report: scroll it into view
+  React.useEffect(() => {
+    const node = scroller.current;
+    const id = controller.takeScrollTarget();
+    if (!node || !id) {
+      return;
+    }
+    let y = 0;
+    for (const other of ids) {
+      if (other === id) {
+        node.scrollTop = y;
+        setScrollTop(y);
+        return;
+      }
+      y += heights.current.get(other) ?? ESTIMATE_PX;
+    }
+  });
+
   const { state } = controller;
   const more = state.records.length < Math.min(state.total, MAX_RECORDS);
   React.useEffect(() => {
