@@ -63,7 +63,11 @@ export interface IVerifyState {
   message: string;
 }
 
-const QUIET: INotifier = { success: () => undefined, error: () => undefined, info: () => undefined };
+const QUIET: INotifier = {
+  success: () => undefined,
+  error: () => undefined,
+  info: () => undefined
+};
 
 /** Records asked for per page; the server allows up to 500. */
 export const PAGE = 200;

@@ -429,7 +429,7 @@ const OPERATORS: { [op: string]: string } = {
 };
 
 export function operatorSymbol(op: string | null | undefined): string {
-  return op ? OPERATORS[op] ?? op : '';
+  return op ? (OPERATORS[op] ?? op) : '';
 }
 
 /** "2 passed · 1 failed" for an enforce record, from its summary's counts. */
@@ -512,9 +512,7 @@ export function normalizeRecord(raw: unknown): IEvidenceRecord | null {
     status,
     synced,
     syncable: r.syncable === true,
-    integrity: ['verified', 'unverified', 'damaged'].includes(r.integrity)
-      ? r.integrity
-      : undefined
+    integrity: ['verified', 'unverified', 'damaged'].includes(r.integrity) ? r.integrity : undefined
   };
   if (r.telemetry !== undefined) {
     const t = obj(r.telemetry);
@@ -575,9 +573,7 @@ export function recordHeading(rec: IEvidenceRecord): IHeading {
   const cell = isNum(s.execution_count) ? `[${s.execution_count}]` : '';
   let title = str(s.name);
   if (rec.kind === 'enforce') {
-    const policy = [str(s.policy_title), versionLabel(s.policy_version)]
-      .filter(Boolean)
-      .join(' ');
+    const policy = [str(s.policy_title), versionLabel(s.policy_version)].filter(Boolean).join(' ');
     title = [policy, str(s.name)].filter(Boolean).join(' · ') || 'policy check';
   } else if (rec.kind === 'review') {
     title =
@@ -644,8 +640,18 @@ export function filterRecords(records: IEvidenceRecord[], f: IFilter): IEvidence
     if (words.length) {
       const s = r.summary;
       const hay = [
-        r.id, r.kind, r.status, r.notebook, s.notebook, s.script, s.name, s.policy_title,
-        s.policy_version, s.control_id, s.reviewer, s.decision
+        r.id,
+        r.kind,
+        r.status,
+        r.notebook,
+        s.notebook,
+        s.script,
+        s.name,
+        s.policy_title,
+        s.policy_version,
+        s.control_id,
+        s.reviewer,
+        s.decision
       ]
         .filter(v => typeof v === 'string' || typeof v === 'number')
         .join(' ')
@@ -666,8 +672,11 @@ export function lastVerdict(
   }
   return (
     records.find(
-      r => r.kind === 'enforce' && typeof r.summary.notebook === 'string' &&
-        (r.summary.notebook === path || path.endsWith('/' + r.summary.notebook) ||
+      r =>
+        r.kind === 'enforce' &&
+        typeof r.summary.notebook === 'string' &&
+        (r.summary.notebook === path ||
+          path.endsWith('/' + r.summary.notebook) ||
           r.summary.notebook.endsWith('/' + path))
     ) ?? null
   );

@@ -31,7 +31,10 @@ export function VerdictView({
       onClick={onOpen}
       title={`Last policy check of this notebook: ${policy}, ${rec.status}${score}. Click to open the Compliance panel.`}
     >
-      Compliance: <span className={`vl-StatusItem-light vl-Light-${rec.status}`}>{STATUS_ICON[rec.status]}</span>{' '}
+      Compliance:{' '}
+      <span className={`vl-StatusItem-light vl-Light-${rec.status}`}>
+        {STATUS_ICON[rec.status]}
+      </span>{' '}
       {rec.status.toUpperCase()}
       {score}
     </button>

@@ -96,7 +96,9 @@ describe('Filters', () => {
       select.dispatchEvent(new Event('change', { bubbles: true }));
     });
     expect(c.filter.status).toBe('fail');
-    const clear = [...node.querySelectorAll('button')].find(b => b.textContent === 'Clear filters')!;
+    const clear = [...node.querySelectorAll('button')].find(
+      b => b.textContent === 'Clear filters'
+    )!;
     act(() => clear.click());
     expect(c.filter.status).toBe('');
     unmount();
@@ -138,7 +140,12 @@ describe('RecordRow', () => {
   it('writes telemetry in words and binary units, no glyph for time or memory', () => {
     const rec = record({
       kind: 'telemetry',
-      telemetry: { wall_s: 1.5, peak_rss_bytes: 300 * 1024 * 1024, energy_kwh: 0.0031, co2e_g: 0.004 }
+      telemetry: {
+        wall_s: 1.5,
+        peak_rss_bytes: 300 * 1024 * 1024,
+        energy_kwh: 0.0031,
+        co2e_g: 0.004
+      }
     });
     const { node, unmount } = render(<RecordLine rec={rec} />);
     expect(node.textContent).toBe('1.50 s · peak 300.0 MiB · 3.1 Wh · 4 mg CO2e');
@@ -165,8 +172,12 @@ describe('Detail', () => {
       'approvals-by-age-with-a-very-long-identifier: Four-fifths rule by age band'
     );
     expect(first.querySelector('.vl-Control-id')!.getAttribute('tabindex')).toBe('0');
-    expect(first.querySelector('.vl-Control-value')!.textContent).toBe('0.7927 [0.644, 0.911] needs > 0.8');
-    expect(first.querySelector('.vl-Reason')!.textContent).toBe('disparate_impact = 0.7927, which is not > 0.8');
+    expect(first.querySelector('.vl-Control-value')!.textContent).toBe(
+      '0.7927 [0.644, 0.911] needs > 0.8'
+    );
+    expect(first.querySelector('.vl-Reason')!.textContent).toBe(
+      'disparate_impact = 0.7927, which is not > 0.8'
+    );
     expect([...first.querySelectorAll('.vl-Group-value')].map(g => g.textContent)).toEqual([
       '<25 0.591 n=149',
       '>=60 0.745 n=51',
@@ -210,7 +221,13 @@ describe('SyncStatus', () => {
       result: {
         synced: [],
         skipped: [],
-        runs: [{ target: 'mlflow', run_id: 'abcdef0123', url: 'sqlite:////p/mlflow.db/#/experiments/1/runs/abcdef0123' }]
+        runs: [
+          {
+            target: 'mlflow',
+            run_id: 'abcdef0123',
+            url: 'sqlite:////p/mlflow.db/#/experiments/1/runs/abcdef0123'
+          }
+        ]
       },
       error: null
     });
@@ -264,12 +281,17 @@ describe('RecordList', () => {
     const recs = Array.from({ length: 300 }, () => record());
     const c = controllerWith(recs);
     await c.refresh();
-    const { node, unmount } = render(<RecordList controller={c} records={c.visible} actions={actions} />);
+    const { node, unmount } = render(
+      <RecordList controller={c} records={c.visible} actions={actions} />
+    );
     const rows = node.querySelectorAll('li.vl-Record').length;
     expect(rows).toBeGreaterThan(5);
     expect(rows).toBeLessThan(60);
     const first = node.querySelector('li.vl-Record')!;
-    expect([first.getAttribute('aria-posinset'), first.getAttribute('aria-setsize')]).toEqual(['1', '300']);
+    expect([first.getAttribute('aria-posinset'), first.getAttribute('aria-setsize')]).toEqual([
+      '1',
+      '300'
+    ]);
     unmount();
     c.dispose();
   });

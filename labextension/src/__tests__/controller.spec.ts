@@ -33,7 +33,14 @@ function listing(records: IEvidenceRecord[], total = records.length, version = '
   return (call: Call) => {
     const offset = Number(call.query?.offset ?? 0);
     const limit = Number(call.query?.limit ?? PAGE);
-    return { records: records.slice(offset, offset + limit), total, offset, limit, stores: [], version };
+    return {
+      records: records.slice(offset, offset + limit),
+      total,
+      offset,
+      limit,
+      stores: [],
+      version
+    };
   };
 }
 
@@ -120,17 +127,35 @@ describe('EvidenceController', () => {
     let polls = 0;
     const { request, calls } = fake({
       evidence: listing(recs),
-      sync: () => ({ job: 'j1', target: 'mlflow', state: 'queued', progress: {}, result: null, error: null }),
+      sync: () => ({
+        job: 'j1',
+        target: 'mlflow',
+        state: 'queued',
+        progress: {},
+        result: null,
+        error: null
+      }),
       'sync/*': () => {
         polls += 1;
         return polls < 2
-          ? { job: 'j1', target: 'mlflow', state: 'running', progress: { done: 1, total: 2 }, result: null, error: null }
+          ? {
+              job: 'j1',
+              target: 'mlflow',
+              state: 'running',
+              progress: { done: 1, total: 2 },
+              result: null,
+              error: null
+            }
           : {
               job: 'j1',
               target: 'mlflow',
               state: 'done',
               progress: { done: 2, total: 2 },
-              result: { synced: [{ record_id: recs[0].id, target: 'mlflow' }], skipped: [recs[1].id], runs: [] },
+              result: {
+                synced: [{ record_id: recs[0].id, target: 'mlflow' }],
+                skipped: [recs[1].id],
+                runs: []
+              },
               error: null
             };
       }
@@ -169,7 +194,13 @@ describe('EvidenceController', () => {
 
   it('verifies every store and names the damaged ones', async () => {
     const { request } = fake({
-      verify: () => ({ ok: false, stores: [{ store: 'a/.venturalitica', ok: true }, { store: 'b/.venturalitica', ok: false }] })
+      verify: () => ({
+        ok: false,
+        stores: [
+          { store: 'a/.venturalitica', ok: true },
+          { store: 'b/.venturalitica', ok: false }
+        ]
+      })
     });
     const { n, said } = notifier();
     const c = new EvidenceController(request, { notifier: n });
@@ -198,12 +229,17 @@ describe('EvidenceController notifications and reveal', () => {
     });
     await c.refresh();
     expect(said).toEqual([]); // the first load only takes note
-    const elsewhere = record({ status: 'fail', summary: { ...old.summary, notebook: 'other/x.ipynb', execution_count: 3 } });
+    const elsewhere = record({
+      status: 'fail',
+      summary: { ...old.summary, notebook: 'other/x.ipynb', execution_count: 3 }
+    });
     const local = record({ status: 'fail', summary: { ...old.summary, notebook: 'here.ipynb' } });
     const passing = record({ status: 'pass', summary: { ...old.summary, notebook: 'y.ipynb' } });
     listed = [elsewhere, local, passing, old];
     await c.refresh();
-    expect(said).toEqual(['error: Policy check failed: German credit data audit v1.0 in x.ipynb [3]']);
+    expect(said).toEqual([
+      'error: Policy check failed: German credit data audit v1.0 in x.ipynb [3]'
+    ]);
     c.dispose();
   });
 

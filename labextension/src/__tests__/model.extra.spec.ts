@@ -92,7 +92,12 @@ describe('never trusting the API', () => {
       integrity: undefined,
       telemetry: { wall_s: null, peak_rss_bytes: 10, energy_kwh: null, co2e_g: null }
     });
-    expect(rec.synced.mlflow).toEqual({ run_id: null, url: 'http://x', location: null, synced_at: null });
+    expect(rec.synced.mlflow).toEqual({
+      run_id: null,
+      url: 'http://x',
+      location: null,
+      synced_at: null
+    });
     expect(rec.synced.wandb.url).toBeNull();
     expect(normalizeRecord({ kind: 'enforce' })).toBeNull();
     expect(normalizeRecord(null)).toBeNull();
@@ -111,7 +116,11 @@ describe('filters', () => {
     summary: { name: 'train_model', notebook: 'other.ipynb' },
     synced: { mlflow: { run_id: 'r', url: null } }
   });
-  const c = record({ status: 'warn', kind: 'review', summary: { control_id: 'di', reviewer: 'Ada' } });
+  const c = record({
+    status: 'warn',
+    kind: 'review',
+    summary: { control_id: 'di', reviewer: 'Ada' }
+  });
   const all = [a, b, c];
 
   it('filters by status, kind, sync state and words', () => {

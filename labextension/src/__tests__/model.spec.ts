@@ -185,7 +185,12 @@ describe('sync', () => {
       s,
       job({
         state: 'error',
-        error: { code: 'SYNC_FAILED', message: 'no W&B credentials', hint: 'use offline mode', pending: [a.id] }
+        error: {
+          code: 'SYNC_FAILED',
+          message: 'no W&B credentials',
+          hint: 'use offline mode',
+          pending: [a.id]
+        }
       })
     );
     expect(s.sync).toMatchObject({ state: 'error' });

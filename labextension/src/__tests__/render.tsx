@@ -2,9 +2,7 @@ import * as React from 'react';
 
 // no @types/react-dom in this project's snapshot of the registry: typed by hand
 declare const require: (id: string) => any;
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const testUtils: { act: (fn: () => unknown) => any } = require('react-dom/test-utils');
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const client: { createRoot: (node: HTMLElement) => IRoot } = require('react-dom/client');
 
 interface IRoot {

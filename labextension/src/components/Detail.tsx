@@ -87,7 +87,11 @@ export function ControlItem({ result }: { result: unknown }): JSX.Element {
     <li className={`vl-Control vl-Control-${status}`} data-control={id}>
       <div className="vl-Control-head">
         <Light status={status} />
-        <span className="vl-Control-id" tabIndex={0} title={description ? `${id}: ${description}` : id}>
+        <span
+          className="vl-Control-id"
+          tabIndex={0}
+          title={description ? `${id}: ${description}` : id}
+        >
           {id}
         </span>
       </div>
@@ -163,13 +167,16 @@ export function Detail({
       <div className="vl-Meta">
         {integrity && (
           <Fact label="integrity">
-            <span className={`vl-Integrity vl-Integrity-${integrity}`}>{INTEGRITY_WORDS[integrity]}</span>
+            <span className={`vl-Integrity vl-Integrity-${integrity}`}>
+              {INTEGRITY_WORDS[integrity]}
+            </span>
           </Fact>
         )}
         {fingerprint && (
           <Fact label="data">
             {typeof frame.rows === 'number' ? `${frame.rows} rows, ` : ''}
-            fingerprint <code title={fingerprint}>{fingerprint.split(':').pop()!.slice(0, 12)}</code>
+            fingerprint{' '}
+            <code title={fingerprint}>{fingerprint.split(':').pop()!.slice(0, 12)}</code>
           </Fact>
         )}
         {bindings.length > 0 && (

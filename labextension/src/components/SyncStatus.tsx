@@ -58,7 +58,9 @@ export function SyncStatus({ controller }: { controller: EvidenceController }): 
               className="vl-Progress"
               value={sync.total ? sync.done : undefined}
               max={sync.total || undefined}
-              aria-label={sync.total ? `sync progress ${sync.done} of ${sync.total}` : 'sync starting'}
+              aria-label={
+                sync.total ? `sync progress ${sync.done} of ${sync.total}` : 'sync starting'
+              }
             />{' '}
             {sync.total ? `${sync.done}/${sync.total}` : sync.message}
           </div>
@@ -89,8 +91,8 @@ export function SyncStatus({ controller }: { controller: EvidenceController }): 
                 {sync.target === 'wandb' && (
                   <>
                     {' '}
-                    Without W&B credentials or network, set the W&B mode to “offline” in
-                    Settings: runs are written locally for a later <code>wandb sync</code>.
+                    Without W&B credentials or network, set the W&B mode to “offline” in Settings:
+                    runs are written locally for a later <code>wandb sync</code>.
                   </>
                 )}
               </div>
@@ -113,14 +115,21 @@ export function SyncStatus({ controller }: { controller: EvidenceController }): 
 }
 
 /** Outcome of "verify". */
-export function VerifyStatus({ controller }: { controller: EvidenceController }): JSX.Element | null {
+export function VerifyStatus({
+  controller
+}: {
+  controller: EvidenceController;
+}): JSX.Element | null {
   const v = controller.verify;
   if (!v) {
     return null;
   }
   const kind = v.state === 'running' ? 'info' : v.ok ? 'success' : 'error';
   return (
-    <div className={`vl-Message vl-Message-${kind} vl-Verify`} role={kind === 'error' ? 'alert' : 'status'}>
+    <div
+      className={`vl-Message vl-Message-${kind} vl-Verify`}
+      role={kind === 'error' ? 'alert' : 'status'}
+    >
       <div className="vl-Message-body">{v.message}</div>
       {v.state !== 'running' && (
         <button
