@@ -1,7 +1,7 @@
 import * as React from 'react';
 
 import { EvidenceController } from '../controller';
-import { ControlItem, Detail, valueWithCi } from '../components/Detail';
+import { ControlItem, Detail, Reviews, valueWithCi } from '../components/Detail';
 import { Filters } from '../components/Filters';
 import { Header } from '../components/Header';
 import { RecordList, windowOf } from '../components/RecordList';
@@ -314,5 +314,29 @@ describe('VerdictView', () => {
     expect(none.node.textContent).toBe('');
     none.unmount();
     c.dispose();
+  });
+});
+
+describe('Reviews', () => {
+  it('lists who decided what on a report, sign-off included', () => {
+    const reviews = [
+      record({
+        kind: 'review',
+        summary: { scope: 'report', decision: 'approve', reviewer: 'Ada' }
+      }),
+      record({
+        kind: 'review',
+        summary: { control_id: 'di', decision: 'accept_risk', reviewer: 'Bo' }
+      })
+    ];
+    const { node, unmount } = render(<Reviews reviews={reviews} />);
+    expect([...node.querySelectorAll('.vl-Review')].map(li => li.textContent)).toEqual([
+      'approved on the report by Ada',
+      'risk accepted on di by Bo'
+    ]);
+    unmount();
+    const none = render(<Reviews reviews={[]} />);
+    expect(none.node.textContent).toBe('');
+    none.unmount();
   });
 });

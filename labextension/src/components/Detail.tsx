@@ -120,15 +120,48 @@ function Fact({ label, children }: { label: string; children: React.ReactNode })
   );
 }
 
-/** A record's full detail (fetched on opening); ``listed`` is its row meanwhile. */
+const DECISION_WORDS: { [key: string]: string } = {
+  accept_risk: 'risk accepted',
+  reject: 'rejected',
+  needs_work: 'needs work',
+  approve: 'approved'
+};
+
+/** The human decisions on a report: who decided what, on which control or on the
+ * whole report (newest first, as listed). */
+export function Reviews({ reviews }: { reviews: IEvidenceRecord[] }): JSX.Element | null {
+  if (!reviews.length) {
+    return null;
+  }
+  return (
+    <ul className="vl-Reviews" aria-label="reviews">
+      {reviews.map(r => {
+        const s = r.summary;
+        const decision = typeof s.decision === 'string' ? s.decision : '';
+        const what = s.scope === 'report' ? 'the report' : String(s.control_id ?? '?');
+        return (
+          <li key={r.id} className={`vl-Review vl-Review-${decision}`}>
+            <b>{DECISION_WORDS[decision] ?? (decision || 'pending')}</b> on {what}
+            {typeof s.reviewer === 'string' && s.reviewer ? ` by ${s.reviewer}` : ''}
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+/** A record's full detail (fetched on opening); ``listed`` is its row meanwhile;
+ * ``reviews`` are the listed review records of this report. */
 export function Detail({
   rec,
   listed,
-  actions
+  actions,
+  reviews = []
 }: {
   rec?: IEvidenceRecord;
   listed: IEvidenceRecord;
   actions: IRecordActions;
+  reviews?: IEvidenceRecord[];
 }): JSX.Element {
   if (!rec || !rec.data) {
     return <div className="vl-Detail">loading…</div>;
@@ -164,6 +197,7 @@ export function Detail({
           ))}
         </ul>
       )}
+      <Reviews reviews={reviews} />
       <div className="vl-Meta">
         {integrity && (
           <Fact label="integrity">

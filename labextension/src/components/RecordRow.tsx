@@ -159,7 +159,18 @@ export function RecordRow({
           <Badges rec={rec} />
         </div>
       </div>
-      {open && <Detail rec={controller.details(rec.id)} listed={rec} actions={actions} />}
+      {open && (
+        <Detail
+          rec={controller.details(rec.id)}
+          listed={rec}
+          actions={actions}
+          reviews={
+            rec.kind === 'enforce'
+              ? state.records.filter(r => r.kind === 'review' && r.summary.report_id === rec.id)
+              : []
+          }
+        />
+      )}
     </li>
   );
 }
