@@ -5,7 +5,7 @@ The notebook is run from the browser (a real kernel), saved, exported with
 ``jupyter nbconvert``, then reopened in Notebook 7. In each place the bars' labels must
 be drawn at a readable size (the SVG they replaced shrank to ~4.5 px text with its
 table cell) and in the theme's colours (WCAG AA contrast in both themes). Screenshots
-go to docs/img/screens/ (VL_UPDATE_SCREENSHOT=0 keeps the committed ones).
+go to docs/img/screens/ when missing there (VL_UPDATE_SCREENSHOT=1 refreshes them).
 """
 
 from __future__ import annotations
