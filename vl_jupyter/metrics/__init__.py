@@ -10,9 +10,11 @@ from ._catalogue import (
     get_spec,
     known_keys,
 )
+from ._drift import NoBaseline
 from ._evaluate import Statistics, measure
 from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
+from ._validate import string_columns
 
 __all__ = [
     "CATALOGUE",
@@ -20,6 +22,7 @@ __all__ = [
     "CISettings",
     "Measurement",
     "MetricSpec",
+    "NoBaseline",
     "Statistics",
     "canonical_key",
     "closest_keys",
@@ -28,4 +31,5 @@ __all__ = [
     "get_spec",
     "known_keys",
     "measure",
+    "string_columns",
 ]
