@@ -34,6 +34,8 @@ export interface IEvidenceRecord {
   syncable: boolean;
   /** The evidence chain's verdict on this record, when the server says it. */
   integrity?: 'verified' | 'unverified' | 'damaged';
+  /** Why, when it is not verified. */
+  integrity_reason?: string;
   telemetry?: {
     wall_s?: number | null;
     peak_rss_bytes?: number | null;
@@ -512,7 +514,10 @@ export function normalizeRecord(raw: unknown): IEvidenceRecord | null {
     status,
     synced,
     syncable: r.syncable === true,
-    integrity: ['verified', 'unverified', 'damaged'].includes(r.integrity) ? r.integrity : undefined
+    integrity: ['verified', 'unverified', 'damaged'].includes(r.integrity)
+      ? r.integrity
+      : undefined,
+    integrity_reason: typeof r.integrity_reason === 'string' ? r.integrity_reason : undefined
   };
   if (r.telemetry !== undefined) {
     const t = obj(r.telemetry);

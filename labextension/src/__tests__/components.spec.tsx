@@ -340,3 +340,29 @@ describe('Reviews', () => {
     none.unmount();
   });
 });
+
+describe('integrity', () => {
+  it('marks a damaged record in its row and says why in its detail', async () => {
+    const rec = record({ integrity: 'damaged', integrity_reason: 'hash mismatch' });
+    const c = controllerWith([rec]);
+    await c.refresh();
+    const listed = c.state.records[0];
+    expect(listed.integrity).toBe('damaged');
+    const row = render(
+      <ul>
+        <RecordRow controller={c} rec={listed} actions={actions} />
+      </ul>
+    );
+    const mark = row.node.querySelector('.vl-Integrity-damaged')!;
+    expect(mark.textContent).toBe('damaged: does not match its hash chain');
+    expect(mark.getAttribute('title')).toBe('hash mismatch');
+    row.unmount();
+    const full = { ...detail(listed), integrity: 'damaged' as const };
+    const d = render(<Detail rec={full} listed={listed} actions={actions} />);
+    expect(d.node.querySelector('.vl-Meta')!.textContent).toContain(
+      'integrity DAMAGED: does not match its hash chain (hash mismatch)'
+    );
+    d.unmount();
+    c.dispose();
+  });
+});

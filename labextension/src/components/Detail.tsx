@@ -204,6 +204,9 @@ export function Detail({
             <span className={`vl-Integrity vl-Integrity-${integrity}`}>
               {INTEGRITY_WORDS[integrity]}
             </span>
+            {(rec.integrity_reason ?? listed.integrity_reason) && (
+              <span className="vl-Muted"> ({rec.integrity_reason ?? listed.integrity_reason})</span>
+            )}
           </Fact>
         )}
         {fingerprint && (

@@ -155,6 +155,11 @@ export function RecordRow({
               {h.when}
             </time>
           </div>
+          {rec.integrity === 'damaged' && (
+            <div className="vl-Integrity vl-Integrity-damaged" title={rec.integrity_reason ?? ''}>
+              damaged: does not match its hash chain
+            </div>
+          )}
           <RecordLine rec={rec} />
           <Badges rec={rec} />
         </div>
