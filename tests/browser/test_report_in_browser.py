@@ -92,7 +92,8 @@ def test_bars_are_legible_in_lab_dark_nbconvert_and_notebook7(tmp_path, jupyter,
         expect(page.locator("#vl-jupyter-compliance .vl-Record")).to_have_count(1, timeout=30_000)
         set_sidebar_width(page, 250)
         # the status bar shows this notebook's last verdict
-        expect(page.locator(".vl-StatusItem")).to_have_text(re.compile(r"^Compliance: ✖ FAIL 83%$"))
+        score = report.locator(".vl-score").inner_text()  # the report's own score, e.g. 50%
+        expect(page.locator(".vl-StatusItem")).to_have_text(f"Compliance: ✖ FAIL {score}")
         # from the cell's report to its record: a click on the evidence id opens it
         evidence_id = report.locator(".vl-evidence-id")
         record_id = evidence_id.get_attribute("data-vl-record")
