@@ -11,7 +11,14 @@ from vl_jupyter.cli import main
 from vl_jupyter.notebook import load_ipython_extension, unload_ipython_extension
 from vl_jupyter.notebook._shared_magic import policy_source, shipped_policies
 
-SHIPPED = "shipped policies: german_credit_data, german_credit_model"
+
+def _shipped() -> str:
+    from vl_jupyter.notebook._shared_magic import shipped_policies
+
+    return "shipped policies: " + ", ".join(shipped_policies())
+
+
+SHIPPED = _shipped()
 
 
 @pytest.fixture
@@ -33,7 +40,10 @@ def _error(shell, line: str) -> str:
 
 def test_a_misspelled_policy_name_gets_did_you_mean_and_the_list(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    assert shipped_policies() == ["german_credit_data", "german_credit_model"]
+    assert {"german_credit_data", "german_credit_model"} <= set(shipped_policies())
+    assert shipped_policies() == sorted(shipped_policies())
+    for name in shipped_policies():  # every shipped name resolves, dots and all
+        assert policy_source(name).name == f"{name}.yaml"
     with pytest.raises(UsageError) as info:
         policy_source("german_credit_dta")
     assert str(info.value) == (
@@ -42,7 +52,7 @@ def test_a_misspelled_policy_name_gets_did_you_mean_and_the_list(tmp_path, monke
         "policy file)"
     )
     with pytest.raises(UsageError, match=r"\(shipped policies: german_credit_data, "):
-        policy_source("loans")  # nothing close: the list alone
+        policy_source("zzz")  # nothing close: the list alone
 
 
 def test_magics_say_it_too(shell):

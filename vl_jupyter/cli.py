@@ -83,15 +83,19 @@ def _policy_arg(value: str) -> str:
     from . import datasets
 
     path = Path(value).expanduser()
-    if path.is_file() or any(sep in value for sep in "/\\") or path.suffix:
+    root = datasets.policy_path("german_credit_data").parent
+    shipped = sorted(p.stem for p in root.glob("*.yaml"))
+    if path.is_file():
+        return value
+    if value in shipped:  # a name may hold a dot (loan.oscal)
+        return str(datasets.policy_path(value))
+    if any(sep in value for sep in "/\\") or path.suffix:
         return value
     try:
         return str(datasets.policy_path(value))
     except FileNotFoundError:
         from .errors import PolicyError
 
-        root = datasets.policy_path("german_credit_data").parent
-        shipped = sorted(p.stem for p in root.glob("*.yaml"))
         close = difflib.get_close_matches(value, shipped, n=2, cutoff=0.6)
         hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
         raise PolicyError(
@@ -321,7 +325,7 @@ def _print_comparison(comparison, out: TextIO) -> None:
 
 
 def _record_or_latest(spec: str, root: str | None) -> str:
-    from .enforcement._baseline import resolve_baseline
+    from .enforcement import resolve_baseline
     from .evidence import EvidenceStore
 
     if spec != "latest":
@@ -332,8 +336,7 @@ def _record_or_latest(spec: str, root: str | None) -> str:
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    from .enforcement._baseline import resolve_baseline
-    from .enforcement._compare import compare_reports
+    from .enforcement import compare_reports, resolve_baseline
 
     current, _ = resolve_baseline(
         _record_or_latest(args.current, args.evidence_dir), evidence_dir=args.evidence_dir
@@ -387,7 +390,7 @@ def _print_table(report, out: TextIO) -> None:
         f"({report.data.get('rows')} rows)",
         file=out,
     )
-    for r in report:
+    for r in [*report, *report.skipped]:  # skipped controls are listed, not results
         value = "—" if r.actual_value is None else f"{r.actual_value:.4g}"
         if r.ci:
             value += f" [{r.ci[0]:.3g}, {r.ci[1]:.3g}]"

@@ -163,6 +163,8 @@ def policy_source(value: str) -> str | Path:
     path = Path(value).expanduser()
     if path.is_file():
         return path
+    if value in shipped_policies():  # a name may hold a dot (loan.oscal)
+        return datasets.policy_path(value)
     if value and all(sep not in value for sep in "/\\.") and not path.suffix:
         try:
             return datasets.policy_path(value)

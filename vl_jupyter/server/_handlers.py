@@ -18,6 +18,7 @@ from tornado.ioloop import IOLoop
 
 from ..errors import VLError
 from ._jobs import SyncJobs, check_settings, check_target
+from ._over_time import record_compare, record_history
 from ._stores import ApiError, Catalogue
 
 API = "vl-jupyter/api"
@@ -103,6 +104,34 @@ class RecordHandler(_Handler):
         except (ApiError, VLError) as err:
             return self._execute_error(err)
         self.finish(json.dumps(record))
+
+
+class HistoryHandler(_Handler):
+    """A record's controls across the runs of its policy (the sidebar's sparklines)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        try:
+            body = await self.off_loop(record_history, self.catalogue, record_id, self.arg("store"))
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(body))
+
+
+class CompareHandler(_Handler):
+    """A record against a baseline of its store (read-only: no tracker is asked)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        try:
+            body = await self.off_loop(
+                record_compare, self.catalogue, record_id, self.arg("baseline"), self.arg("store")
+            )
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(body, default=str))
 
 
 class TargetsHandler(_Handler):
@@ -213,6 +242,8 @@ def setup_handlers(web_app: Any, root_dir: str) -> None:
         [
             (url_path_join(base, "evidence"), EvidenceHandler, kwargs),
             (url_path_join(base, r"evidence/([^/]+)"), RecordHandler, kwargs),
+            (url_path_join(base, r"evidence/([^/]+)/history"), HistoryHandler, kwargs),
+            (url_path_join(base, r"evidence/([^/]+)/compare"), CompareHandler, kwargs),
             (url_path_join(base, "targets"), TargetsHandler, kwargs),
             (url_path_join(base, "sync"), SyncHandler, kwargs),
             (url_path_join(base, r"sync/([0-9a-f]{1,32})"), SyncJobHandler, kwargs),
