@@ -33,7 +33,12 @@ def _valid(key: str) -> None:
 @settings(max_examples=400)
 def test_round_trip_and_valid_everywhere(control_id):
     key = control_key(control_id)
-    assert control_id_of(key) == control_id
+    back = control_id_of(key)
+    if back != control_id:  # only a shortened key: it gives a prefix, control_keys.json the id
+        from vl_jupyter.trackers._bundle import MAX_KEY
+
+        assert len(key) > MAX_KEY - 20 and back.endswith("…"), (control_id, key, back)
+        assert control_id.startswith(back[:-1])
     _valid(key)
 
 

@@ -31,6 +31,7 @@ from .enforcement import ControlResult, Report, ScanResult, enforce, retain, sca
 from .errors import (
     BindingError,
     ComplianceBlockError,
+    DataSourceError,
     EnforcementError,
     EvidenceError,
     MetricError,
@@ -66,6 +67,7 @@ __all__ = [
     "ComplianceBlockError",
     "Control",
     "ControlResult",
+    "DataSourceError",
     "EnforcementError",
     "EvidenceError",
     "MetricError",

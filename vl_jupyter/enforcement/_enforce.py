@@ -31,18 +31,19 @@ from ..metrics import (
     coerce_bins,
     get_spec,
     measure,
+    statistics_for,
     string_columns,
 )
 from ..policy import Control, Policy, load_policy
 from . import _sdk_args
 from ._combine import bindings_checked
-from ._fingerprint import fingerprint
+from ._fingerprint import fingerprint, source_fingerprint
 from ._judge import judge
 from ._report import PHASE_SKIP, ControlResult, Report
 
 
 def enforce(
-    data: pd.DataFrame | None = None,
+    data: Any = None,
     policy: Policy | str | Path | Mapping[str, Any] | list | None = None,
     *,
     metrics: Mapping[str, float] | None = None,
@@ -65,6 +66,11 @@ def enforce(
     **bindings: str | list[str],
 ) -> Report:
     """Evaluate ``policy`` on ``data`` and return a :class:`Report`.
+
+    ``data`` is a pandas DataFrame, or any frame an engine holds: a polars DataFrame or
+    LazyFrame, a PyArrow table, a DuckDB relation, a PySpark DataFrame, SQL text run by
+    DuckDB (``"SELECT ... FROM 'preds/*.parquet'"``) or a .parquet/.csv path (read by
+    DuckDB, never loaded into pandas); engines compute the count tables where the data is.
 
     Keyword arguments bind the policy's variables to columns: ``target="class"`` binds the
     variable ``target``; ``gender="Attribute9"`` binds ``gender``; a list binds an
@@ -127,15 +133,17 @@ def enforce(
         )  # fmt: skip
     if isinstance(data, Mapping):
         data = pd.DataFrame(data)
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"enforce() needs a pandas DataFrame, got {type(data).__name__}")
-    data, prediction = _sdk_args.prediction_argument(data, prediction)  # an array is a column
+    if isinstance(data, pd.DataFrame):
+        data, prediction = _sdk_args.prediction_argument(data, prediction)  # an array: a column
+        data = string_columns(data)  # policies and keywords name columns by text
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
-    binder = Binder(data.columns, keywords)
+    # a pandas frame takes the numpy path; any other frame, SQL text or file is counted by
+    # its engine (metrics/_engines.py)
+    stats = statistics_for(data)
+    binder = Binder(stats.columns, keywords)
     if not bindings_checked():  # policy=[p1, p2] checks them against all policies at once
         column_params = {n for c in policy.controls for n in get_spec(c.metric).column_params}
         binder.check_used(bindings, policy.controls, column_params)
-    stats = Statistics(string_columns(data))  # policies and keywords name columns by text
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     dialect = getattr(policy, "dialect", "native")
@@ -148,7 +156,11 @@ def enforce(
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
-        data_fingerprint = pool.submit(fingerprint, data)
+        # data in memory is hashed alongside; data an engine holds is described by its
+        # source and the count tables the controls read, known once they ran
+        data_fingerprint = (
+            pool.submit(fingerprint, data, stats.encoded) if stats.in_memory else None
+        )
         git = pool.submit(_context.git_state) if evidence else None
         results = [
             _evaluate(
@@ -164,7 +176,7 @@ def enforce(
             )
             for control in policy.controls
         ]
-        data_summary = data_fingerprint.result()
+        data_summary = data_fingerprint.result() if data_fingerprint else source_fingerprint(stats)
         git_summary = git.result() if git else None
     bound = {k: v for k, v in keywords.items() if v is not None}
     return _finish(
