@@ -20,6 +20,7 @@ exits 0 when everything pending was pushed, 2 when a tracker could not be used.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import sys
@@ -46,8 +47,68 @@ _ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⊘", "skipped"
 _COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "90", "skipped": "90"}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that answers a misspelled option (``--polcy``) with the closest ones
+    (Python 3.11's argparse only says "unrecognized arguments" or that ``--policy`` is
+    missing)."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._seen = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):  # type: ignore[override]
+        options = _long_options(self)
+        for token in getattr(self, "_seen", []):
+            name = token.split("=", 1)[0]
+            if name.startswith("--") and name not in options:
+                close = difflib.get_close_matches(name, sorted(options), n=2, cutoff=0.75)
+                if close:
+                    message = f"unknown option {name} (did you mean {' or '.join(close)}?)"
+                    break
+        super().error(message)
+
+
+def _long_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every ``--option`` of ``parser`` and of its sub-commands."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(s for s in action.option_strings if s.startswith("--"))
+        choices = getattr(action, "choices", None)
+        if isinstance(choices, dict):  # sub-commands (other choices are value lists)
+            for sub in choices.values():
+                if isinstance(sub, argparse.ArgumentParser):
+                    found |= _long_options(sub)
+    return found
+
+
+def _policy_arg(value: str) -> str:
+    """A policy file, or the name of a shipped example policy (``german_credit_data``)."""
+    from . import datasets
+
+    path = Path(value).expanduser()
+    root = datasets.policy_path("german_credit_data").parent
+    shipped = sorted(p.stem for p in root.glob("*.yaml"))
+    if path.is_file():
+        return value
+    if value in shipped:  # a name may hold a dot (loan.oscal)
+        return str(datasets.policy_path(value))
+    if any(sep in value for sep in "/\\") or path.suffix:
+        return value
+    try:
+        return str(datasets.policy_path(value))
+    except FileNotFoundError:
+        from .errors import PolicyError
+
+        close = difflib.get_close_matches(value, shipped, n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise PolicyError(
+            f"no policy file or shipped policy named '{value}' ({hint}shipped policies: "
+            f"{', '.join(shipped)})"
+        ) from None
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vl-jupyter", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="vl-jupyter", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("enforce", help="evaluate a policy on a data file")
@@ -60,7 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--sql", help="a DuckDB query giving the rows, e.g. \"SELECT * FROM 'preds/*.parquet'\""
     )
-    run.add_argument("--policy", required=True, help="a policy file (any supported dialect)")
+    run.add_argument(
+        "--policy",
+        required=True,
+        help="a policy file (any supported dialect) or a shipped policy's name",
+    )
     run.add_argument("--target", help="column of the ground truth")
     run.add_argument("--prediction", help="column of the model's predictions")
     run.add_argument("--score", help="column of the model's scores (probabilities)")
@@ -232,11 +297,12 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_ERROR
         columns = column.split(",")
         bindings[variable] = columns if len(columns) > 1 else column
+    policy = _policy_arg(args.policy)
     data = args.sql if args.sql is not None else _read_data(args.data)
     try:
         report = enforce(
             data,
-            args.policy,
+            policy,
             target=args.target,
             prediction=args.prediction,
             score=args.score,
@@ -433,7 +499,7 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
 def _policy(args: argparse.Namespace, out: TextIO) -> int:
     from .policy import load_policy
 
-    policy = load_policy(Path(args.path))
+    policy = load_policy(Path(_policy_arg(args.path)))
     print(
         f"{_safe(policy.title)} v{_safe(policy.version)} ({policy.dialect}, {len(policy)} controls, "
         f"sha256 {policy.sha256[:12]})",
