@@ -144,6 +144,10 @@ def _evaluate(
             f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"
         )
         return _result(control, None, "skipped", metadata)
+    if control.problem is not None:  # loaded, but the policy reader could not understand it
+        metadata["reason"] = f"cannot be evaluated as the policy is written: {control.problem}"
+        metadata["error_code"] = "POLICY_INVALID"
+        return _result(control, None, "error", metadata)
     spec = get_spec(control.metric)
     try:
         bound = binder.bind(control, spec)

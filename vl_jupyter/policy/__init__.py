@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ._dialects import READERS, Reader, dialect_names
 from ._load import load_policy
 from ._model import (
     ENFORCEMENT_MODES,
@@ -26,18 +27,28 @@ from ._model import (
     Policy,
     operator_symbol,
 )
+from ._yaml import LIMITS, Limits
 
 #: The JSON Schema (draft 2020-12) of the native format, shipped with the package.
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
+#: Every ``Policy.dialect`` a policy can have: ``native`` (``vl-policy: 1``) and the
+#: Venturalítica SDK's shapes (``assessment-plan``, ``catalog``, ``list``, ...).
+DIALECTS = dialect_names()
+
 __all__ = [
+    "DIALECTS",
     "ENFORCEMENT_MODES",
     "LIFECYCLE_PHASES",
+    "LIMITS",
     "OPERATORS",
     "OPERATOR_ALIASES",
+    "READERS",
     "SCHEMA_PATH",
     "Control",
+    "Limits",
     "Policy",
+    "Reader",
     "load_policy",
     "operator_symbol",
 ]
