@@ -52,6 +52,7 @@ class Found:
     description: str | None = None  # lent by another entry of the same control (_join)
     #: why the control cannot be evaluated, found while locating it (a dangling link)
     problems: list[PolicyError] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # warnings found while locating it
 
     def __post_init__(self) -> None:
         if self.line is None:
@@ -196,9 +197,7 @@ def _requirements(node: Any, file: str, where: str) -> list[Found]:
     singular ``control-implementation`` of a system security plan)."""
     found: list[Found] = []
     for impl, w in _items(node, "control-implementations", file, where):
-        found += [
-            Found(r, "props", p) for r, p in _items(impl, "implemented-requirements", file, w + ".")
-        ]
+        found += _implemented(impl, file, w + ".")
     single = node.get("control-implementation") if isinstance(node, Mapping) else None
     if single is not None:
         if not isinstance(single, Mapping):
@@ -208,12 +207,17 @@ def _requirements(node: Any, file: str, where: str) -> list[Found]:
                 line=line_of(node, "control-implementation"),
                 hint="write control-implementation: {implemented-requirements: [...]}",
             )
-        found += [
-            Found(r, "props", p)
-            for r, p in _items(
-                single, "implemented-requirements", file, where + "control-implementation."
-            )
-        ]
+        found += _implemented(single, file, where + "control-implementation.")
+    return found
+
+
+def _implemented(node: Any, file: str, where: str) -> list[Found]:
+    """``implemented-requirements[]``, and the requirements nested inside a requirement
+    (the SDK's enhanced catalogs group several checks of one control that way)."""
+    found: list[Found] = []
+    for req, path in _items(node, "implemented-requirements", file, where):
+        found.append(Found(req, "props", path))
+        found += _implemented(req, file, path + ".")
     return found
 
 
@@ -343,9 +347,14 @@ def _with_props(found: list[Found]) -> list[Found]:
 def _join(found: list[Found]) -> list[Found]:
     """Merge the entries that describe one control: a file may list a control as a heading
     or a bare selection (``include-controls: [{control-id: x}]``, a catalog control with a
-    title only) and give its metric elsewhere (an implemented requirement, an inventory
-    item). The entry that names a metric is the control; the others lend it a description.
-    Entries that each name a metric stay separate (and meet the duplicate-id check)."""
+    title only, a requirement that only groups nested ones) and give its metric elsewhere
+    (an implemented requirement, an inventory item). The entries that name a metric are
+    the controls; the others lend them a description and are no controls themselves.
+
+    Several entries of one id that each name a metric (the SDK's enhanced catalogs give
+    control ``B.1`` four checks) are all kept, each under the id ``<id>/<its uuid>`` (or
+    ``<id>#<n>``), with a note; dropping any of them would be the SDK's silent drop.
+    """
     by_id: dict[str, list[Found]] = {}
     for f in found:
         if f.cid is not None:
@@ -357,15 +366,24 @@ def _join(found: list[Found]) -> list[Found]:
             out.append(f)
             continue
         with_metric = [g for g in group if any(has_metric(layer) for layer in g.layers)]
-        keep = with_metric[0] if with_metric else group[0]
-        if f is keep:
-            out.append(f)
-            if not _text(keep.node):
-                lender = next((g for g in group if _text(g.node)), None)
-                if lender is not None:
-                    keep.description = _text(lender.node)
-        elif f in with_metric:
-            out.append(f)
+        keep = with_metric or [group[0]]
+        if f not in keep:
+            continue
+        if not _text(f.node):
+            lender = next((g for g in group if g not in keep and _text(g.node)), None)
+            if lender is not None:
+                f.description = _text(lender.node)
+        if len(keep) > 1:
+            n = keep.index(f) + 1
+            suffix = str(f.node.get("uuid") or "").strip() or f"#{n}"
+            base = str(f.cid)
+            f.cid = f"{base}/{suffix}" if not suffix.startswith("#") else base + suffix
+            lines = ", ".join(str(g.line) for g in keep)
+            f.notes.append(
+                f"control id '{base}' names {len(keep)} checks (lines {lines}); this one is "
+                f"reported as '{f.cid}'"
+            )
+        out.append(f)
     return out
 
 

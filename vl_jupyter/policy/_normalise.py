@@ -37,8 +37,15 @@ _NATIVE_ID_KEYS = ("id", "description", "title")
 NATIVE_KEYS = (*_NATIVE_ID_KEYS, *_FIELDS, "inputs", "params", "phases")
 # every parameter name some metric takes: a native control that writes one flat gets a hint
 _PARAM_NAMES = {p.name for spec in CATALOGUE.values() for p in spec.params}
-# OSCAL's own bookkeeping props: not metric parameters, so no warning for them
-_OSCAL_PROPS = ("label", "sort-id", "status", "alt-identifier", "marking")
+# OSCAL's own bookkeeping props, and the annotation props the SDK's files carry (seen in
+# its samples, templates and scenarios): not metric parameters, so no warning for them
+_OSCAL_PROPS = (
+    "label", "sort-id", "status", "alt-identifier", "marking",
+    "note", "article", "risk_id", "policy_id", "evaluation_method", "evaluation_window",
+    "threshold_justification", "risk_acceptance_criteria", "control_tier",
+    "standard_clauses", "frameworks", "reference", "paper_reference", "interpretation",
+    "rationale",
+)  # fmt: skip
 
 
 @dataclass
@@ -90,6 +97,8 @@ def read_control(found: Found, ctx: Context) -> _Raw:
         raw.problem(f"a control has no id (at {found.where})", found.line, hint)
     for exc in found.problems:
         raw.problems.append(raw.error(exc.message, exc.line, exc.hint))
+    for text in found.notes:
+        raw.note(found.line, text)
     if found.style == "native" and ctx.defaults:
         _read_mapping(ctx.defaults, raw, default=True)
     if found.style != "props":
@@ -244,6 +253,8 @@ def build_control(found: Found, ctx: Context) -> Control:
     if warn is not None and threshold is not None and operator is not None:
         _check_warn_band(raw, operator, threshold, warn)
     if spec is not None:
+        if not raw.strict:
+            _sdk_spellings(raw, spec)
         inputs, params = _inputs(raw, spec, ctx), _params(raw, spec.key, spec, ctx)
     else:  # nothing to check them against: keep them as written, for the record
         inputs = {r: str(v) for r, (v, _, dflt) in raw.inputs.items() if not dflt}
@@ -391,6 +402,32 @@ def _inputs(raw: _Raw, spec: Any, ctx: Context) -> dict[str, str | tuple[str, ..
     return out
 
 
+def _sdk_spellings(raw: _Raw, spec: Any) -> None:
+    """The SDK's names for what our catalogue calls otherwise, translated where the
+    meaning is the same (sdk-metrics.md): ``sensitive_attribute`` is the column our
+    ``sensitive`` role reads; ``age_bucket_method: quantiles`` with ``age_buckets: n``
+    cuts the dimension into n equal-frequency bins, which is our ``bins: n``."""
+    for bag in (raw.inputs, raw.params):
+        if "sensitive_attribute" in bag and "sensitive" in spec.roles:
+            if "sensitive" not in raw.inputs:
+                value, line, dflt = bag["sensitive_attribute"]
+                raw.inputs["sensitive"] = (value, line, dflt)
+            del bag["sensitive_attribute"]
+    if "age_buckets" in raw.params and spec.param("bins") is not None:
+        method = raw.params.get("age_bucket_method", ("quantiles", None, False))[0]
+        if str(method).strip().lower() == "quantiles" and "bins" not in raw.params:
+            raw.params["bins"] = raw.params.pop("age_buckets")
+            raw.params.pop("age_bucket_method", None)
+
+
+def _list_text(value: Any) -> Any:
+    """``"['age', 'gender']"`` (a Python list written as text, as SDK files do) -> names."""
+    text = value.strip() if isinstance(value, str) else ""
+    if text.startswith("[") and text.endswith("]"):
+        return [v.strip().strip("'\"").strip() for v in text[1:-1].split(",") if v.strip()]
+    return value
+
+
 def _params(raw: _Raw, key: str, spec: Any, ctx: Context) -> dict[str, Any]:
     known = tuple(p.name for p in spec.params)
     out: dict[str, Any] = {}
@@ -404,6 +441,8 @@ def _params(raw: _Raw, key: str, spec: Any, ctx: Context) -> dict[str, Any]:
             else:
                 _warn(ctx, raw, line, f"unknown parameter '{name}' for {key} is ignored ({hint})")
             continue
+        if spec.param(name).kind == "list":
+            value = _list_text(value)
         try:
             converted = coerce_params(key, {name: value})[0]
         except (ValueError, TypeError, OverflowError) as exc:
