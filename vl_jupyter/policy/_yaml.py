@@ -99,11 +99,37 @@ class _GraphError(Exception):
 def check_graph(root: yaml.Node, limits: Limits | None = None) -> None:
     """Refuse a node graph that is cyclic, too deep, or too large once aliases expand.
 
-    Aliases make the graph a DAG (or, in PyYAML, even a cycle); its expanded size is
-    computed bottom-up with one memo entry per distinct node, so a billion-laughs file
-    costs microseconds here instead of gigabytes later.
+    One cheap pass walks the graph as a tree, checking depth; only when it meets a node
+    twice (an alias) does :func:`_check_expansion` compute the expanded size bottom-up,
+    with one memo entry per distinct node, so a billion-laughs file costs microseconds
+    here instead of gigabytes later.
     """
     lim = limits or LIMITS
+    seen: set[int] = set()
+    shared = False
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:
+            shared = True
+            continue
+        seen.add(id(node))
+        if depth > lim.max_depth:
+            raise _too_deep(node, lim)
+        stack.extend((kid, depth + 1) for kid in _children(node))
+    if shared:
+        _check_expansion(root, lim)
+
+
+def _too_deep(node: yaml.Node, lim: Limits) -> _GraphError:
+    return _GraphError(
+        f"the policy is nested more than {lim.max_depth} levels deep",
+        node.start_mark.line + 1,
+        "a policy needs a handful of levels; this looks like a generated or hostile file",
+    )
+
+
+def _check_expansion(root: yaml.Node, lim: Limits) -> None:
     size: dict[int, int] = {}
     depth: dict[int, int] = {}
     on_path: set[int] = set()
@@ -114,21 +140,15 @@ def check_graph(root: yaml.Node, limits: Limits | None = None) -> None:
         if done:
             on_path.discard(key)
             kids = _children(node)
-            total = 1 + sum(size[id(k)] for k in kids)
-            deep = 1 + max((depth[id(k)] for k in kids), default=0)
-            size[key], depth[key] = total, deep
-            line = node.start_mark.line + 1
-            if deep > lim.max_depth:
-                raise _GraphError(
-                    f"the policy is nested more than {lim.max_depth} levels deep",
-                    line,
-                    "a policy needs a handful of levels; this looks like a generated or hostile file",
-                )
+            size[key] = total = 1 + sum(size[id(k)] for k in kids)
+            depth[key] = 1 + max((depth[id(k)] for k in kids), default=0)
+            if depth[key] > lim.max_depth:
+                raise _too_deep(node, lim)
             if total > lim.max_nodes:
                 raise _GraphError(
                     f"the policy expands to more than {lim.max_nodes:,} YAML nodes "
                     "(aliases such as *a repeat the anchored data)",
-                    line,
+                    node.start_mark.line + 1,
                     "write the controls out without anchor/alias chains; this is the "
                     '"billion laughs" shape',
                 )
