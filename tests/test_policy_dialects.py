@@ -30,7 +30,7 @@ def test_adding_a_dialect_is_one_reader() -> None:
             "rules:\n  - {id: r, metric_key: class_imbalance, operator: gt, threshold: 0.5}\n"
         )
         assert (policy.dialect, [c.id for c in policy]) == ("rules", ["r"])
-        with pytest.raises(PolicyError, match="recognised shapes: .*a mapping with `rules:`"):
+        with pytest.raises(PolicyError, match=r"recognised shapes: .*a mapping with `rules:`"):
             load_policy("nothing: here\n")
         with pytest.raises(ValueError, match="dialect 'rules' is registered twice"):
             reader("rules", "again", lambda d: False)(_rules)

@@ -66,3 +66,25 @@ def git_state(directory: str | Path = ".") -> dict[str, object] | None:
         return None
     branch = headers.get("branch.head")
     return {"commit": commit, "branch": None if branch == "(detached)" else branch, "dirty": dirty}
+
+
+def origin() -> dict[str, str | None]:
+    """The notebook or script producing evidence: what "the same notebook" means when a
+    run is compared with the previous one. A notebook's path comes from Jupyter Server's
+    ``JPY_SESSION_NAME`` (VS Code sets ``__vsc_ipynb_file__``); outside a kernel it is
+    the script (``sys.argv[0]``) relative to the working directory when inside it."""
+    import os
+
+    notebook = os.environ.get("JPY_SESSION_NAME") or None
+    if notebook is None:
+        main = sys.modules.get("__main__")
+        notebook = getattr(main, "__vsc_ipynb_file__", None)
+    script = None
+    if notebook is None and "ipykernel" not in sys.modules and sys.argv and sys.argv[0]:
+        path = Path(sys.argv[0])
+        if path.suffix == ".py":
+            try:
+                script = str(path.resolve().relative_to(Path.cwd()))
+            except ValueError:
+                script = str(path)
+    return {"notebook": notebook, "script": script}

@@ -5,6 +5,9 @@
     vl-jupyter policy policy.yaml
     vl-jupyter metrics
     vl-jupyter sync --to mlflow
+    vl-jupyter compare latest production
+    vl-jupyter tag <record id> production
+    vl-jupyter history --control approvals-by-age
 
 Exit codes of ``enforce``: 0 the report passed, 1 a control failed, 2 a control could not
 be evaluated or the input was unusable (bad policy, missing file or column). ``sync``
@@ -54,6 +57,14 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--name", help="a name for this run in the evidence")
     run.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
     run.add_argument("--json", action="store_true", help="print the report as JSON")
+    run.add_argument(
+        "--baseline", help="compare with a record id, a tag, 'previous' or mlflow:<run id>"
+    )
+    run.add_argument(
+        "--fail-on-regression",
+        choices=("warning", "critical", "emergency"),
+        help="exit 1 on a regression at this level or above (not explained by noise)",
+    )
 
     check = commands.add_parser("verify", help="check the evidence store for tampering")
     check.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
@@ -82,6 +93,30 @@ def _parser() -> argparse.ArgumentParser:
     push.add_argument("--offline", action="store_true", help="W&B offline (wandb sync later)")
     push.add_argument("--no-progress", action="store_true", help="no progress bar")
     push.add_argument("--json", action="store_true", help="print the result as JSON")
+    diff = commands.add_parser("compare", help="compare two enforce runs, control by control")
+    diff.add_argument("current", help="record id, tag, or 'latest'")
+    diff.add_argument("baseline", help="record id, tag, 'previous' or mlflow:<run id>")
+    diff.add_argument(
+        "--fail-on",
+        choices=("warning", "critical", "emergency"),
+        default="critical",
+        help="exit 1 on a regression at this level or above (default critical)",
+    )
+    diff.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
+    diff.add_argument("--json", action="store_true", help="print the comparison as JSON")
+
+    name = commands.add_parser("tag", help="name an evidence record (e.g. production)")
+    name.add_argument("record", help="record id, or 'latest' (the newest enforce run)")
+    name.add_argument("tag")
+    name.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
+
+    past = commands.add_parser("history", help="a control's values across enforce runs")
+    past.add_argument("--control", action="append", help="control id (repeat for several)")
+    past.add_argument("--policy", help="policy title, source path or sha256")
+    past.add_argument("--notebook", help="notebook or script (a path suffix)")
+    past.add_argument("--last", type=int, help="only the newest N runs")
+    past.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
+    past.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     return parser
 
 
@@ -95,6 +130,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "policy": _policy,
             "metrics": _metrics,
             "sync": _sync,
+            "compare": _compare,
+            "tag": _tag,
+            "history": _history,
         }[args.command](args, out)
     except VLError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -158,6 +196,7 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
             strict=args.strict,
             name=args.name,
             evidence_dir=args.evidence_dir,
+            baseline=args.baseline,
             **bindings,
         )
     except (ComplianceBlockError, EnforcementError) as exc:
@@ -168,9 +207,97 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
         out.write("\n")
     else:
         _print_table(report, out)
+        if report.comparison is not None:
+            _print_comparison(report.comparison, out)
     if any(r.status == "error" for r in report) or not report.evaluated:
         return EXIT_ERROR
+    if args.fail_on_regression and _regressed(report.comparison, args.fail_on_regression):
+        return EXIT_FAILED
     return EXIT_PASSED if report.passed else EXIT_FAILED
+
+
+def _regressed(comparison, level: str) -> bool:
+    """A regression at ``level`` or above that sampling noise does not explain."""
+    from .policy import alert_rank
+
+    return comparison is not None and any(
+        alert_rank(c.level) >= alert_rank(level) and c.significant is not False for c in comparison
+    )
+
+
+def _print_comparison(comparison, out: TextIO) -> None:
+    base = comparison.baseline
+    print(
+        f"against {base.get('label')} ({base.get('id') or base.get('mlflow_run')}): "
+        f"worst alert {comparison.worst_level}",
+        file=out,
+    )
+    for c in comparison:
+        now = "—" if c.value is None else f"{c.value:.4g}"
+        then = "—" if c.baseline_value is None else f"{c.baseline_value:.4g}"
+        rel = "" if c.relative_change is None else f" ({c.relative_change:+.1%})"
+        p = "not tested" if c.p_value is None else f"p={c.p_value:.3g}"
+        print(
+            f"  {c.control_id:28} {then:>10} -> {now:<10} {c.direction:9}{rel:10} {p:12} {c.level}",
+            file=out,
+        )
+    for cid in comparison.added:
+        print(f"  {cid:28} new control", file=out)
+    for cid in comparison.removed:
+        print(f"  {cid:28} no longer checked", file=out)
+
+
+def _record_or_latest(spec: str, root: str | None) -> str:
+    from .enforcement._baseline import resolve_baseline
+    from .evidence import EvidenceStore
+
+    if spec != "latest":
+        return resolve_baseline(spec, evidence_dir=root)[1]["id"]
+    for rec in EvidenceStore(root).records(kind="enforce"):
+        return rec.id
+    raise EnforcementError(f"no enforce record in {EvidenceStore(root).root}")
+
+
+def _compare(args: argparse.Namespace, out: TextIO) -> int:
+    from .enforcement._baseline import resolve_baseline
+    from .enforcement._compare import compare_reports
+
+    current, _ = resolve_baseline(
+        _record_or_latest(args.current, args.evidence_dir), evidence_dir=args.evidence_dir
+    )
+    base, info = resolve_baseline(args.baseline, current=current, evidence_dir=args.evidence_dir)
+    comparison = compare_reports(current, base, baseline_info=info)
+    if args.json:
+        json.dump(comparison.to_dict(), out, indent=2, default=str)
+        out.write("\n")
+    else:
+        _print_comparison(comparison, out)
+    return EXIT_FAILED if _regressed(comparison, args.fail_on) else EXIT_PASSED
+
+
+def _tag(args: argparse.Namespace, out: TextIO) -> int:
+    from .evidence import tag
+
+    record = _record_or_latest(args.record, args.evidence_dir)
+    tag(record, args.tag, root=args.evidence_dir)
+    print(f"{args.tag} -> {record}", file=out)
+    return EXIT_PASSED
+
+
+def _history(args: argparse.Namespace, out: TextIO) -> int:
+    from .evidence import history
+
+    frame = history(
+        args.control, policy=args.policy, notebook=args.notebook, root=args.evidence_dir,
+        limit=args.last,
+    )  # fmt: skip
+    columns = ["created", "control_id", "value", "ci_low", "ci_high", "status", "threshold"]
+    columns += ["record_id", "git_commit", "tags"]
+    if args.csv:
+        frame[columns].to_csv(out, index=False)
+    else:
+        print(frame[columns].to_string(index=False) if len(frame) else "no runs", file=out)
+    return EXIT_PASSED
 
 
 def _paint(status: str, text: str, out: TextIO) -> str:

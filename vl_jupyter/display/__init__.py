@@ -21,9 +21,11 @@ from ._style import (
     table,
 )
 from ._tables import EvidenceView, PolicyView
+from ._trend import LEVEL_STYLE, Trend, comparison_html, level_badge
 
 __all__ = [
     "FONT",
+    "LEVEL_STYLE",
     "MUTED",
     "REPORT_HEADERS",
     "STATUS_STYLE",
@@ -31,12 +33,15 @@ __all__ = [
     "GroupBar",
     "PolicyView",
     "StatusStyle",
+    "Trend",
     "badge",
     "banner",
+    "comparison_html",
     "control_row",
     "esc",
     "fmt_number",
     "group_bars",
+    "level_badge",
     "report_html",
     "row",
     "svg_bars",

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from ..policy import operator_symbol
 from ._groups import group_bars, svg_bars
 from ._style import FONT, MUTED, STATUS_STYLE, badge, banner, esc, fmt_number, row, table
+from ._trend import comparison_html
 
 if TYPE_CHECKING:
     from ..enforcement import ControlResult, Report
@@ -29,9 +30,11 @@ def report_html(report: Report) -> str:
     notes = "".join(
         f'<div class="vl-warning" style="color:{MUTED}">▲ {esc(w)}</div>' for w in report.warnings
     )
+    comparison = comparison_html(report.comparison) if report.comparison is not None else ""
     return (
         f'<div class="vl-report" data-status="{report.status}" style="{FONT}">'
-        f"{_header(report)}{table('vl-report-table', REPORT_HEADERS, rows)}{notes}{_legend()}</div>"
+        f"{_header(report)}{table('vl-report-table', REPORT_HEADERS, rows)}{notes}"
+        f"{comparison}{_legend()}</div>"
     )
 
 

@@ -59,6 +59,7 @@ def enforce(
     name: str | None = None,
     evidence: bool = True,
     evidence_dir: str | Path | None = None,
+    baseline: Any = None,
     **bindings: str | list[str],
 ) -> Report:
     """Evaluate ``policy`` on ``data`` and return a :class:`Report`.
@@ -68,7 +69,10 @@ def enforce(
     intersectional dimension. ``pos_label`` and ``min_group_size`` apply to every control
     that does not set its own; ``bins`` maps a variable or column to bins for a numeric
     dimension (``{"age": [25, 60]}``). Confidence intervals (``ci``) use ``n_boot``
-    multinomial replicates of the per-group counts, seeded by ``seed``.
+    multinomial replicates of the per-group counts, seeded by ``seed``. ``baseline`` (a
+    Report, record id, tag, ``"previous"`` or ``"mlflow:<run id>"``) compares each control
+    with that run; a regression fails a control only where its policy says so
+    (``fail_on_regression``); see :meth:`Report.compare`.
 
     Example::
 
@@ -113,6 +117,10 @@ def enforce(
         finished=_iso(datetime.now(timezone.utc)),
         warnings=list(policy.warnings),
     )
+    if baseline is not None:
+        from ._compare import apply_baseline
+
+        apply_baseline(report, baseline, evidence_dir=evidence_dir)
     duration = time.perf_counter() - clock
     if evidence:
         from ._record import record_report
@@ -139,6 +147,8 @@ def _evaluate(
     }
     if control.metric_as_written:
         metadata["metric_as_written"] = control.metric_as_written
+    if control.regression is not None:
+        metadata["regression"] = {"rule": control.regression.to_dict()}
     if not control.applies_to(phase):
         metadata["reason"] = (
             f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"

@@ -50,6 +50,7 @@ def record_report(
     data["environment"] = _context.software()
     data["git"] = git
     data["working_directory"] = str(Path.cwd())
+    data["origin"] = _context.origin()
     sdk_results = [sdk_record(r) for r in report]
     with store.lock():
         record = store.append("enforce", data, session=current_session(), summary=report.summary())

@@ -40,6 +40,16 @@ class ControlResult:
         ci = self.metadata.get("ci")
         return (ci["low"], ci["high"]) if ci else None
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ControlResult:
+        """Inverse of ``dataclasses.asdict`` (keys it does not know, such as the SDK's
+        ``power``, are ignored)."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in names}
+        values.setdefault("metadata", {})
+        values["metadata"] = dict(values["metadata"] or {})
+        return cls(**values)
+
 
 class Report(Sequence[ControlResult]):
     """The results of one ``enforce`` call, in policy order.
@@ -73,6 +83,8 @@ class Report(Sequence[ControlResult]):
         self.warnings = list(warnings or [])
         self.evidence_id: str | None = None
         self.session: str | None = None
+        #: the comparison with a baseline, when enforce() was given one (``compare()``)
+        self.comparison: Any = None
 
     @overload
     def __getitem__(self, index: int) -> ControlResult: ...
@@ -133,7 +145,7 @@ class Report(Sequence[ControlResult]):
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             **self.summary(),
             "evidence_id": self.evidence_id,
             "session": self.session,
@@ -146,6 +158,56 @@ class Report(Sequence[ControlResult]):
             "warnings": self.warnings,
             "results": [dataclasses.asdict(r) for r in self.results],
         }
+        if self.comparison is not None:
+            out["comparison"] = self.comparison.to_dict()
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """A Report from :meth:`to_dict` output or an ``enforce`` evidence record's data.
+
+        >>> r = Report([ControlResult("c", "", "accuracy", 0.5, 0.9, "gt", True, "high",
+        ...            "pass")], policy={"title": "P"}, data={}, bindings={})
+        >>> Report.from_dict(r.to_dict()).to_dict() == r.to_dict()
+        True
+        """
+        report = cls(
+            [ControlResult.from_dict(r) for r in data.get("results") or []],
+            policy=dict(data.get("policy") or {}),
+            data=dict(data.get("data") or {}),
+            bindings=dict(data.get("bindings") or {}),
+            name=data.get("name"),
+            phase=data.get("phase"),
+            started=data.get("started"),
+            finished=data.get("finished"),
+            warnings=list(data.get("warnings") or []),
+        )
+        report.evidence_id = data.get("evidence_id")
+        report.session = data.get("session")
+        if data.get("comparison"):
+            from ._compare import Comparison
+
+            report.comparison = Comparison.from_dict(data["comparison"])
+        return report
+
+    def compare(self, baseline: Any, *, evidence_dir: Any = None):
+        """Compare with ``baseline``: a Report, an evidence id, ``"previous"``, a tag
+        (``"production"``) or ``"mlflow:<run_id>"``; returns a :class:`Comparison`."""
+        from ._baseline import resolve_baseline
+        from ._compare import compare_reports
+
+        base, info = resolve_baseline(baseline, current=self, evidence_dir=evidence_dir)
+        return compare_reports(self, base, baseline_info=info)
+
+    def history(self, control_id: str | None = None, *, evidence_dir: Any = None):
+        """This policy's controls across runs in the store, with a trend chart
+        (``.frame`` holds the DataFrame; see :func:`vl_jupyter.evidence.history`)."""
+        from ..display import Trend
+        from ..evidence import history
+
+        policy = self.policy.get("sha256") or self.policy.get("title")
+        frame = history(control_id, policy=policy, root=evidence_dir)
+        return Trend(frame, baseline=self.comparison.baseline if self.comparison else None)
 
     def to_frame(self):
         """One row per control: id, metric, value, CI, operator, threshold, status, reason."""

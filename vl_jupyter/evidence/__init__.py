@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._history import check_tag, history, record_origin, tag, tagged, tags
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
 from ._record import format_created as format_timestamp
@@ -30,12 +31,18 @@ __all__ = [
     "VerifyResult",
     "append",
     "check_record_id",
+    "check_tag",
     "current_session",
     "default_root",
     "format_timestamp",
     "get",
+    "history",
+    "record_origin",
     "records",
     "session",
+    "tag",
+    "tagged",
+    "tags",
     "to_jsonable",
     "verify",
 ]

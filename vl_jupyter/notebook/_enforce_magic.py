@@ -60,6 +60,10 @@ class EnforceMagics(Magics):
     @argument("--review", action="store_true", help="open the human-review panel as well")
     @argument("--no-evidence", action="store_true", help="do not record evidence")
     @argument("--evidence-dir", help="evidence store (default $VL_EVIDENCE_DIR, .venturalitica)")
+    @argument(
+        "--baseline",
+        help="compare with a run: a record id, a tag (production), previous, mlflow:<run id>",
+    )
     @argument("-q", "--quiet", action="store_true", help="return the Report without showing it")
     @line_cell_magic
     def vl_enforce(self, line: str, cell: str | None = None) -> Any:
@@ -148,6 +152,7 @@ class EnforceMagics(Magics):
             ci=not args.no_ci,
             evidence=not args.no_evidence,
             evidence_dir=args.evidence_dir,
+            baseline=args.baseline,
         )
         return options
 
@@ -182,15 +187,23 @@ class EnforceMagics(Magics):
     @argument("--last", type=int, default=10, metavar="N", help="how many records (default 10)")
     @argument("--kind", help="only this kind: enforce, telemetry, review, sync, ...")
     @argument("--dir", help="evidence store (default $VL_EVIDENCE_DIR, .venturalitica)")
+    @argument(
+        "--tag",
+        nargs=2,
+        metavar=("RECORD", "TAG"),
+        help="point TAG (e.g. production) at RECORD (an id, or 'latest' enforce run)",
+    )
     @argument("-q", "--quiet", action="store_true", help="return the records, show nothing")
     @line_magic
     def vl_evidence(self, line: str) -> Any:
         """List the newest evidence records (newest first). Returns the list of
-        EvidenceRecord when assigned (``records = %vl_evidence --last 3``).
+        EvidenceRecord when assigned (``records = %vl_evidence --last 3``). With ``--tag``
+        name a record instead (a baseline for ``%vl_enforce --baseline production``).
 
-        Example::
+        Examples::
 
             %vl_evidence --last 5 --kind enforce
+            %vl_evidence --tag latest production
         """
         __tracebackhide__ = True
         line, hidden = strip_semicolon(line)
@@ -199,9 +212,23 @@ class EnforceMagics(Magics):
             return None
         if args.last < 1:
             raise UsageError(f"--last must be at least 1, got {args.last}")
-        from ..evidence import EvidenceStore
+        from ..evidence import EvidenceStore, tag
 
         store = EvidenceStore(args.dir)
+        if args.tag:
+            record, name = args.tag
+            try:
+                if record == "latest":
+                    record = next(iter(store.records(kind="enforce")), None)
+                    if record is None:
+                        raise UsageError(f"no enforce record in {store.root} to tag")
+                    record = record.id
+                tag(record, name, root=store.root)
+            except VLError as exc:
+                raise UsageError(str(exc)) from None
+            if not (args.quiet or hidden):
+                print(f"{name} -> {record}")
+            return None
         try:
             found = list(islice(store.records(kind=args.kind), args.last))
         except VLError as exc:

@@ -27,6 +27,7 @@ from ._model import (
     Policy,
     operator_symbol,
 )
+from ._regression import ALERT_LEVELS, DEFAULT_LEVELS, RegressionRule, alert_rank
 from ._yaml import LIMITS, Limits
 
 #: The JSON Schema (draft 2020-12) of the native format, shipped with the package.
@@ -37,6 +38,8 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 DIALECTS = dialect_names()
 
 __all__ = [
+    "ALERT_LEVELS",
+    "DEFAULT_LEVELS",
     "DIALECTS",
     "ENFORCEMENT_MODES",
     "LIFECYCLE_PHASES",
@@ -49,6 +52,8 @@ __all__ = [
     "Limits",
     "Policy",
     "Reader",
+    "RegressionRule",
+    "alert_rank",
     "load_policy",
     "operator_symbol",
 ]

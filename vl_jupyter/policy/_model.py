@@ -11,6 +11,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._regression import RegressionRule
+
 #: Canonical operator names, the Python comparison behind each, and the symbol shown to users.
 OPERATORS: dict[str, tuple[Callable[[float, float], bool], str]] = {
     "gt": (_op.gt, ">"),
@@ -73,6 +75,8 @@ class Control:
     line: int | None = None
     #: the metric key as the policy wrote it, when it was an alias of ``metric``
     metric_as_written: str | None = None
+    #: when a change against a baseline is an alert (see ``_regression``); None: defaults
+    regression: RegressionRule | None = None
     #: why this control cannot be evaluated (None for a control that can)
     problem: str | None = None
 

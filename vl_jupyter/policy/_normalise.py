@@ -24,6 +24,7 @@ from ..errors import PolicyError
 from ..metrics import CATALOGUE, ROLES, canonical_key, closest_keys, coerce_params, get_spec
 from ._dialects import Found, did_you_mean
 from ._model import ENFORCEMENT_MODES, LIFECYCLE_PHASES, OPERATOR_ALIASES, Control
+from ._regression import REGRESSION_PROPS, RegressionRule
 from ._yaml import LIMITS, line_of
 
 # written key or prop name -> field of _Raw
@@ -263,6 +264,7 @@ def build_control(found: Found, ctx: Context) -> Control:
     description = found.description or found.node.get("description") or found.node.get("title")
     phases = _choices(raw, raw.phases or raw.default_phases, LIFECYCLE_PHASES, "lifecycle phase")
     mode = _mode(raw)
+    regression = _regression(raw)
     ctx.notes.extend(raw.notes)
     ctx.problems.extend(raw.problems)
     return Control(
@@ -273,6 +275,7 @@ def build_control(found: Found, ctx: Context) -> Control:
         inputs=inputs, params=params,
         phases=phases, enforcement_mode=mode, line=found.line,
         metric_as_written=str(written).strip() if key and str(written).strip() != key else None,
+        regression=regression,
         problem="; ".join(_problem_text(p, found.line) for p in raw.problems) or None,
     )  # fmt: skip
 
@@ -432,6 +435,8 @@ def _params(raw: _Raw, key: str, spec: Any, ctx: Context) -> dict[str, Any]:
     known = tuple(p.name for p in spec.params)
     out: dict[str, Any] = {}
     for name, (value, line, dflt) in raw.params.items():
+        if name in REGRESSION_PROPS:
+            continue  # the control's regression rule, read by _regression
         if name not in known:
             if dflt:
                 continue
@@ -463,6 +468,19 @@ def _params(raw: _Raw, key: str, spec: Any, ctx: Context) -> dict[str, Any]:
             continue
         out.update(converted)
     return out
+
+
+def _regression(raw: _Raw) -> RegressionRule | None:
+    """The control's regression alert rule, if it sets one (errors name the prop's line)."""
+    given = {name: raw.params[name] for name in REGRESSION_PROPS if name in raw.params}
+    if not given:
+        return None
+    try:
+        return RegressionRule.from_params({name: v[0] for name, v in given.items()}, raw.cid)
+    except PolicyError as exc:  # the control cannot be judged against its baseline
+        line = min((v[1] for v in given.values() if v[1] is not None), default=None)
+        raw.problem(exc.message, line, exc.hint)
+        return None
 
 
 def _warn(ctx: Context, raw: _Raw, line: int | None, message: str) -> None:

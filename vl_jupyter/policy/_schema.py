@@ -21,6 +21,7 @@ from typing import Any
 
 from ..metrics import CATALOGUE, ROLES
 from ._model import ENFORCEMENT_MODES, LIFECYCLE_PHASES, OPERATOR_ALIASES
+from ._regression import REGRESSION_PROPS
 
 SCHEMA_FILE = Path(__file__).with_name("schema.json")
 _NUMBER_TEXT = r"^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$"
@@ -40,7 +41,9 @@ def _per_metric() -> list[dict[str, Any]]:
         names = [key, *sorted(spec.aliases)]
         then = {
             "properties": {
-                "params": {"propertyNames": {"enum": [p.name for p in spec.params]}},
+                "params": {
+                    "propertyNames": {"enum": [*(p.name for p in spec.params), *REGRESSION_PROPS]}
+                },
                 "inputs": {"propertyNames": {"enum": [*spec.roles, *spec.optional_roles]}},
             }
         }
@@ -150,10 +153,12 @@ def build_schema() -> dict[str, Any]:
                 },
             },
             "params": {
-                "description": "The metric's own parameters (docs/metrics.md).",
+                "description": "The metric's own parameters (docs/metrics.md), and the "
+                "control's regression alert rule (docs/monitoring.md).",
                 "type": "object",
                 "propertyNames": {
                     "enum": sorted({p.name for s in CATALOGUE.values() for p in s.params})
+                    + list(REGRESSION_PROPS)
                 },
             },
         },

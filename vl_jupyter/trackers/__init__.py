@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SyncError
+from ._bundle import metric_key
 from ._engine import sync
 from ._result import SyncedRecord, SyncResult, TargetInfo
 from ._settings import CONFIG_FILE, from_options, resolve_settings
@@ -31,6 +32,7 @@ __all__ = [
     "SyncedRecord",
     "TargetInfo",
     "from_options",
+    "metric_key",
     "resolve_settings",
     "sync",
     "sync_status",
