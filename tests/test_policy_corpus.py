@@ -135,6 +135,10 @@ def test_scenario_shape_with_dot_inputs_and_an_sdk_only_metric() -> None:
         "global_dice", "gt", 0.85, ("validation",),
     )  # fmt: skip
     assert dice.problem.startswith("line 29: unknown metric 'global_dice'")
+    # not computable from data here, but a precomputed value can be judged
+    assert (dice.evaluable, dice.judgeable, dice.compare(0.9), dice.compare(0.85)) == (
+        False, True, True, False,
+    )  # fmt: skip
 
 
 UNEVALUABLE = {
@@ -165,6 +169,9 @@ def test_unevaluable_controls_load_carrying_their_problem() -> None:
         "disparate_impact", None, "", "greater",
     )  # fmt: skip
     assert (no_metric.metric, bins.params) == ("", {})
+    assert [c.judgeable for c in policy.problems] == [True, False, False, False, True, True]
+    with pytest.raises(ValueError, match="control 'null-threshold' cannot be judged: line 20"):
+        null.compare(0.9)
     notes = [w for w in policy.warnings if "cannot be evaluated" in w]
     assert notes[0] == (
         f"{path}:12: control 'typo-metric' cannot be evaluated and will be an error result: "

@@ -82,7 +82,15 @@ class Control:
 
     @property
     def evaluable(self) -> bool:
+        """True when ``enforce`` can compute and judge this control from data."""
         return self.problem is None
+
+    @property
+    def judgeable(self) -> bool:
+        """True when a value could be judged (operator and threshold were read), even if
+        the metric cannot be computed here: ``enforce(metrics={"global_dice": 0.9})``
+        judges a precomputed value of a metric our catalogue does not know."""
+        return self.operator in OPERATORS and self.threshold is not None
 
     @property
     def operator_symbol(self) -> str:
@@ -90,8 +98,8 @@ class Control:
 
     def compare(self, value: float, threshold: float | None = None) -> bool:
         """Strict comparison: ``0.8 gt 0.8`` is False."""
-        if self.problem is not None:
-            raise ValueError(f"control '{self.id}' cannot be evaluated: {self.problem}")
+        if not self.judgeable:
+            raise ValueError(f"control '{self.id}' cannot be judged: {self.problem}")
         fn = OPERATORS[self.operator][0]
         return bool(fn(value, self.threshold if threshold is None else threshold))
 
