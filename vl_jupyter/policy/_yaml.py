@@ -166,6 +166,52 @@ def _check_expansion(root: yaml.Node, lim: Limits) -> None:
         stack.extend((k, False) for k in _children(node) if id(k) not in size)
 
 
+def check_data(root: Any, limits: Limits | None = None) -> None:
+    """:func:`check_graph` for data passed in already parsed (a ``dict`` or ``list``):
+    the same depth and expansion limits, since a structure that shares a list ten times
+    at each of nine levels is the billion laughs without any YAML."""
+    lim = limits or LIMITS
+    size: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
+    while stack:
+        node, depth, done = stack.pop()
+        key = id(node)
+        kids = list(node.values()) if isinstance(node, dict) else node
+        if done:
+            on_path.discard(key)
+            size[key] = total = (
+                1
+                + sum(size.get(id(k), 1) for k in kids if isinstance(k, (dict, list)))
+                + sum(1 for k in kids if not isinstance(k, (dict, list)))
+            )
+            if total > lim.max_nodes:
+                raise _GraphError(
+                    f"the policy data expands to more than {lim.max_nodes:,} items "
+                    "(the same list or mapping is included many times)",
+                    None,
+                    "pass plain data in which each part appears once",
+                )
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise _GraphError(
+                "the policy data contains itself (a cycle)", None, "a policy is a tree"
+            )
+        if depth > lim.max_depth:
+            raise _GraphError(
+                f"the policy data is nested more than {lim.max_depth} levels deep",
+                None,
+                "a policy needs a handful of levels",
+            )
+        on_path.add(key)
+        stack.append((node, depth, True))
+        stack.extend(
+            (k, depth + 1, False) for k in kids if isinstance(k, (dict, list)) and id(k) not in size
+        )
+
+
 def _children(node: yaml.Node) -> list[yaml.Node]:
     if isinstance(node, yaml.MappingNode):
         return [n for pair in node.value for n in pair]
@@ -301,6 +347,10 @@ class Source:
 def read_source(source: Any) -> Source:
     """Read a path, YAML text or already-parsed data (see :func:`load_policy`)."""
     if isinstance(source, (dict, list)):
+        try:
+            check_data(source)
+        except _GraphError as exc:
+            raise PolicyError(exc.message, file="<dict>", hint=exc.hint) from None
         try:
             text = json.dumps(source, sort_keys=True, default=str)
         except (ValueError, TypeError, RecursionError) as exc:
