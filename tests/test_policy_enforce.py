@@ -58,3 +58,15 @@ def test_a_problem_control_of_another_phase_is_skipped(german: pd.DataFrame, evi
     # (whether a skipped control is listed among the results is the report's business)
     assert [(r.control_id, r.status) for r in report if r.status != "skipped"] == [("now", "pass")]
     assert report.passed
+
+
+def test_a_policy_with_unevaluable_controls_is_not_shown_as_valid(policy) -> None:
+    from vl_jupyter.display import PolicyView
+
+    view = PolicyView(policy)
+    text = repr(view)
+    assert text.splitlines()[0] == "Half broken vunversioned: 7 controls (6 cannot be evaluated)"
+    assert "  null-threshold: disparate_impact > —" in text
+    html = view._repr_html_()
+    assert "INCOMPLETE" in html and "VALID" not in html
+    assert "control &#x27;typo-metric&#x27; cannot be evaluated and will be an error" in html
