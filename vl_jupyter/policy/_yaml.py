@@ -222,7 +222,8 @@ def _children(node: yaml.Node) -> list[yaml.Node]:
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
     first_line: dict[Any, int] = {}
-    for key_node, _ in node.value:
+    first_value: dict[Any, yaml.Node] = {}
+    for key_node, value_node in node.value:
         if key_node.tag == _MERGE_TAG:
             continue  # keys merged in with `<<:` may be overridden, as YAML intends
         key = loader.construct_object(key_node, deep=True)
@@ -238,10 +239,12 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
                 (
                     line,
                     f"key {key!r} is written twice in one mapping (lines {first_line[key]} and "
-                    f"{line}); the later value is used, as YAML 1.1 loaders do: remove one",
+                    f"{line}); the later value is used, as YAML 1.1 loaders do"
+                    f"{_discarded(first_value[key])}: remove one",
                 )
             )
         first_line[key] = line
+        first_value[key] = value_node
     loader.flatten_mapping(node)
     data = LineDict(line=node.start_mark.line + 1)
     for key_node, value_node in node.value:
@@ -249,6 +252,16 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LineDict:
         data[key] = loader.construct_object(value_node, deep=True)
         data.key_lines[key] = key_node.start_mark.line + 1
     return data
+
+
+def _discarded(node: yaml.Node) -> str:
+    """What a duplicate key throws away, when that is more than one value (a list of
+    controls written twice must not vanish without the count being said)."""
+    if isinstance(node, yaml.SequenceNode):
+        return f", and the earlier list of {len(node.value)} item(s) is discarded"
+    if isinstance(node, yaml.MappingNode):
+        return f", and the earlier mapping of {len(node.value)} key(s) is discarded"
+    return ""
 
 
 def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
