@@ -143,6 +143,7 @@ def test_unknown_root_lists_the_recognised_shapes(tmp_path: Path) -> None:
             "assessment-plan",
         ),
         ("vl-policy: 1\ncontrols: []\n", "native"),
+        ("vl-policy: 1\ntitle: not written yet\n", "native"),
         (
             "system-security-plan:\n  control-implementation: {implemented-requirements: []}\n",
             "system-security-plan",

@@ -496,7 +496,9 @@ def _walk(node: Any, key: Any = None) -> Iterator[tuple[Any, Any]]:
 
 
 def _controls_list(data: Mapping[str, Any], file: str) -> list[tuple[Mapping[str, Any], str]]:
-    controls = data["controls"]
+    controls = data.get("controls")
+    if controls is None:
+        return []  # refused by load_policy as "no controls found"
     if not isinstance(controls, list):
         raise PolicyError(
             "`controls` should be a list",
@@ -511,7 +513,11 @@ def _controls_list(data: Mapping[str, Any], file: str) -> list[tuple[Mapping[str
 
 
 def _is_native(data: Any) -> bool:
-    if not (isinstance(data, Mapping) and "controls" in data):
+    if not isinstance(data, Mapping):
+        return False
+    if "vl-policy" in data:  # the marker says so, with or without controls
+        return True
+    if "controls" not in data:
         return False
     if any(k in data for k in NATIVE_MARKERS):
         return True
