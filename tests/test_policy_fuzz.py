@@ -151,3 +151,50 @@ def test_no_control_is_ever_dropped(controls: list[dict], shape: str) -> None:
     result = outcome(source)
     if isinstance(result, Policy):
         assert [c.id for c in result] == [c["id"] for c in controls]
+
+
+@st.composite
+def joined_catalogs(draw) -> tuple[dict, int]:
+    """Headings, requirements and nested requirements with ids from a small pool (so
+    they collide), each naming a metric or not; returns the catalog and how many
+    controls it must load as: one per metric-bearing entry, plus one per id that no
+    entry gives a metric (that one is a control with a problem, never dropped)."""
+    pool = ["a", "b", "c"]
+    metric = [{"name": "metric_key", "value": "class_imbalance"},
+              {"name": "threshold", "value": "0.5"}, {"name": "operator", "value": "gt"}]  # fmt: skip
+    entries: list[tuple[str, bool]] = []
+
+    def requirement(depth: int) -> dict:
+        cid, has = draw(st.sampled_from(pool)), draw(st.booleans())
+        entries.append((cid, has))
+        req: dict = {"control-id": cid, "props": metric if has else []}
+        if depth < 2 and draw(st.booleans()):
+            req["implemented-requirements"] = [
+                requirement(depth + 1) for _ in range(draw(st.integers(1, 2)))
+            ]
+        return req
+
+    headings = [
+        {"id": cid, "title": f"heading {cid}"} for cid in draw(st.sets(st.sampled_from(pool)))
+    ]
+    entries += [(h["id"], False) for h in headings]
+    reqs = [requirement(0) for _ in range(draw(st.integers(0, 4)))]
+    catalog = {"catalog": {"controls": headings,
+                           "control-implementations": [{"implemented-requirements": reqs}]}}  # fmt: skip
+    with_metric = sum(has for _, has in entries)
+    bare_ids = {cid for cid, _ in entries} - {cid for cid, has in entries if has}
+    return catalog, with_metric + len(bare_ids)
+
+
+@pytest.mark.slow
+@FUZZ
+@given(joined_catalogs())
+def test_joining_by_id_keeps_every_check(case: tuple[dict, int]) -> None:
+    catalog, expected = case
+    result = outcome(catalog)
+    if expected == 0:
+        assert isinstance(result, PolicyError) and "no controls found" in result.message
+    else:
+        assert isinstance(result, Policy), result
+        assert len(result) == expected
+        assert len({c.id for c in result}) == expected  # each kept under its own id
