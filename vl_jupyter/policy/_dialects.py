@@ -211,13 +211,17 @@ def _requirements(node: Any, file: str, where: str) -> list[Found]:
     return found
 
 
-def _implemented(node: Any, file: str, where: str) -> list[Found]:
+def _implemented(node: Any, file: str, where: str, parent: Any = None) -> list[Found]:
     """``implemented-requirements[]``, and the requirements nested inside a requirement
-    (the SDK's enhanced catalogs group several checks of one control that way)."""
+    (the SDK's enhanced catalogs group several checks of one control that way). A nested
+    requirement without a ``control-id`` of its own belongs to its parent's control, so
+    :func:`_join` reports it as ``<parent id>/<its uuid>``."""
     found: list[Found] = []
     for req, path in _items(node, "implemented-requirements", file, where):
-        found.append(Found(req, "props", path))
-        found += _implemented(req, file, path + ".")
+        own = next((req[k] for k in ("control-id", "id") if req.get(k) not in (None, "")), None)
+        cid = own if own is not None else parent
+        found.append(Found(req, "props", path, cid=cid))
+        found += _implemented(req, file, path + ".", cid if cid is not None else parent)
     return found
 
 

@@ -45,7 +45,7 @@ _OSCAL_PROPS = (
     "note", "article", "risk_id", "policy_id", "evaluation_method", "evaluation_window",
     "threshold_justification", "risk_acceptance_criteria", "control_tier",
     "standard_clauses", "frameworks", "reference", "paper_reference", "interpretation",
-    "rationale",
+    "rationale", "standard", "benchmark",
 )  # fmt: skip
 
 
