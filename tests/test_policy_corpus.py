@@ -206,6 +206,7 @@ REAL_FILES = {
     "sdk__notebooks__policy.oscal.yaml": ("assessment-plan", 4, 4),
     "sdk__model_policy.oscal.yaml": ("assessment-plan", 2, 2),
     "sdk__templates__huderia-cobra-design.oscal.yaml": ("assessment-plan", 13, 0),
+    "sdk__templates__huderia-cobra-prerelease.oscal.yaml": ("assessment-plan", 6, 0),
     "samples__policies__loan__risks.oscal.yaml": ("assessment-plan", 3, 3),
     "samples__policies__loan__governance-enhanced.oscal.yaml": ("catalog", 11, 8),
     "samples__policies__hiring__hiring-bias.oscal.yaml": ("assessment-plan", 3, 3),
