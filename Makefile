@@ -57,6 +57,7 @@ bench: install
 docs: install
 	$(BIN)/python -m vl_jupyter.metrics._docs > docs/metrics.md
 	$(BIN)/python -m vl_jupyter.policy._schema --write
+	$(BIN)/python -m vl_jupyter.metrics._docs --schema
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .ruff_cache

@@ -102,6 +102,12 @@ COVERED = {
     "rmse",
     "r2_score",
     "mae_group_diff",
+    # one-vs-rest, in test_metrics_registry.py::test_multiclass_fairness_equals_fairlearn_one_vs_rest
+    "multiclass_demographic_parity",
+    "weighted_demographic_parity_multiclass",
+    "multiclass_equal_opportunity",
+    "predictive_parity_multiclass",
+    "micro_equalized_odds_multiclass",
 }
 
 

@@ -105,7 +105,9 @@ class Binder:
         return None
 
     def bind_role(self, control: Control, role: str) -> Binding:
-        declared = control.inputs.get(role, role)
+        # a parameter named after the role binds it, as SDK props write `score: Dice`
+        written = control.params.get(role)
+        declared = control.inputs.get(role, written if isinstance(written, str) else role)
         variables = (declared,) if isinstance(declared, str) else tuple(declared)
         columns: list[str] = []
         rules: list[str] = []
@@ -137,6 +139,13 @@ class Binder:
             bound["prediction"] = self.bind_role(control, "prediction")
         elif "target" in spec.optional_roles:
             bound["target"] = self.bind_role(control, "target")
+        for role in spec.optional_roles:  # any other optional role: bound when asked for
+            if (
+                role not in bound
+                and role not in ("target", "prediction")
+                and (role in control.inputs or role in self.keywords)
+            ):
+                bound[role] = self.bind_role(control, role)
         return bound
 
 

@@ -79,6 +79,12 @@ class MetricError(VLError):
     code = "METRIC_UNDEFINED"
 
 
+class MetricNotComputed(MetricError):
+    """A metric key other tools use that is not computed here (the reason says why)."""
+
+    code = "METRIC_NOT_COMPUTED"
+
+
 class EvidenceError(VLError):
     """The evidence store could not be read or written."""
 

@@ -36,9 +36,6 @@ from ._fingerprint import fingerprint
 from ._judge import judge
 from ._report import ControlResult, Report
 
-# List parameters whose values name columns (or variables) rather than being plain values.
-_COLUMN_PARAMS = ("quasi_identifiers", "columns")
-
 
 def enforce(
     data: pd.DataFrame,
@@ -95,13 +92,14 @@ def enforce(
     stats = Statistics(data)
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
+    dialect = getattr(policy, "dialect", "native")
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
         data_fingerprint = pool.submit(fingerprint, data)
         git = pool.submit(_context.git_state) if evidence else None
         results = [
-            _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {})
+            _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {}, dialect)
             for control in policy.controls
         ]
         data_summary = data_fingerprint.result()
@@ -138,6 +136,7 @@ def _evaluate(
     phase: str | None,
     defaults: dict[str, Any],
     bins: Mapping[str, Any],
+    dialect: str = "native",
 ) -> ControlResult:
     metadata: dict[str, Any] = {
         "enforcement_mode": control.enforcement_mode,
@@ -162,9 +161,9 @@ def _evaluate(
     try:
         bound = binder.bind(control, spec)
         metadata["bindings"] = {role: b.to_dict() for role, b in bound.items()}
-        params = _params(control, spec, defaults, bins, bound)
+        params = _params(control, spec, defaults, bins, bound, dialect)
         columns = {role: b.columns for role, b in bound.items()}
-        for name in _COLUMN_PARAMS:
+        for name in spec.column_params:
             if name in params:
                 columns[name] = _resolve_columns(binder, control, params[name])
         metadata["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
@@ -192,12 +191,16 @@ def _params(
     defaults: dict[str, Any],
     bins: Mapping[str, Any],
     bound: dict[str, Binding],
+    dialect: str = "native",
 ) -> dict[str, Any]:
-    """The control's own parameters, falling back to the call's defaults."""
+    """The control's own parameters, falling back to the call's defaults, then to the
+    defaults the metric's catalogue entry gives policies of this dialect (the SDK's)."""
     params = dict(control.params)
     for name, value in defaults.items():
         if value is not None and name not in params and spec.param(name) is not None:
             params[name] = value
+    for name, value in spec.dialect_defaults(dialect).items():
+        params.setdefault(name, value)
     dimension = bound.get("dimension")
     if dimension and "bins" not in params and spec.param("bins") is not None:
         for key in (dimension.variable, *dimension.columns):

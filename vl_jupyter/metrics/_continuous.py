@@ -7,6 +7,7 @@ replicate and pushed through the same formula as the point estimate.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,32 +23,40 @@ if TYPE_CHECKING:
     from ._evaluate import _CountMetric
 
 
-def measure_continuous(metric: _CountMetric) -> Measurement:
-    if metric.spec.statistic == "calibration":
-        return _calibration(metric)
-    return _regression(metric)
+def r2(metric: _CountMetric) -> Measurement:
+    s, cols = metric.stats, metric.columns
+    y_hat = s.numeric(cols["prediction"][0], "prediction")
+    y = s.numeric(cols["target"][0], "target")
+    # ptp, not the sum of squares: the mean of equal floats can differ from them by an
+    # ulp, leaving a tiny positive total and a meaningless huge negative R².
+    if np.ptp(y) == 0:
+        raise MetricError("r2_score is undefined: the target is constant")
+    total = float(((y - y.mean()) ** 2).sum())
+    value = 1.0 - float(((y - y_hat) ** 2).sum()) / total
+    return Measurement(value=value, n=len(y), details={"ci": "not computed for r2_score"})
 
 
-def _regression(metric: _CountMetric) -> Measurement:
-    s, cols, key = metric.stats, metric.columns, metric.spec.key
+#: Per-row quantities whose per-group means the regression metrics read.
+QUANTITIES = {
+    "abs_error": lambda y, y_hat: np.abs(y - y_hat),
+    "sq_error": lambda y, y_hat: (y - y_hat) ** 2,
+    "prediction": lambda y, y_hat: y_hat,
+}
+
+
+def regression(quantity: str, formula: Callable[[np.ndarray], tuple]) -> Callable:
+    """The measurement of ``formula`` over per-group means of ``quantity`` (a catalogue
+    entry's computation: ``regression("abs_error", F.regression_mean)``)."""
+    return lambda metric: _regression(metric, quantity, formula)
+
+
+def _regression(metric: _CountMetric, quantity: str, formula: Callable) -> Measurement:
+    s, cols = metric.stats, metric.columns
     y_hat = s.numeric(cols["prediction"][0], "prediction")
     group = metric.group()
     n_groups = len(group.labels)
-    if key == "r2_score":
-        y = s.numeric(cols["target"][0], "target")
-        # ptp, not the sum of squares: the mean of equal floats can differ from them by an
-        # ulp, leaving a tiny positive total and a meaningless huge negative R².
-        if np.ptp(y) == 0:
-            raise MetricError("r2_score is undefined: the target is constant")
-        total = float(((y - y.mean()) ** 2).sum())
-        value = 1.0 - float(((y - y_hat) ** 2).sum()) / total
-        return Measurement(value=value, n=len(y), details={"ci": "not computed for r2_score"})
-    quantity = F.REGRESSION_QUANTITY[key]
-    if quantity == "prediction":
-        q = y_hat
-    else:
-        error = s.numeric(cols["target"][0], "target") - y_hat
-        q = np.abs(error) if quantity == "abs_error" else error * error
+    y = s.numeric(cols["target"][0], "target") if quantity != "prediction" else None
+    q = QUANTITIES[quantity](y, y_hat)
     n = np.bincount(group.codes, minlength=n_groups)
     sums = np.bincount(group.codes, weights=q, minlength=n_groups)
     squares = np.bincount(group.codes, weights=q * q, minlength=n_groups)
@@ -57,7 +66,6 @@ def _regression(metric: _CountMetric) -> Measurement:
     keep, excluded = exclude_small_groups(metric, GroupTable(labels, n))
     n, sums, squares = n[keep], sums[keep], squares[keep]
     means = sums / n
-    formula = F.regression(key)
     value, per_group = formula(means[None])
     result = Measurement(
         value=float(value[0]),
@@ -84,7 +92,7 @@ def _regression(metric: _CountMetric) -> Measurement:
     return result
 
 
-def _calibration(metric: _CountMetric) -> Measurement:
+def calibration(metric: _CountMetric) -> Measurement:
     s, cols = metric.stats, metric.columns
     score = s.numeric(cols["score"][0], "score")
     if score.min() < 0 or score.max() > 1:

@@ -8,14 +8,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import MetricError
-from ._catalogue import FAMILY_OF
 
 if TYPE_CHECKING:
     from ._evaluate import _CountMetric
     from ._stats import GroupTable
-
-# Grouped metrics that describe the groups themselves rather than compare them.
-_SINGLE_GROUP_OK = {"group_size_min", "group_share_min"}
 
 _RATE_NAMES = {
     "selection_rate": "selection rate",
@@ -41,7 +37,7 @@ def exclude_small_groups(metric: _CountMetric, table: GroupTable) -> tuple[np.nd
     excluded = {
         label: int(n) for label, n, k in zip(table.labels, sizes, keep, strict=True) if not k
     }
-    if metric.spec.grouped and metric.spec.key not in _SINGLE_GROUP_OK and keep.sum() < 2:
+    if metric.spec.grouped and metric.spec.compares_groups and keep.sum() < 2:
         dimension = ", ".join(metric.columns["dimension"])
         found = ", ".join(f"'{g}' ({n} rows)" for g, n in zip(table.labels, sizes, strict=True))
         raise MetricError(
@@ -85,25 +81,19 @@ def describe_groups(metric, labels, counts, per_group, table: GroupTable) -> dic
                 str(k): int(v) for k, v in zip(table.class_labels, counts[i], strict=True)
             }
         out[str(label)] = entry
-    if metric.spec.key.startswith("equalized_odds"):
+    fields = metric.spec.per_group_fields  # a pair of rates per group, e.g. (tpr, fpr)
+    if fields:
         for entry in out.values():
-            tpr, fpr = entry.pop("value")
-            entry.update(tpr=tpr, fpr=fpr)
+            entry.update(zip(fields, entry.pop("value"), strict=True))
     return out
 
 
 def explain_undefined(metric, labels, counts, per_group) -> str:
     """One sentence saying why the point estimate is undefined."""
-    key = metric.spec.key
-    pos = metric.pos_label
-    rates = [FAMILY_OF[key][0]] if key in FAMILY_OF else []
-    if key == "disparate_impact":
-        rates = ["selection_rate"]
-    if key.startswith("equalized_odds"):
-        rates = ["tpr", "fpr"]
-        per_group = np.moveaxis(per_group, -1, 0)
-    else:
-        per_group = per_group[None]
+    key, pos = metric.spec.key, metric.pos_label
+    rates = list(metric.spec.rates)
+    pairs = bool(metric.spec.per_group_fields)  # several rates per group: one row each
+    per_group = np.moveaxis(per_group, -1, 0) if pairs else per_group[None]
     for name, values in zip(rates, per_group, strict=False):
         bad = [str(g) for g, v in zip(labels, np.atleast_1d(values), strict=False) if np.isnan(v)]
         if bad:
@@ -114,10 +104,6 @@ def explain_undefined(metric, labels, counts, per_group) -> str:
             )
         if np.nanmax(values) == 0:
             return f"every group's {_RATE_NAMES[name]} is 0, so the ratio is undefined"
-    if key in ("precision_score", "f1_score"):
-        return f"undefined: the prediction is never the favourable label {pos!r}"
-    if key == "recall_score":
-        return f"undefined: the target is never the favourable label {pos!r}"
-    if key.startswith("multiclass_equal"):
-        return "undefined: some group has no rows of some class in the target (recall is 0/0)"
-    return "the metric is undefined on this data (a division by zero)"
+    if metric.spec.undefined:  # the catalogue's sentence for this metric
+        return metric.spec.undefined.format(pos=repr(pos))
+    return f"{key} is undefined on this data (a division by zero)"

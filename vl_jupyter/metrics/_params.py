@@ -11,7 +11,7 @@ class Param:
     """One parameter a metric accepts, with its type and meaning (shown in docs/metrics.md)."""
 
     name: str
-    kind: str  # "int", "float", "str", "list", "label", "bool"
+    kind: str  # "int", "float", "str", "list", "columns", "label", "bool", "bins"
     default: Any
     doc: str
     minimum: float | None = None
@@ -34,7 +34,7 @@ class Param:
             if text not in ("true", "false", "yes", "no", "1", "0"):
                 raise ValueError(f"parameter '{self.name}' must be true or false, got {value!r}")
             return text in ("true", "yes", "1")
-        elif kind == "list":
+        elif kind in ("list", "columns"):  # "columns" names columns enforce() resolves
             if isinstance(value, (list, tuple)):
                 out = tuple(str(v).strip() for v in value)
             else:

@@ -407,16 +407,24 @@ def _inputs(raw: _Raw, spec: Any, ctx: Context) -> dict[str, str | tuple[str, ..
 
 def _sdk_spellings(raw: _Raw, spec: Any) -> None:
     """The SDK's names for what our catalogue calls otherwise, translated where the
-    meaning is the same (sdk-metrics.md): ``sensitive_attribute`` is the column our
-    ``sensitive`` role reads; ``age_bucket_method: quantiles`` with ``age_buckets: n``
-    cuts the dimension into n equal-frequency bins, which is our ``bins: n``."""
+    meaning is the same (sdk-metrics.md) and the metric does not read the SDK's name
+    itself: ``sensitive_attribute`` is the column our ``sensitive`` role reads;
+    ``age_bucket_method: quantiles`` with ``age_buckets: n`` cuts the dimension into n
+    equal-frequency bins, which is our ``bins: n``."""
+    if spec.param("sensitive_attribute") is not None and "sensitive_attribute" in raw.inputs:
+        # the metric takes it as a parameter itself
+        raw.params.setdefault("sensitive_attribute", raw.inputs.pop("sensitive_attribute"))
     for bag in (raw.inputs, raw.params):
         if "sensitive_attribute" in bag and "sensitive" in spec.roles:
             if "sensitive" not in raw.inputs:
                 value, line, dflt = bag["sensitive_attribute"]
                 raw.inputs["sensitive"] = (value, line, dflt)
             del bag["sensitive_attribute"]
-    if "age_buckets" in raw.params and spec.param("bins") is not None:
+    if (
+        "age_buckets" in raw.params
+        and spec.param("bins") is not None
+        and spec.param("age_buckets") is None  # else the metric reads them itself
+    ):
         method = raw.params.get("age_bucket_method", ("quantiles", None, False))[0]
         if str(method).strip().lower() == "quantiles" and "bins" not in raw.params:
             raw.params["bins"] = raw.params.pop("age_buckets")
@@ -446,7 +454,7 @@ def _params(raw: _Raw, key: str, spec: Any, ctx: Context) -> dict[str, Any]:
             else:
                 _warn(ctx, raw, line, f"unknown parameter '{name}' for {key} is ignored ({hint})")
             continue
-        if spec.param(name).kind == "list":
+        if spec.param(name).kind in ("list", "columns"):
             value = _list_text(value)
         try:
             converted = coerce_params(key, {name: value})[0]
@@ -492,14 +500,11 @@ def direction_warning(control: Control) -> str | None:
     """A sentence when the operator points the other way from the metric's 'better'."""
     if control.problem is not None:
         return None  # already reported, and its fields may be missing
-    direction = get_spec(control.metric).direction
-    upper = control.operator in ("lt", "le")
-    if control.metric == "equalized_odds_ratio" and upper:
-        return (
-            "here equalized_odds_ratio means fairlearn's ratio (the smaller of the TPR and FPR "
-            "ratios, 1 = parity, higher is better), while the Venturalítica SDK meant the sum of "
-            "the TPR and FPR gaps; for a gap use equalized_odds_diff with lt"
-        )
+    spec = get_spec(control.metric)
+    direction, upper = spec.direction, control.operator in ("lt", "le")
+    note = spec.operator_note(control.operator)  # another tool's meaning of this key
+    if note:
+        return note
     if (direction == "higher" and upper) or (
         direction == "lower" and control.operator in ("gt", "ge")
     ):

@@ -58,8 +58,8 @@ def _per_metric() -> list[dict[str, Any]]:
 def build_schema() -> dict[str, Any]:
     """The schema as a dict (draft 2020-12)."""
     mode = _ref("mode")
-    keys = sorted(CATALOGUE)
-    aliases = sorted({a for spec in CATALOGUE.values() for a in spec.aliases})
+    # every key and alias, sorted (metrics._docs.metric_names, which can rewrite this list alone)
+    names = sorted({*CATALOGUE, *(a for spec in CATALOGUE.values() for a in spec.aliases)})
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": "https://github.com/venturalitica/vl_jupyter/vl_jupyter/policy/schema.json",
@@ -120,7 +120,7 @@ def build_schema() -> dict[str, Any]:
             },
             "metric": {
                 "description": "A metric key or alias from docs/metrics.md.",
-                "enum": keys + [a for a in aliases if a not in CATALOGUE],
+                "enum": names,
             },
             "operator": {
                 "description": "Comparison, strict: gt 0.8 fails at 0.8.",
