@@ -194,3 +194,14 @@ def test_controls_written_twice_say_how_many_controls_are_discarded() -> None:
         "later value is used, as YAML 1.1 loaders do, and the earlier list of 2 item(s) is "
         "discarded: remove one",
     )
+
+
+def test_a_fifo_or_device_is_refused_without_reading(tmp_path: Path) -> None:
+    import os
+
+    fifo = tmp_path / "policy.yaml"
+    os.mkfifo(fifo)  # reading it would block forever
+    err, elapsed, _ = refused(fifo, "the policy is not a regular file")
+    assert err.file == str(fifo) and elapsed < 1.0
+    refused(Path("/dev/zero"), "the policy is not a regular file")  # would never end
+    refused(tmp_path, "the policy is not a regular file")  # a directory

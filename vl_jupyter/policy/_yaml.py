@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -409,10 +410,15 @@ def _looks_like_path(text: str) -> bool:
 
 def _read_file(path: Path, name: str) -> Source:
     try:
-        size = path.stat().st_size
-        if size > LIMITS.max_bytes:  # refused before a byte is read
-            raise _too_big(name, size)
-        raw = path.read_bytes()
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO or /dev/zero would hang or never end
+            raise PolicyError(
+                "the policy is not a regular file", file=name, hint="pass a YAML or JSON file"
+            )
+        if info.st_size > LIMITS.max_bytes:  # refused before a byte is read
+            raise _too_big(name, info.st_size)
+        with path.open("rb") as fh:  # never more than the limit, even if the file grows
+            raw = fh.read(LIMITS.max_bytes + 1)
     except FileNotFoundError:
         raise PolicyError(
             f"policy file not found: {name}",
