@@ -95,6 +95,13 @@ def test_deep_shared_or_cyclic_python_data_is_refused() -> None:
     cyclic: dict = {"controls": []}
     cyclic["controls"].append(cyclic)
     refused(cyclic, "the policy data contains itself")
+    shallow_first: list = [{}]  # each link also hangs off the root: first met at depth 2
+    chain = shallow_first[0]
+    for _ in range(100):
+        chain["x"] = {}
+        chain = chain["x"]
+        shallow_first.append(chain)
+    refused({"controls": shallow_first}, "the policy data is nested more than 64")
     laughs: list = ["lol"] * 10
     for _ in range(9):
         laughs = [laughs] * 10  # 10**10 items once expanded, 100 distinct objects

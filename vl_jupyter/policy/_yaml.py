@@ -173,6 +173,7 @@ def check_data(root: Any, limits: Limits | None = None) -> None:
     at each of nine levels is the billion laughs without any YAML."""
     lim = limits or LIMITS
     size: dict[int, int] = {}
+    height: dict[int, int] = {}
     on_path: set[int] = set()
     stack: list[tuple[Any, int, bool]] = [(root, 1, False)]
     while stack:
@@ -181,11 +182,17 @@ def check_data(root: Any, limits: Limits | None = None) -> None:
         kids = list(node.values()) if isinstance(node, dict) else node
         if done:
             on_path.discard(key)
-            size[key] = total = (
-                1
-                + sum(size.get(id(k), 1) for k in kids if isinstance(k, (dict, list)))
-                + sum(1 for k in kids if not isinstance(k, (dict, list)))
-            )
+            inner = [k for k in kids if isinstance(k, (dict, list))]
+            size[key] = total = 1 + sum(size[id(k)] for k in inner) + len(kids) - len(inner)
+            # the height, not the depth this node was first met at: a shared part can sit
+            # deeper on another path than where the walk first found it
+            height[key] = 1 + max((height[id(k)] for k in inner), default=0)
+            if height[key] > lim.max_depth:
+                raise _GraphError(
+                    f"the policy data is nested more than {lim.max_depth} levels deep",
+                    None,
+                    "a policy needs a handful of levels",
+                )
             if total > lim.max_nodes:
                 raise _GraphError(
                     f"the policy data expands to more than {lim.max_nodes:,} items "
