@@ -53,6 +53,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_server.py
 	$(BIN)/python benchmarks/bench_monitor.py
 	$(BIN)/python benchmarks/bench_sync.py
+	$(BIN)/python benchmarks/bench_policy.py
 
 docs: install
 	$(BIN)/python -m vl_jupyter.metrics._docs > docs/metrics.md
