@@ -437,3 +437,27 @@ def test_cli_compare_tag_and_history(german, tmp_path):
     )
     lines = out.getvalue().strip().splitlines()
     assert lines[0].startswith("created,control_id,value") and len(lines) == 3
+
+
+@pytest.mark.slow
+def test_an_mlflow_run_is_a_baseline(german, tmp_path, monkeypatch):
+    pytest.importorskip("mlflow")
+    for name in ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_NAME", "VL_EVIDENCE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    policy = vl.datasets.policy_path("german_credit_data")
+    bind = {"target": "class", "gender": "gender", "age": "age"}
+    first = vl.enforce(german, policy, **bind)
+    (run,) = vl.sync("mlflow").runs
+    now = vl.enforce(german.iloc[:700], policy, baseline=f"mlflow:{run['run_id']}", **bind)
+    assert now.comparison.baseline["how"] == "mlflow"
+    assert now.comparison.baseline["id"] == first.evidence_id, "the synced record, from the store"
+    # Without the record in the store, the run's logged values are the baseline
+    elsewhere = tmp_path / "other-store"
+    again = vl.enforce(
+        german.iloc[:700], policy, baseline=f"mlflow:{run['run_id']}", evidence_dir=elsewhere,
+        **bind,
+    )  # fmt: skip
+    change = again.comparison["approvals-by-age"]
+    assert change.baseline_value == pytest.approx(first["approvals-by-age"].actual_value)
+    assert change.significant is None, "a tracker's metric has no interval: not tested"

@@ -32,6 +32,9 @@ def test_split_line_keeps_expressions_whole():
         "a b",
         "g=x",
     ]
+    assert split_line('x --name "model v2 (reweighed)" --tag \'[a]\'') == [
+        "x", "--name", "model v2 (reweighed)", "--tag", "[a]",
+    ], "a quoted string is unquoted even when it holds brackets"  # fmt: skip
     with pytest.raises(UsageError, match="unbalanced bracket"):
         split_line("df[(1]")
 

@@ -72,7 +72,38 @@ def test_model_audit_trains_audits_reviews_and_keeps_evidence(model_audit):
     assert evidence.verify(root).ok
 
 
-@pytest.mark.parametrize("which", ["quickstart", "model_audit"])
+@pytest.fixture(scope="module")
+def monitoring(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("monitoring")
+    return execute("04_monitoring.ipynb", workdir), workdir
+
+
+def test_monitoring_compares_versions_charts_trends_and_catches_drift(monitoring):
+    notebook, workdir = monitoring
+    texts = outputs(notebook)
+    (comparison,) = [t for t in texts if t.startswith('<div class="vl-comparison"')]
+    assert "Against production" in comparison
+    assert comparison.count('class="vl-change') == 6
+    assert "▲ better" in comparison and "▼ worse" in comparison
+    trend = [t for t in texts if t.startswith('<div class="vl-trend"')]
+    assert len(trend) == 1 and trend[0].count('class="vl-trend-panel"') == 6
+    plotly = [
+        out for cell in notebook.cells for out in cell.get("outputs", [])
+        if "application/vnd.plotly.v1+json" in out.get("data", {})
+    ]  # fmt: skip
+    assert len(plotly) == 1, "live, the trend is a plotly chart"
+    (drift,) = [t for t in texts if "Scoring population drift" in t and "vl-report-table" in t]
+    assert _rows(drift)["age-mix"] == "fail", "the older population is caught"
+    root = workdir / ".venturalitica"
+    records = list(evidence.records("enforce", root=root))
+    assert len(records) == 4
+    production = evidence.tags(root=root)["production"]
+    candidate = [r for r in records if r.data.get("name") == "logistic regression v2 (reweighed)"]
+    assert candidate[0].data["comparison"]["baseline"]["id"] == production
+    assert evidence.verify(root).ok
+
+
+@pytest.mark.parametrize("which", ["quickstart", "model_audit", "monitoring"])
 def test_exported_html_keeps_the_traffic_lights(which, request):
     notebook = request.getfixturevalue(which)[0]
     body = exported_html(notebook)

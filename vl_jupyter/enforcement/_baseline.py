@@ -116,9 +116,12 @@ def _previous(store: EvidenceStore, current: Report | None):
 def _mlflow(run_id: str, store: EvidenceStore, current: Report | None):
     """An MLflow run synced by vl_jupyter: its enforce record when it is in this store,
     else the ``vl.<control>.value`` metrics logged to the run (without intervals)."""
-    import mlflow
+    from mlflow import MlflowClient
 
-    run = mlflow.MlflowClient().get_run(run_id)
+    from ..trackers import resolve_settings
+
+    uri = resolve_settings()["mlflow_tracking_uri"]  # where vl.sync() logs by default
+    run = MlflowClient(uri).get_run(run_id)
     ids = [i for i in (run.data.tags.get("vl.evidence.records") or "").split(",") if i]
     for record_id in reversed(ids):
         try:
@@ -146,3 +149,12 @@ def _mlflow(run_id: str, store: EvidenceStore, current: Report | None):
         raise EvidenceError(f"MLflow run {run_id} has no vl.<control>.value metrics to compare")
     report = Report(results, policy=dict(current.policy), data={}, bindings={})
     return report, {"id": None, "mlflow_run": run_id, "how": "mlflow", "label": f"mlflow:{run_id}"}
+
+
+def baseline_tables(baseline: Report) -> dict[str, Any]:
+    """control id -> the table a drift control recorded in the baseline run."""
+    return {
+        r.control_id: r.metadata["drift_table"]
+        for r in baseline
+        if isinstance(r.metadata.get("drift_table"), dict)
+    }

@@ -176,18 +176,6 @@ def compare_reports(current, baseline, *, baseline_info: Mapping[str, Any] | Non
     return comparison
 
 
-def apply_baseline(report, baseline: Any, *, evidence_dir: Any = None) -> Comparison:
-    """Compare ``report`` with ``baseline``, fail what the policy fails on, keep the
-    comparison on the report (and so in its evidence record)."""
-    from ._baseline import resolve_baseline
-
-    base, info = resolve_baseline(baseline, current=report, evidence_dir=evidence_dir)
-    comparison = compare_reports(report, base, baseline_info=info)
-    apply_regressions(report, comparison)
-    report.comparison = comparison
-    return comparison
-
-
 def apply_regressions(report, comparison: Comparison) -> None:
     """Fail the controls whose regression reaches the level their policy fails at.
 

@@ -26,6 +26,7 @@ from ..metrics import (
     CISettings,
     Measurement,
     MetricSpec,
+    NoBaseline,
     Statistics,
     coerce_bins,
     get_spec,
@@ -93,13 +94,35 @@ def enforce(
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     dialect = getattr(policy, "dialect", "native")
+    # The baseline is found first: drift controls compare their table with its tables.
+    base = None
+    if baseline is not None:
+        from ._baseline import baseline_tables, resolve_baseline
+
+        # what the baseline lookup may use of this run: its policy, its controls, its start
+        stand_in = Report(
+            [_result(c, None, "skipped", {}) for c in policy.controls],
+            policy=policy.summary(), data={}, bindings={}, started=_iso(started_at),
+        )  # fmt: skip
+        base = resolve_baseline(baseline, current=stand_in, evidence_dir=evidence_dir)
+    tables = baseline_tables(base[0]) if base else {}
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
         data_fingerprint = pool.submit(fingerprint, data)
         git = pool.submit(_context.git_state) if evidence else None
         results = [
-            _evaluate(control, binder, stats, ci_settings, phase, defaults, bins or {}, dialect)
+            _evaluate(
+                control,
+                binder,
+                stats,
+                ci_settings,
+                phase,
+                defaults,
+                bins or {},
+                dialect,
+                baseline_table=tables.get(control.id),
+            )
             for control in policy.controls
         ]
         data_summary = data_fingerprint.result()
@@ -115,10 +138,11 @@ def enforce(
         finished=_iso(datetime.now(timezone.utc)),
         warnings=list(policy.warnings),
     )
-    if baseline is not None:
-        from ._compare import apply_baseline
+    if base is not None:
+        from ._compare import apply_regressions, compare_reports
 
-        apply_baseline(report, baseline, evidence_dir=evidence_dir)
+        report.comparison = compare_reports(report, base[0], baseline_info=base[1])
+        apply_regressions(report, report.comparison)
     duration = time.perf_counter() - clock
     if evidence:
         from ._record import record_report
@@ -137,6 +161,8 @@ def _evaluate(
     defaults: dict[str, Any],
     bins: Mapping[str, Any],
     dialect: str = "native",
+    *,
+    baseline_table: Mapping[str, Any] | None = None,
 ) -> ControlResult:
     metadata: dict[str, Any] = {
         "enforcement_mode": control.enforcement_mode,
@@ -167,7 +193,11 @@ def _evaluate(
             if name in params:
                 columns[name] = _resolve_columns(binder, control, params[name])
         metadata["params"] = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-        measured = measure(spec, params, columns, stats, ci)
+        measured = measure(spec, params, columns, stats, ci, baseline=baseline_table)
+    except NoBaseline as missing:  # a drift control without a baseline: not measured
+        metadata["reason"] = missing.message
+        metadata["drift_table"] = missing.table
+        return _result(control, None, "skipped", metadata)
     except (BindingError, MetricError) as exc:
         exc.control_id = exc.control_id or control.id
         metadata["reason"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
@@ -180,6 +210,8 @@ def _evaluate(
         return _result(control, None, "error", metadata)
     status, reason = judge(control, measured)
     metadata.update(_describe(measured, ci))
+    if "drift_table" in measured.details:  # kept beside the result: later runs compare with it
+        metadata["drift_table"] = measured.details.pop("drift_table")
     if reason:
         metadata["reason"] = reason
     return _result(control, measured.value, status, metadata)

@@ -98,9 +98,9 @@ def history(
     root: str | Path | None = None,
     limit: int | None = None,
 ):
-    """A DataFrame of controls across ``enforce`` runs, oldest first (one row per run and
-    control): value, CI, status, threshold, time, policy, notebook, git commit, data
-    fingerprint and the tags pointing at the run.
+    """A DataFrame of controls across ``enforce`` runs, oldest run first and controls in
+    policy order (one row per run and control): value, CI, status, threshold, time,
+    policy, notebook, git commit, data fingerprint and the tags pointing at the run.
 
     ``control_id`` keeps one control (or several); ``policy`` matches the policy title,
     source path or sha256; ``notebook`` the notebook or script that ran it (a suffix
@@ -114,10 +114,9 @@ def history(
     by_record: dict[str, list[str]] = {}
     for name, target in tags(root=root).items():
         by_record.setdefault(target, []).append(name)
-    rows: list[dict[str, Any]] = []
-    runs = 0
+    runs: list[list[dict[str, Any]]] = []  # newest run first, controls in policy order
     for rec in store.records(kind="enforce"):
-        if limit is not None and runs >= limit:
+        if limit is not None and len(runs) >= limit:
             break
         data = rec.data
         pol = data.get("policy") or {}
@@ -130,7 +129,8 @@ def history(
         origin = record_origin(data)
         if notebook is not None and not (origin or "").endswith(notebook):
             continue
-        runs += 1
+        rows: list[dict[str, Any]] = []
+        runs.append(rows)
         for result in data.get("results") or []:
             if wanted and result.get("control_id") not in wanted:
                 continue
@@ -157,9 +157,10 @@ def history(
                     "tags": ",".join(sorted(by_record.get(rec.id, []))),
                 }
             )
-    frame = pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
+    ordered = [row for rows in reversed(runs) for row in rows]
+    frame = pd.DataFrame(ordered, columns=list(HISTORY_COLUMNS))
     frame["created"] = pd.to_datetime(frame["created"], utc=True, format="ISO8601")
-    return frame.iloc[::-1].reset_index(drop=True)
+    return frame
 
 
 def record_origin(data: dict[str, Any]) -> str | None:

@@ -10,6 +10,7 @@ from ._catalogue import (
     get_spec,
     known_keys,
 )
+from ._drift import NoBaseline
 from ._evaluate import Statistics, measure
 from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
@@ -20,6 +21,7 @@ __all__ = [
     "CISettings",
     "Measurement",
     "MetricSpec",
+    "NoBaseline",
     "Statistics",
     "canonical_key",
     "closest_keys",

@@ -23,6 +23,7 @@ from typing import Any
 
 from ..errors import MetricError
 from . import _continuous
+from . import _drift as D
 from . import _formulas as F
 from . import _frame_metrics as FM
 from . import _score_metrics as S
@@ -1126,6 +1127,36 @@ _add(
         sdk=_SCORE_SDK,
     )
 )
+
+# --- drift against a baseline (its table is in the baseline's evidence) --------------------
+_add(MetricSpec(
+    "group_share_psi", "drift",
+    "How far the dimension's group shares moved from the baseline's (population stability index).",
+    "Σ_g (a_g − e_g) ln(a_g / e_g), shares a (now) and e (baseline) floored at 1e-4",
+    "lower", "lt 0.1", ("dimension",), "drift", _GROUP_PARAMS,
+    compute=D.group_share_psi,
+    note="Needs enforce(..., baseline=...); p-value of a chi-square test of homogeneity in "
+    "the details. Without a baseline the control is skipped and its table recorded.",
+))  # fmt: skip
+_add(MetricSpec(
+    "label_rate_shift", "drift",
+    "Largest change of a group's positive rate since the baseline.",
+    "max_g |P(y = pos | g) − P_baseline(y = pos | g)|",
+    "lower", "lt 0.05", ("dimension",), "drift", (_POS_LABEL, *_GROUP_PARAMS),
+    optional_roles=("target", "prediction"),
+    compute=D.label_rate_shift,
+    note="Reads the prediction when bound, else the target (a data audit); p-value of "
+    "per-group two-proportion z-tests, Bonferroni-combined, in the details.",
+))  # fmt: skip
+_add(MetricSpec(
+    "score_psi", "drift",
+    "How far the score distribution moved from the baseline's (PSI over its deciles).",
+    "PSI over the baseline's score deciles (from a 100-bin histogram)",
+    "lower", "lt 0.1", ("score",), "drift", (),
+    compute=D.score_psi,
+    note="p-value of a two-sample Kolmogorov-Smirnov test on the 100-bin histograms in the "
+    "details (conservative: binning can only shrink D).",
+))  # fmt: skip
 
 # --- causal keys of the SDK: resolved, never computed --------------------------------------
 for _key, _summary in (

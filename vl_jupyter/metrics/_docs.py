@@ -22,6 +22,7 @@ _CATEGORIES = {
     "data_quality": "Data quality",
     "privacy": "Privacy",
     "dataset": "Dataset heuristics",
+    "drift": "Drift against a baseline (see docs/monitoring.md)",
     "not_computed": "Keys that resolve to an error",
 }
 

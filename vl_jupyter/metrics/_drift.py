@@ -22,8 +22,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from ..errors import MetricError
+from ._bootstrap import multinomial_replicates, summarise
+from ._measurement import Measurement
+
+if TYPE_CHECKING:
+    from ._evaluate import _CountMetric
 
 PSI_FLOOR = 1e-4
 #: Fine histogram of a score, from which the baseline's deciles are taken.
@@ -147,3 +155,153 @@ def regroup(counts: np.ndarray, groups: np.ndarray, k: int = DECILES) -> np.ndar
     for g in range(k):
         out[:, g] = counts[:, groups == g].sum(axis=1)
     return out
+
+
+# --- the drift metrics: this run's table against the baseline's -------------------------
+
+
+class NoBaseline(MetricError):
+    """A drift metric without a baseline table: not measured. ``table`` is this run's
+    table, recorded so that the run can serve as a baseline later."""
+
+    def __init__(self, message: str, table: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.table = table
+
+
+def _labels_and_counts(metric: _CountMetric) -> tuple[list[str], np.ndarray, Any]:
+    group = metric.group()
+    counts = np.bincount(group.codes, minlength=len(group.labels))
+    return [str(g) for g in group.labels], counts, group
+
+
+def _baseline(metric: _CountMetric, kind: str, table: dict[str, Any]) -> dict[str, Any]:
+    base = metric.baseline
+    if base is None:
+        raise NoBaseline(
+            f"{metric.spec.key} compares with a baseline and none was given: not measured "
+            "(this run's table is recorded, so later runs can use it as their baseline)",
+            table,
+        )
+    if base.get("kind") != kind:
+        raise MetricError(
+            f"the baseline's table for this control is a {base.get('kind')!r} table, not "
+            f"{kind!r}: the control changed its metric since the baseline"
+        )
+    return base
+
+
+def _aligned(base: dict[str, Any], labels: list[str], counts: np.ndarray, key: str = "counts"):
+    union = list(dict.fromkeys([*base["labels"], *labels]))
+    before = dict(zip(base["labels"], base[key], strict=True))
+    now = dict(zip(labels, counts.tolist(), strict=True))
+    return (
+        union,
+        np.array([before.get(g, 0) for g in union], float),
+        np.array([now.get(g, 0) for g in union], float),
+    )
+
+
+def group_share_psi(metric: _CountMetric) -> Measurement:
+    """PSI of the dimension's group shares against the baseline's, chi-square p-value."""
+    labels, counts, _ = _labels_and_counts(metric)
+    table = {"kind": "group_shares", "labels": labels, "counts": counts.tolist()}
+    base = _baseline(metric, "group_shares", table)
+    union, before, now = _aligned(base, labels, counts)
+    stat, dof, p = chi2_homogeneity(before, now)
+    result = Measurement(
+        value=psi(before, now),
+        n=int(now.sum()),
+        groups={
+            g: {"n": int(c), "value": float(c / now.sum()), "baseline_share": float(b / before.sum())}
+            for g, b, c in zip(union, before, now, strict=True)
+        },
+        warnings=metric.warnings,
+        details={"drift_table": table, "test": "chi-square homogeneity", "chi2": stat,
+                 "dof": dof, "p_value": p, "baseline_n": int(before.sum())},
+    )  # fmt: skip
+    if metric.ci.enabled and metric.ci.n_boot > 0:
+        draws = multinomial_replicates(now.astype(np.int64), metric.ci)
+        summarise(result, psi_replicates(before, draws), metric.ci, "multinomial_bootstrap")
+    return result
+
+
+def label_rate_shift(metric: _CountMetric) -> Measurement:
+    """The largest change of a group's positive rate (prediction if bound, else target)."""
+    role = "prediction" if "prediction" in metric.columns else "target"
+    column = metric.columns[role][0]
+    labels, counts, group = _labels_and_counts(metric)
+    hits = np.bincount(
+        group.codes,
+        weights=metric.stats.indicator(column, role, metric.pos_label),
+        minlength=len(labels),
+    )
+    table = {
+        "kind": "label_rates", "labels": labels, "counts": counts.tolist(),
+        "positives": hits.tolist(), "role": role, "pos_label": str(metric.pos_label),
+    }  # fmt: skip
+    base = _baseline(metric, "label_rates", table)
+    union, n_before, n_now = _aligned(base, labels, counts)
+    _, x_before, x_now = _aligned(base, labels, hits, key="positives")
+    both = (n_before > 0) & (n_now > 0)
+    if not both.any():
+        raise MetricError("no group has rows in both this run and the baseline")
+    r_before = np.divide(x_before, n_before, out=np.zeros_like(x_before), where=n_before > 0)
+    r_now = np.divide(x_now, n_now, out=np.zeros_like(x_now), where=n_now > 0)
+    shift = np.abs(r_now - r_before)
+    p_values = [
+        two_proportion_p(x_now[i], n_now[i], x_before[i], n_before[i]) for i in np.flatnonzero(both)
+    ]
+    p = min(1.0, min(p_values) * len(p_values))  # Bonferroni over the groups compared
+    result = Measurement(
+        value=float(shift[both].max()),
+        n=int(n_now.sum()),
+        groups={
+            g: {"n": int(n_now[i]), "value": float(r_now[i] - r_before[i]),
+                "rate": float(r_now[i]), "baseline_rate": float(r_before[i])}
+            for i, g in enumerate(union) if both[i]
+        },
+        warnings=metric.warnings,
+        details={"drift_table": table, "outcome": {"role": role, "column": column},
+                 "test": "two-proportion z per group, Bonferroni", "p_value": p},
+    )  # fmt: skip
+    if metric.ci.enabled and metric.ci.n_boot > 0:
+        rng = np.random.default_rng(metric.ci.seed)
+        kept = np.flatnonzero(both)
+        draws = rng.binomial(
+            n_now[kept].astype(np.int64), r_now[kept], (metric.ci.n_boot, len(kept))
+        )
+        replicate_shift = np.abs(draws / n_now[kept] - r_before[kept]).max(axis=1)
+        summarise(result, replicate_shift, metric.ci, "binomial_bootstrap")
+    return result
+
+
+def score_psi(metric: _CountMetric) -> Measurement:
+    """PSI of the score over the baseline's deciles, binned two-sample KS p-value."""
+    column = metric.columns["score"][0]
+    values = metric.stats.numeric(column, "score")
+    edges = score_edges(values)
+    table = {
+        "kind": "score_histogram",
+        "edges": edges.tolist(),
+        "counts": histogram(values, edges).tolist(),
+    }
+    base = _baseline(metric, "score_histogram", table)
+    base_counts = np.asarray(base["counts"], float)
+    fine_now = histogram(values, base["edges"]).astype(float)
+    groups = decile_groups(base_counts)
+    before, now = regroup(base_counts, groups), regroup(fine_now, groups)
+    d, p = binned_ks(base_counts, fine_now)
+    result = Measurement(
+        value=psi(before, now),
+        n=int(fine_now.sum()),
+        warnings=metric.warnings,
+        details={"drift_table": table, "test": "two-sample Kolmogorov-Smirnov (100 bins)",
+                 "ks_d": d, "p_value": p, "score": column, "baseline_n": int(base_counts.sum()),
+                 "decile_shares": (now / now.sum()).tolist()},
+    )  # fmt: skip
+    if metric.ci.enabled and metric.ci.n_boot > 0:
+        draws = multinomial_replicates(fine_now.astype(np.int64), metric.ci)
+        summarise(result, psi_replicates(before, regroup(draws, groups)), metric.ci,
+                  "multinomial_bootstrap")  # fmt: skip
+    return result

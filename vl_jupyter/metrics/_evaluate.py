@@ -190,8 +190,10 @@ def measure(
     columns: Mapping[str, tuple[str, ...]],
     stats: Statistics,
     ci: CISettings,
+    baseline: Mapping[str, Any] | None = None,
 ) -> Measurement:
-    """Compute ``spec`` on the bound ``columns`` (role -> column names).
+    """Compute ``spec`` on the bound ``columns`` (role -> column names). ``baseline`` is the
+    same control's table in the baseline run, for the drift metrics.
 
     The catalogue entry decides what runs: a formula of a count table (``kind == "count"``,
     with a multinomial-bootstrap interval from the same formula), a function of the frame
@@ -205,6 +207,7 @@ def measure(
     if stats.n_rows == 0:
         raise MetricError("the data has no rows")
     metric = _CountMetric(spec, params, columns, stats, ci)
+    metric.baseline = baseline
     if spec.kind == "count":
         return metric.run()
     assert spec.compute is not None  # the catalogue checks every entry has one
@@ -223,6 +226,8 @@ class _CountMetric:
         self.pos_label = params.get("pos_label", 1)
         self.warnings: list[str] = []
         self.details: dict[str, Any] = {}
+        #: the baseline run's table of this control (drift metrics), set by ``measure``
+        self.baseline: Mapping[str, Any] | None = None
 
     # -- building the table -------------------------------------------------------------
     def group(self) -> Encoded:

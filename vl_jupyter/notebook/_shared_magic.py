@@ -61,7 +61,12 @@ def split_line(line: str) -> list[str]:
         raise UsageError(f"unbalanced {'quote' if quote else 'bracket'} in: {line.strip()}")
     if current:
         tokens.append("".join(current))
-    return [t if any(c in t for c in _OPEN) else _unquote(t) for t in tokens]
+    return [_unquote(t) if _quoted(t) or not any(c in t for c in _OPEN) else t for t in tokens]
+
+
+def _quoted(token: str) -> bool:
+    """A token that is one quoted string (``"v2 (reweighed)"``), brackets or not."""
+    return len(token) >= 2 and token[0] in "'\"" and token[-1] == token[0]
 
 
 def _unquote(token: str) -> str:
