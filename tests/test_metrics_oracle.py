@@ -477,7 +477,7 @@ def test_ci_is_reproducible_and_seeded(credit: pd.DataFrame) -> None:
     assert (ci["low"], ci["high"]) != (other.metadata["ci"]["low"], other.metadata["ci"]["high"])
     assert ci["low"] < first.actual_value < ci["high"]  # 1000 rows: the estimate is inside
     assert (ci["n_boot"], ci["seed"], ci["level"]) == (400, 7, 0.95)
-    assert ci["method"] == "multinomial_bootstrap"
+    assert ci["method"] == "multinomial_bootstrap_extreme_contrast"
     assert first.ci == (ci["low"], ci["high"])
     wider = _di(credit, ci=True, n_boot=400, seed=7, ci_level=0.99).metadata["ci"]
     assert wider["low"] <= ci["low"] and wider["high"] >= ci["high"]

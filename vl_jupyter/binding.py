@@ -89,6 +89,50 @@ class Binder:
         more = "" if len(self.columns) <= 12 else f" and {len(self.columns) - 12} more"
         return f"columns are {shown}{more}"
 
+    def check_used(
+        self,
+        keywords: Mapping[str, object],
+        controls: Iterable[Control],
+        column_params: Iterable[str] = (),
+    ) -> None:
+        """Raise ``BindingError`` for a keyword that binds nothing the policy names.
+
+        ``gendr="foreign_worker"`` would otherwise be ignored while the evidence records it
+        as a binding, and the control it was meant for would bind ``gender`` by name or
+        synonym instead. Accepted: every role, every variable a control declares, and the
+        names in its column parameters (``quasi_identifiers``).
+        """
+        from .metrics import ROLES
+
+        known: set[str] = set(ROLES)
+        for control in controls:
+            known.update(control.inputs)
+            for declared in control.inputs.values():
+                known.update((declared,) if isinstance(declared, str) else declared)
+            for name in column_params:
+                value = control.params.get(name)
+                if value:
+                    known.update((value,) if isinstance(value, str) else map(str, value))
+        unused = [
+            name for name, value in keywords.items() if value is not None and name not in known
+        ]
+        if unused:
+            name = unused[0]
+            close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+            variables = sorted(known - set(ROLES))
+            raise BindingError(
+                f"keyword {name}=... binds no variable of the policy, so it would be "
+                "ignored while the evidence records it",
+                hint=(
+                    "close variable names: " + ", ".join(repr(c) for c in close)
+                    if close
+                    else "the policy's variables are "
+                    + (", ".join(repr(v) for v in variables) or "none")
+                    + "; roles are "
+                    + ", ".join(ROLES)
+                ),
+            )
+
     def resolve(self, variable: str, role: str | None = None) -> tuple[tuple[str, ...], str] | None:
         """Columns and rule for ``variable``; None when nothing binds it."""
         if variable in self.keywords:

@@ -31,6 +31,7 @@ from ..metrics import (
     coerce_bins,
     get_spec,
     measure,
+    string_columns,
 )
 from ..policy import Control, Policy, load_policy
 from ._fingerprint import fingerprint
@@ -90,7 +91,9 @@ def enforce(
     policy = load_policy(policy)
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
     binder = Binder(data.columns, keywords)
-    stats = Statistics(data)
+    column_params = {n for c in policy.controls for n in get_spec(c.metric).column_params}
+    binder.check_used(bindings, policy.controls, column_params)
+    stats = Statistics(string_columns(data))  # policies and keywords name columns by text
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     dialect = getattr(policy, "dialect", "native")

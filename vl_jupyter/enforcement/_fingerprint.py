@@ -21,8 +21,8 @@ def fingerprint(frame: pd.DataFrame) -> dict[str, object]:
     content = hashlib.blake2b(digest_size=32)
     schema = hashlib.blake2b(digest_size=32)
     columns = []
-    for name in frame.columns:
-        series = frame[name]
+    for position, name in enumerate(frame.columns):
+        series = frame.iloc[:, position]  # by position: a duplicated name is two columns
         header = f"{name}\x00{series.dtype}\x00".encode()
         schema.update(header)
         content.update(header)
@@ -47,7 +47,11 @@ def _column_bytes(series: pd.Series) -> list[np.ndarray]:
         return [_raw(categories.to_numpy()), _raw(series.cat.codes.to_numpy())]
     if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
         return [_raw(series.to_numpy())]
-    return [_raw(pd.util.hash_pandas_object(series, index=False).to_numpy())]
+    try:
+        hashed = pd.util.hash_pandas_object(series, index=False)
+    except TypeError:  # unhashable cells (lists, dicts): hash their text instead
+        hashed = pd.util.hash_pandas_object(series.map(repr), index=False)
+    return [_raw(hashed.to_numpy())]
 
 
 def _raw(values: np.ndarray) -> np.ndarray:

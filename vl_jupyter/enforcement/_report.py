@@ -56,7 +56,9 @@ class Report(Sequence[ControlResult]):
 
     ``passed`` is True only when at least one control was evaluated and none failed or
     errored: an empty or all-skipped report never passes. ``score`` is the share of the
-    evaluated (non-skipped) controls that passed.
+    evaluated (non-skipped) controls whose status is ``pass``, rounded *down* to a whole
+    percent: a ``warn`` is in doubt and does not count as passed, and a report with any
+    warn, fail or error can never read 100% (199 of 200 is 0.99, not a rounded-up 100%).
     """
 
     def __init__(
@@ -121,7 +123,10 @@ class Report(Sequence[ControlResult]):
     @property
     def score(self) -> float:
         evaluated = self.evaluated
-        return sum(r.passed for r in evaluated) / len(evaluated) if evaluated else 0.0
+        if not evaluated:
+            return 0.0
+        clean = sum(r.status == "pass" for r in evaluated)
+        return (100 * clean // len(evaluated)) / 100  # integer floor: no float rounding up
 
     @property
     def status(self) -> str:

@@ -14,6 +14,7 @@ from ._drift import NoBaseline
 from ._evaluate import Statistics, measure
 from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
+from ._validate import string_columns
 
 __all__ = [
     "CATALOGUE",
@@ -30,4 +31,5 @@ __all__ = [
     "get_spec",
     "known_keys",
     "measure",
+    "string_columns",
 ]

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import MetricError
 from . import _formulas as F
-from ._bootstrap import multinomial_replicates, summarise
+from ._bootstrap import extreme_contrast, multinomial_replicates, summarise
 from ._groups import describe_groups, exclude_small_groups
 from ._measurement import Measurement
 from ._stats import GroupTable
@@ -87,8 +87,11 @@ def _regression(metric: _CountMetric, quantity: str, formula: Callable) -> Measu
         variance = np.clip(squares / n - means**2, 0, None)
         rng = np.random.default_rng(metric.ci.seed)
         draws = rng.normal(means, np.sqrt(variance / n), size=(metric.ci.n_boot, len(n)))
-        replicates, _ = formula(draws)
-        summarise(result, replicates, metric.ci, "normal_approximation")
+        replicates, rep_groups = formula(draws)
+        replicates, method = extreme_contrast(
+            metric.spec.key, per_group[0], rep_groups, replicates, "normal_approximation"
+        )
+        summarise(result, replicates, metric.ci, method)
     return result
 
 
@@ -127,6 +130,7 @@ def calibration(metric: _CountMetric) -> Measurement:
         draws = multinomial_replicates(counts, metric.ci)
         with np.errstate(divide="ignore", invalid="ignore"):
             mean_score = np.where(counts > 0, score_sums / np.maximum(counts, 1), 0.0)
-        replicates, _ = F.calibration_diff(draws[:, keep], (draws * mean_score)[:, keep])
-        summarise(result, replicates, metric.ci, "multinomial_bootstrap")
+        replicates, rep_groups = F.calibration_diff(draws[:, keep], (draws * mean_score)[:, keep])
+        replicates, method = extreme_contrast(metric.spec.key, per_group[0], rep_groups, replicates)
+        summarise(result, replicates, metric.ci, method)
     return result

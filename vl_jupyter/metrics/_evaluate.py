@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import MetricError, MetricNotComputed
-from ._bootstrap import multinomial_replicates, summarise
+from ._bootstrap import bootstrap_interval
 from ._catalogue import MetricSpec
 from ._groups import describe_groups, exclude_small_groups, explain_undefined
 from ._measurement import CISettings, Measurement
@@ -30,6 +30,7 @@ from ._stats import (
     count_cells,
     encode,
 )
+from ._validate import check_dimension_present, validate_inputs, with_declared_bands
 
 
 class Statistics:
@@ -206,6 +207,7 @@ def measure(
         )
     if stats.n_rows == 0:
         raise MetricError("the data has no rows")
+    validate_inputs(spec, params, columns, stats)
     metric = _CountMetric(spec, params, columns, stats, ci)
     metric.baseline = baseline
     if spec.kind == "count":
@@ -285,6 +287,14 @@ class _CountMetric:
     # -- computing -----------------------------------------------------------------------
     def run(self) -> Measurement:
         table = self.table()
+        if "dimension" in self.columns:
+            dimension = self.columns["dimension"]
+            bins = self.params.get("bins")
+            table = self.stats.cached(  # cached: the draws are keyed by the table's counts
+                ("declared bands", id(table.counts), bins),
+                lambda t=table: with_declared_bands(dimension, bins, t),
+            )
+            check_dimension_present(dimension, table)
         keep, excluded = exclude_small_groups(self, table)
         assert self.spec.compute is not None
         formula = self.spec.compute(self, table)
@@ -307,10 +317,14 @@ class _CountMetric:
         )
         if self.ci.enabled and self.ci.n_boot > 0 and self.spec.ci:
             # controls reading the same cached table share one set of draws
-            draws = self.stats.cached(
-                ("draws", id(table.counts), self.ci),
-                lambda: multinomial_replicates(table.counts, self.ci),
+            bootstrap_interval(
+                result,
+                self.spec.key,
+                formula,
+                table.counts,
+                keep,
+                per_group[0],
+                self.stats.cached,
+                self.ci,
             )
-            replicates, _ = formula(draws[:, keep])
-            summarise(result, replicates, self.ci, "multinomial_bootstrap")
         return result

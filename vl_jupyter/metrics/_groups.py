@@ -33,6 +33,9 @@ def exclude_small_groups(metric: _CountMetric, table: GroupTable) -> tuple[np.nd
     """Mask of groups kept under ``min_group_size``; the excluded ones with their sizes."""
     sizes = table.sizes
     minimum = int(metric.params.get("min_group_size", 1))
+    if metric.spec.param("min_group_size") is None:
+        # size/share metrics describe every group, the empty declared bands included
+        return np.ones(len(sizes), dtype=bool), {}
     keep = sizes >= minimum
     excluded = {
         label: int(n) for label, n, k in zip(table.labels, sizes, keep, strict=True) if not k

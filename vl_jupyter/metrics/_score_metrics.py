@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import MetricError
-from ._bootstrap import summarise
+from ._bootstrap import contrast_by, summarise
 from ._formulas import _div, aggregate
 from ._groups import exclude_small_groups
 from ._measurement import Measurement
@@ -73,7 +73,12 @@ def disparity(measure: str) -> ScoreFormula:
     def compute(means: Array, n: Array) -> tuple[Array, Array]:
         return DISPARITIES[measure](means), means
 
+    # min/max statistics over groups take the extreme-group contrast for their interval
+    compute.extreme = _EXTREME.get(measure)  # type: ignore[attr-defined]
     return compute
+
+
+_EXTREME = {"gap": "diff", "ratio": "ratio", "worst_group": "min"}
 
 
 def essp(spread: str) -> ScoreFormula:
@@ -153,8 +158,12 @@ def run(
         variance = np.clip(squares / n - means**2, 0, None)
         rng = np.random.default_rng(metric.ci.seed)
         draws = rng.normal(means, np.sqrt(variance / n), size=(metric.ci.n_boot, len(n)))
-        replicates, _ = formula(draws, n)
-        summarise(result, replicates, metric.ci, "normal_approximation")
+        replicates, rep_groups = formula(draws, n)
+        replicates, method = contrast_by(
+            getattr(formula, "extreme", None), per_group[0], rep_groups, replicates,
+            "normal_approximation",
+        )  # fmt: skip
+        summarise(result, replicates, metric.ci, method)
     return result
 
 
