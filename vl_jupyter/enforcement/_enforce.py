@@ -28,6 +28,7 @@ from ..metrics import (
     MetricSpec,
     NoBaseline,
     Statistics,
+    canonical_key,
     coerce_bins,
     get_spec,
     measure,
@@ -91,7 +92,12 @@ def enforce(
     policy = load_policy(policy)
     keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
     binder = Binder(data.columns, keywords)
-    column_params = {n for c in policy.controls for n in get_spec(c.metric).column_params}
+    column_params = {  # a control whose metric is unknown is an error result later on
+        n
+        for c in policy.controls
+        if canonical_key(c.metric)
+        for n in get_spec(c.metric).column_params
+    }
     binder.check_used(bindings, policy.controls, column_params)
     stats = Statistics(string_columns(data))  # policies and keywords name columns by text
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
