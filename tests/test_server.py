@@ -116,8 +116,8 @@ async def test_listing_is_newest_first_across_notebooks(jp_fetch, project):
     assert [r["notebook"] for r in page["records"]] == ["b/c", "a", "a", "a"]
     assert [r["status"] for r in page["records"]] == ["warn", "pass", "pass", "fail"]
     assert page["stores"] == [
-        {"store": "a/.venturalitica", "notebook": "a", "records": 3},
-        {"store": "b/c/.venturalitica", "notebook": "b/c", "records": 1},
+        {"store": "a/.venturalitica", "notebook": "a", "records": 3, "damaged": []},
+        {"store": "b/c/.venturalitica", "notebook": "b/c", "records": 1, "damaged": []},
     ]
     first = page["records"][0]
     assert first["summary"]["policy_title"] == "German credit data"
@@ -405,10 +405,17 @@ class FakeTrackers(types.ModuleType):
         self.calls: list = []
         self.fail: Exception | None = None
 
+    @staticmethod
+    def redact(text):
+        from vl_jupyter.trackers._redact import redact
+
+        return redact(text)
+
     def sync_status(self, evidence_dir=None, records=None):
         return self.status
 
-    def targets(self, settings=None):
+    def targets(self, settings=None, *, from_request=False):
+        assert from_request is True
         self.calls.append(("targets", settings))
         return [
             types.SimpleNamespace(to_dict=lambda: {"name": "mlflow", "reachable": True}),
@@ -416,7 +423,8 @@ class FakeTrackers(types.ModuleType):
         ]
 
     def sync(self, target, ids=None, run=None, *, force=False, evidence_dir=None,
-             settings=None, progress=None):  # fmt: skip
+             settings=None, progress=None, from_request=False):  # fmt: skip
+        assert from_request is True  # the server always says its settings are untrusted
         self.calls.append(("sync", target, ids, Path(evidence_dir).name, settings, force))
         if self.fail is not None:
             raise self.fail
@@ -449,7 +457,10 @@ async def finished(jp_fetch, job_id):
 
 
 async def test_targets_pass_the_settings_through(jp_fetch, fake_trackers):
-    body = await get_json(jp_fetch, "targets", mlflow_tracking_uri="http://127.0.0.1:5000")
+    post = await jp_fetch(*API, "targets", method="POST", body=json.dumps(
+        {"settings": {"mlflow_tracking_uri": "http://127.0.0.1:5000"}}
+    ))  # fmt: skip
+    body = json.loads(post.body)
     assert body["targets"][0] == {"name": "mlflow", "reachable": True}
     assert body["targets"][1]["reason"] == "no API key"
     assert fake_trackers.calls == [("targets", {"mlflow_tracking_uri": "http://127.0.0.1:5000"})]

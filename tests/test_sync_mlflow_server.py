@@ -3,13 +3,9 @@ read-back, the server killed mid-sync and restarted, two processes syncing at on
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -25,70 +21,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_sync_mlflow import all_artifacts, make_evidence
 
 pytestmark = pytest.mark.slow
-START_TIMEOUT_S = 90
 
 
-class Server:
-    """``mlflow server`` with a sqlite backend in a temporary folder; restartable."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
-            "MLFLOW_DISABLE_TELEMETRY": "true",
-        }
-        cmd = [
-            str(Path(sys.executable).parent / "mlflow"),
-            "server",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            "1",
-            "--backend-store-uri",
-            f"sqlite:///{self.folder / 'mlflow.db'}",
-            "--artifacts-destination",
-            str(self.folder / "artifacts"),
-        ]
-        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - the child keeps it
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, start_new_session=True)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/health", timeout=1) as answer:
-                    if answer.status == 200:
-                        return
-            except OSError:
-                if self.proc.poll() is not None:
-                    break
-                time.sleep(0.3)
-        self.kill()
-        pytest.fail(
-            f"mlflow server did not start: {(self.folder / 'server.log').read_text()[-2000:]}"
-        )
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-        self.proc = None
+def logged(root) -> list:
+    """The ledger's records of logged groups (not the intents written before logging)."""
+    return [r for r in evidence.records("sync", root=root) if r.summary.get("state") != "intent"]
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("mlflow-server"))
-    srv.start()
-    yield srv
-    srv.kill()
+def server(mlflow_server):
+    """The session's ``mlflow server`` (tests/conftest.py), shared with other sync tests."""
+    return mlflow_server
 
 
 @pytest.fixture
@@ -137,7 +80,7 @@ def test_server_killed_mid_sync_then_recovery(project, server):
         assert str(err).startswith(f"cannot sync to mlflow at {server.url}: ")
         assert "4 record(s) left pending" in str(err)
         assert [s.record_id for s in err.result.synced] == ids[:2]
-        assert len(list(evidence.records("sync", root=root))) == 1
+        assert len(logged(root)) == 1
     finally:
         server.start()
     later = sync("mlflow")
@@ -180,4 +123,4 @@ def test_two_processes_syncing_at_once_log_once(project, server):
     client = MlflowClient(server.url)
     exp = client.get_experiment_by_name(project.name)
     assert len(client.search_runs([exp.experiment_id])) == 2
-    assert len(list(evidence.records("sync", root=root))) == 2
+    assert len(logged(root)) == 2

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +28,17 @@ from .errors import ComplianceBlockError, EnforcementError, VLError
 from .policy import operator_symbol
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+#: Control characters (C0 but newline and tab, DEL, C1) and bidirectional overrides: in a
+#: policy title, a control id or a file name they could repaint a failing line green.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _safe(text: object) -> str:
+    """``text`` (user-controlled: policy, data, evidence, tracker text) with every terminal
+    control character shown as an escape (``\\x1b``) instead of acting on the terminal."""
+    return _UNSAFE.sub(lambda m: ascii(m.group(0))[1:-1], str(text))
+
+
 _ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⊘", "skipped": "–"}
 _COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "90", "skipped": "90"}
 
@@ -68,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("verify", help="check the evidence store for tampering")
     check.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
+    check.add_argument(
+        "--against",
+        choices=("mlflow", "wandb"),
+        help="also check the head hashes the tracker keeps (catches a rewritten chain)",
+    )
+    check.add_argument("--tracking-uri", help="MLflow tracking URI (for --against mlflow)")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
 
     show = commands.add_parser(
@@ -135,7 +153,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "history": _history,
         }[args.command](args, out)
     except VLError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_safe(exc)}", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -201,7 +219,7 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
         )
     except (ComplianceBlockError, EnforcementError) as exc:
         report = exc.report
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_safe(exc)}", file=sys.stderr)
     if args.json:
         json.dump(report.to_dict(), out, indent=2, default=str)
         out.write("\n")
@@ -248,7 +266,7 @@ def _print_comparison(comparison, out: TextIO) -> None:
 
 
 def _record_or_latest(spec: str, root: str | None) -> str:
-    from .enforcement._baseline import resolve_baseline
+    from .enforcement import resolve_baseline
     from .evidence import EvidenceStore
 
     if spec != "latest":
@@ -259,8 +277,7 @@ def _record_or_latest(spec: str, root: str | None) -> str:
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:
-    from .enforcement._baseline import resolve_baseline
-    from .enforcement._compare import compare_reports
+    from .enforcement import compare_reports, resolve_baseline
 
     current, _ = resolve_baseline(
         _record_or_latest(args.current, args.evidence_dir), evidence_dir=args.evidence_dir
@@ -309,7 +326,7 @@ def _paint(status: str, text: str, out: TextIO) -> str:
 def _print_table(report, out: TextIO) -> None:
     policy = report.policy
     print(
-        f"{policy.get('title')} v{policy.get('version')}  "
+        f"{_safe(policy.get('title'))} v{_safe(policy.get('version'))}  "
         f"{_paint(report.status, report.status.upper(), out)}  score {report.score:.0%}  "
         f"({report.data.get('rows')} rows)",
         file=out,
@@ -320,12 +337,13 @@ def _print_table(report, out: TextIO) -> None:
             value += f" [{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
         status = _paint(r.status, f"{_ICONS[r.status]} {r.status.upper():7}", out)
         print(
-            f"  {status} {r.control_id:28} {r.metric_key:26} {value:24} "
-            f"{operator_symbol(r.operator)} {'—' if r.threshold is None else f'{r.threshold:g}'}",
+            f"  {status} {_safe(r.control_id):28} {_safe(r.metric_key):26} {value:24} "
+            f"{_safe(operator_symbol(r.operator))} "
+            f"{'—' if r.threshold is None else f'{r.threshold:g}'}",
             file=out,
         )
         if r.reason:
-            print(f"            {r.reason}", file=out)
+            print(f"            {_safe(r.reason)}", file=out)
     if report.evidence_id:
         print(f"evidence: {report.evidence_id}", file=out)
 
@@ -334,12 +352,27 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .evidence import verify
 
     result = verify(root=args.evidence_dir)
+    anchors = None
+    if args.against:
+        from .trackers import check_anchors, from_options
+
+        settings = from_options(tracking_uri=args.tracking_uri)
+        anchors = check_anchors(args.against, args.evidence_dir, settings)
     if args.json:
-        json.dump(result.to_dict(), out, indent=2)
+        doc = result.to_dict()
+        if anchors is not None:
+            doc["against"] = anchors.to_dict()
+        json.dump(doc, out, indent=2)
         out.write("\n")
     else:
-        print(str(result), file=out)
-    return EXIT_PASSED if result.ok else EXIT_FAILED
+        print(_safe(result), file=out)
+        if anchors is not None:
+            print(_safe(anchors), file=out)
+    if anchors is not None and not anchors.anchors and not result.ok:
+        return EXIT_FAILED
+    if anchors is not None and not anchors.anchors:
+        return EXIT_ERROR  # nothing to hold the store against: not a pass
+    return EXIT_PASSED if result.ok and (anchors is None or anchors.ok) else EXIT_FAILED
 
 
 def _policy(args: argparse.Namespace, out: TextIO) -> int:
@@ -353,7 +386,7 @@ def _policy(args: argparse.Namespace, out: TextIO) -> int:
     with _warnings.catch_warnings():
         _warnings.simplefilter("ignore", VLWarning)  # listed below, once each
         policy = load_policy(Path(args.path), strict=args.strict)
-    t = _printable
+    t = _safe  # policy text never acts on the terminal
     print(
         f"{t(policy.title)} v{t(policy.version)} ({policy.dialect}, {len(policy)} controls, "
         f"{len(policy.problems)} cannot be evaluated, sha256 {policy.sha256[:12]})",
@@ -375,15 +408,6 @@ def _policy(args: argparse.Namespace, out: TextIO) -> int:
     for warning in policy.warnings:
         print(f"warning: {t(warning)}", file=out)
     return EXIT_ERROR if policy.problems else EXIT_PASSED
-
-
-def _printable(text: object) -> str:
-    """Policy text shown in a terminal: control characters (an ANSI escape could paint a
-    failing control green) are written as escapes, never sent to the terminal."""
-    return "".join(
-        ch if ch.isprintable() or ch == " " else ch.encode("unicode_escape").decode("ascii")
-        for ch in str(text)
-    )
 
 
 def _metrics(args: argparse.Namespace, out: TextIO) -> int:
@@ -418,16 +442,16 @@ def _sync(args: argparse.Namespace, out: TextIO) -> int:
         if args.json:
             json.dump({"error": exc.to_dict()}, out, indent=2)
             out.write("\n")
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_safe(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except ValueError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {_safe(exc)}", file=sys.stderr)
         return EXIT_ERROR
     if args.json:
         json.dump(result.to_dict(), out, indent=2)
         out.write("\n")
     else:
-        print(str(result), file=out)
+        print(_safe(result), file=out)
     return EXIT_PASSED
 
 

@@ -1,5 +1,6 @@
 """Enforcement: evaluate a policy on a DataFrame, judge each control, keep the evidence."""
 
+from ._baseline import resolve_baseline
 from ._compare import Comparison, ControlChange, compare_reports
 from ._enforce import enforce
 from ._record import sdk_record
@@ -13,5 +14,6 @@ __all__ = [
     "Report",
     "compare_reports",
     "enforce",
+    "resolve_baseline",
     "sdk_record",
 ]

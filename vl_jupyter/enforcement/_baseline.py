@@ -132,11 +132,11 @@ def _mlflow(run_id: str, store: EvidenceStore, current: Report | None):
             return _from_record(store, record_id, how="mlflow", label=f"mlflow:{run_id}")
     if current is None:
         raise EvidenceError(f"MLflow run {run_id} holds no enforce record of {store.root}")
-    from ..trackers import metric_key
+    from ..trackers import control_key  # the key the sync logged this control under
 
     results = []
     for result in current:
-        value = run.data.metrics.get(f"vl.{metric_key(result.control_id)}.value")
+        value = run.data.metrics.get(f"vl.{control_key(result.control_id)}.value")
         if value is None:
             continue
         results.append(

@@ -24,6 +24,96 @@ PENDING = TMP_PREFIX + "pending.json"  # the record being placed; also the crash
 INDEX_KEYS = ("seq", "id", "kind", "created", "session", "hash", "prev_hash", "summary", "file")
 INDEX_FIELDS = frozenset(INDEX_KEYS)
 RESERVED = {"records", "index.jsonl"}
+_ID = r"\d{8}T\d{12}Z-[0-9a-f]{8}"
+_HASH_RE = re.compile(r"^[0-9a-f]{64}\Z")
+_ID_RE = re.compile(f"^{_ID}\\Z")
+_CREATED_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
+_SESSION_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}\Z")
+_KIND_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}\Z")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_SHAPED = ("session", "kind", "created", "hash", "prev_hash")
+_ALL_RE = re.compile(
+    "\n".join(
+        p.pattern.removeprefix("^").removesuffix("\\Z")
+        for p in (_ID_RE, _SESSION_RE, _KIND_RE, _CREATED_RE, _HASH_RE, _HASH_RE)
+    )
+    + "\\Z"
+)
+
+
+def entry_problem(entry: Any) -> str | None:
+    """Why index line ``entry`` cannot be trusted as a record of this store, or None.
+
+    Every path the store derives from an index line (``records/<file>``, ``runs/<session>``)
+    must stay inside the store, whatever a cloned or hostile ``index.jsonl`` says: the
+    ``file`` must be exactly ``<seq>_<id>.json`` of that line's own seq and id (so no
+    ``..``, no ``/``, no absolute path), and the id, session, kind, hash and creation time
+    must have their documented shapes. A listing skips such a line with this reason and
+    ``verify()`` reports it naming the record.
+    """
+    if type(entry) is not dict or not entry.keys() >= INDEX_FIELDS:
+        return "not an index entry (fields missing)"
+    rid, seq, name = entry["id"], entry["seq"], entry["file"]
+    try:  # the fast path, one match for every shape (listing reads thousands of lines)
+        if (
+            type(seq) is int
+            and 0 < seq < 10**8
+            and type(entry["summary"]) is dict
+            and name == f"{seq:08d}_{rid}.json"
+            and _ALL_RE.match("\n".join([rid, *(entry[k] for k in _SHAPED)]))
+        ):
+            return None
+    except TypeError:  # a field that is not a string: the slow path names it
+        pass
+    if type(rid) is not str or not _ID_RE.match(rid):
+        return f"its id {str(rid)[:80]!r} is not a record id"
+    if type(seq) is not int or not 0 < seq < 10**8:
+        return f"record {rid}: its seq {str(seq)[:40]!r} is not a positive integer"
+    if type(name) is not str or name != f"{seq:08d}_{rid}.json":
+        return (
+            f"record {rid}: its file {str(name)[:120]!r} is not records/{seq:08d}_{rid}.json "
+            "(a path outside the store's records/ folder is never read)"
+        )
+    session, kind = entry["session"], entry["kind"]
+    if type(session) is not str or not _SESSION_RE.match(session):
+        return f"record {rid}: its session {str(session)[:80]!r} is not a session id"
+    if type(kind) is not str or not _KIND_RE.match(kind):
+        return f"record {rid}: its kind {str(kind)[:80]!r} is not a record kind"
+    if type(entry["created"]) is not str or not _CREATED_RE.match(entry["created"]):
+        return f"record {rid}: its created time {str(entry['created'])[:40]!r} is unparsable"
+    for key in ("hash", "prev_hash"):
+        if type(entry[key]) is not str or not _HASH_RE.match(entry[key]):
+            return f"record {rid}: its {key} is not a sha256 hex digest"
+    if type(entry["summary"]) is not dict:
+        return f"record {rid}: its summary is a {type(entry['summary']).__name__}, not a mapping"
+    return None
+
+
+def records_dir_problem(records_dir: Path) -> str | None:
+    """Why ``records_dir`` is not the store's own ``records/`` folder (a symlink out)."""
+    if not os.path.lexists(records_dir):
+        return None
+    real = os.path.realpath(records_dir)
+    if os.path.islink(records_dir) or real != os.path.join(
+        os.path.realpath(records_dir.parent), "records"
+    ):
+        return f"{records_dir} is a link to {real}, outside the store: it is never read"
+    return None
+
+
+def read_nofollow(path: Path) -> bytes:
+    """The bytes of ``path``, refusing a symlink (OSError ELOOP): a store's own files are
+    never links, and following one would read outside the store."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
+    try:
+        chunks = []
+        while True:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+    finally:
+        os.close(fd)
 
 
 def write_atomic(path: Path, payload: bytes, mode: int, *, durable: bool = True) -> None:
@@ -115,37 +205,45 @@ def append_line(path: Path, entry: dict[str, Any]) -> None:
         os.close(fd)
 
 
-def read_index(path: Path) -> list[dict[str, Any]]:
-    """All complete index lines, in file order (a partial last line is ignored).
+def read_index(path: Path, skipped: list[str] | None = None) -> list[dict[str, Any]]:
+    """All complete, well-formed index lines, in file order (a partial last line is ignored).
 
-    The fast path parses the whole file with one ``json.loads``; a damaged line sends it
-    to a line-by-line parse that skips (and warns about) what it cannot read -- listing
-    stays usable, ``verify()`` reports the damage.
+    The fast path parses the whole file with one ``json.loads``; a damaged or unsafe line
+    (see :func:`entry_problem`) sends it to a line-by-line parse that skips (and warns
+    about) what it cannot trust -- listing stays usable, ``verify()`` reports the damage.
+    ``skipped``, if given, receives one reason per skipped line (``line N: ...``).
     """
     try:
-        raw = path.read_bytes()
+        raw = read_nofollow(path)
     except FileNotFoundError:
+        return []
+    except OSError as exc:
+        if skipped is not None:
+            skipped.append(f"index.jsonl cannot be read: {exc}")
         return []
     body = raw[: raw.rfind(b"\n") + 1].rstrip(b"\n")
     if not body:
         return []
     try:
         entries = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
-        if all(type(e) is dict and e.keys() >= INDEX_FIELDS for e in entries):
+        if not any(map(entry_problem, entries)):
             return entries
     except ValueError:
         pass
     entries, bad = [], 0
-    for line in body.split(b"\n"):
+    for n, line in enumerate(body.split(b"\n"), start=1):
         try:
             entry = json.loads(line)
+            why = entry_problem(entry)
         except ValueError:
-            entry = None
-        if isinstance(entry, dict) and entry.keys() >= INDEX_FIELDS:
+            why = "not valid JSON"
+        if why is None:
             entries.append(entry)
         else:
             bad += 1
-    if bad:
+            if skipped is not None:
+                skipped.append(f"index.jsonl line {n}: {why}")
+    if bad and skipped is None:  # a caller that collects the reasons reports them itself
         warnings.warn(
             f"{path}: skipped {bad} unreadable index line(s); run verify() for details",
             VLWarning,
@@ -162,7 +260,7 @@ def index_entry(doc: dict[str, Any], name: str) -> dict[str, Any]:
 def find_entry(path: Path, record_id: str) -> dict[str, Any] | None:
     """The index entry of ``record_id`` by a byte search from the end (no full parse)."""
     try:
-        raw = path.read_bytes()
+        raw = read_nofollow(path)
     except FileNotFoundError:
         return None
     needle = f'"id":"{record_id}"'.encode()
@@ -187,7 +285,7 @@ def read_tail(path: Path, *, repair: bool = False) -> dict[str, Any] | None:
     killed mid-append -- is cut off.
     """
     try:
-        fd = os.open(path, (os.O_RDWR if repair else os.O_RDONLY) | os.O_CLOEXEC)
+        fd = os.open(path, (os.O_RDWR if repair else os.O_RDONLY) | os.O_CLOEXEC | _NOFOLLOW)
     except FileNotFoundError:
         return None
     try:
@@ -214,8 +312,9 @@ def read_tail(path: Path, *, repair: bool = False) -> dict[str, Any] | None:
         os.close(fd)
     try:
         entry = json.loads(line)
-        if not isinstance(entry, dict) or not all(k in entry for k in INDEX_KEYS):
-            raise ValueError("missing fields")
+        why = entry_problem(entry)
+        if why is not None:
+            raise ValueError(why)
     except ValueError as exc:
         raise EvidenceError(
             f"the last line of the evidence index is damaged ({exc})",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,8 @@ from ._jsonable import record_hash
 SCHEMA = "vl_jupyter.evidence/1"
 GENESIS = "0" * 64
 _UTC = dt.timezone.utc
+#: The fields of an index line that must equal the record file's.
+_LISTED = ("id", "kind", "created", "session", "seq", "hash", "prev_hash", "summary")
 RECORD_KEYS = frozenset(
     ("schema", "seq", "id", "kind", "created", "session", "summary", "prev_hash", "data", "hash")
 )
@@ -69,6 +72,37 @@ class EvidenceRecord:
             object.__setattr__(self, "_data", load_record_file(self.path, self)["data"])
         return self._data  # type: ignore[return-value]
 
+    def integrity(
+        self, prev: EvidenceRecord | None, nxt: EvidenceRecord | None
+    ) -> tuple[str, str | None]:
+        """Whether what the index says of this record can be trusted, given the records
+        listed just before and after it (None where not listed): ``("verified", None)``
+        when the record file matches its own hash, every field of its index line (the
+        summary the traffic lights come from included) and both links of the chain;
+        ``("damaged", why)`` when it does not; ``("unverified", why)`` when the record
+        before it is not listed, so that link cannot be checked.
+
+        Reads one file; :func:`verify` checks the whole chain.
+        """
+        try:
+            doc = load_record_file(self.path, self)
+        except EvidenceError as err:
+            return "damaged", err.message
+        listed = self.to_dict()
+        differ = [k for k in _LISTED if doc.get(k) != listed.get(k)]
+        if differ:
+            return "damaged", f"the index disagrees with the record file on {', '.join(differ)}"
+        if self.seq == 1:
+            if self.prev_hash != GENESIS:
+                return "damaged", "the first record does not start the chain"
+        elif prev is None:
+            return "unverified", f"seq {self.seq - 1} is not listed: the link to it is unchecked"
+        elif prev.hash != self.prev_hash:
+            return "damaged", f"it does not link to the record before it (seq {self.seq - 1})"
+        if nxt is not None and nxt.prev_hash != self.hash:
+            return "damaged", f"the record after it (seq {self.seq + 1}) does not link to it"
+        return "verified", None
+
     def to_dict(self, with_data: bool = False) -> dict[str, Any]:
         """JSON-ready form (for the server API and the sidebar); ``data`` only if asked."""
         out: dict[str, Any] = {
@@ -89,9 +123,24 @@ class EvidenceRecord:
 
 
 def record_from_entry(
-    entry: dict[str, Any], records_dir: Path, data: dict[str, Any] | None = None
+    entry: dict[str, Any],
+    records_dir: Path,
+    data: dict[str, Any] | None = None,
+    checked: bool = False,
 ) -> EvidenceRecord:
-    """Build a record from one index line (already parsed); ``data`` if already known."""
+    """Build a record from one index line (already parsed); ``data`` if already known.
+
+    EvidenceError when the line cannot be trusted (:func:`_files.entry_problem`): its file
+    name, id, session or fields would lead outside the store or do not parse. ``checked``
+    says the caller already held the line against that check.
+    """
+    from ._files import entry_problem
+
+    why = None if checked else entry_problem(entry)  # ``checked``: read_index did it
+    if why is not None:
+        raise EvidenceError(
+            f"index line not used: {why}", hint="run vl_jupyter.evidence.verify() for details"
+        )
     return EvidenceRecord(
         id=entry["id"],
         kind=entry["kind"],
@@ -108,12 +157,27 @@ def record_from_entry(
 
 
 def load_record_file(path: Path, expect: EvidenceRecord | None = None) -> dict[str, Any]:
-    """Read and check one record file; EvidenceError if missing, malformed or edited."""
+    """Read and check one record file; EvidenceError if missing, malformed or edited.
+
+    The file must be a plain file inside its store's own ``records/`` folder: a symlinked
+    file or ``records/`` folder is refused, never followed.
+    """
+    from ._files import read_nofollow, records_dir_problem
+
+    outside = records_dir_problem(path.parent)
+    if outside is not None:
+        raise EvidenceError(outside, file=str(path))
     try:
-        doc = json.loads(path.read_bytes())
+        doc = json.loads(read_nofollow(path))
     except FileNotFoundError:
         raise EvidenceError("the record file is missing", file=str(path)) from None
-    except (OSError, ValueError) as exc:
+    except OSError as exc:
+        if os.path.islink(path):
+            raise EvidenceError(
+                "the record file is a symlink: it is never followed", file=str(path)
+            ) from None
+        raise EvidenceError(f"the record file cannot be read: {exc}", file=str(path)) from None
+    except ValueError as exc:
         raise EvidenceError(f"the record file cannot be read: {exc}", file=str(path)) from None
     if not isinstance(doc, dict) or not doc.keys() >= RECORD_KEYS:
         raise EvidenceError("the file is not an evidence record", file=str(path))

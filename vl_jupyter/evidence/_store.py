@@ -36,6 +36,8 @@ from ._record import (
 from ._session import check_id, check_kind, check_session, current_session, new_id
 
 _MISSING = object()
+#: root -> the index/records state this process left after its last append (see _refuse_fork)
+_LAST_APPEND: dict[str, tuple[int, ...] | None] = {}
 
 
 def default_root() -> Path:
@@ -111,8 +113,13 @@ class EvidenceStore:
         self, kind: str, payload: dict[str, Any], sid: str, small: dict[str, Any]
     ) -> EvidenceRecord:
         self.records_dir.mkdir(parents=True, exist_ok=True)
+        outside = _files.records_dir_problem(self.records_dir)
+        if outside is not None:
+            raise EvidenceError(outside, hint="remove the link; records/ must be a folder")
         head = self._repair()
         seq = head["seq"] + 1 if head else 1
+        if _LAST_APPEND.get(str(self.root)) != self._state():
+            self._refuse_fork(seq)
         now = dt.datetime.now(dt.timezone.utc)
         rid = new_id(now)
         doc: dict[str, Any] = {
@@ -135,7 +142,38 @@ class EvidenceStore:
         _files.append_line(self.index_path, entry)
         # committed; a marker left by a kill here is harmless (it names a seq <= head)
         pending.unlink(missing_ok=True)
+        _LAST_APPEND[str(self.root)] = self._state()
         return record_from_entry(entry, self.records_dir, payload)
+
+    def _state(self) -> tuple[int, ...] | None:
+        """What changes when anyone else touches the index or ``records/``."""
+        try:
+            i, d = os.stat(self.index_path), os.stat(self.records_dir)
+        except OSError:
+            return None
+        return (i.st_ino, i.st_size, i.st_mtime_ns, d.st_ino, d.st_mtime_ns)
+
+    def _refuse_fork(self, seq: int) -> None:
+        """EvidenceError if a record file at or beyond ``seq`` exists: the index lost lines
+        (truncated, restored from an old copy), and appending would give two records one
+        seq -- a forked chain. Skipped when nothing changed since this process's own last
+        append, so a notebook appending in a loop never lists ``records/``."""
+        beyond = sorted(
+            n
+            for n in os.listdir(self.records_dir)
+            if _files.RECORD_RE.match(n) and int(n[:8]) >= seq
+        )
+        if beyond:
+            raise EvidenceError(
+                f"the evidence index ends at seq {seq - 1} but records/ holds {beyond[0]}"
+                f"{f' and {len(beyond) - 1} more' if len(beyond) > 1 else ''}: index.jsonl "
+                "was truncated or replaced by an older copy; appending would give two "
+                "records the same seq (a forked chain), so nothing was written",
+                file=str(self.index_path),
+                hint="move index.jsonl aside (e.g. to index.jsonl.bak): the next append "
+                "re-indexes every record file from the chain itself; then run "
+                "'vl-jupyter verify'",
+            )
 
     def _repair(self) -> dict[str, Any] | None:
         """Under the lock: finish what a killed writer left, and return the head entry.
@@ -199,7 +237,21 @@ class EvidenceStore:
             if (kind is None or entry["kind"] == kind) and (
                 session is None or entry["session"] == session
             ):
-                yield record_from_entry(entry, rdir)
+                yield record_from_entry(entry, rdir, checked=True)
+
+    def listing(self) -> tuple[list[EvidenceRecord], list[str]]:
+        """Every trusted record, newest first, and one reason per index line left out
+        (unreadable, or naming a path outside the store: see ``_files.entry_problem``).
+
+        What a listing (the Jupyter server) shows instead of failing on one bad line.
+        """
+        skipped: list[str] = []
+        problem = _files.records_dir_problem(self.records_dir)
+        if problem is not None:
+            return [], [problem]
+        entries = _files.read_index(self.index_path, skipped)
+        rdir = self.records_dir
+        return [record_from_entry(e, rdir, checked=True) for e in reversed(entries)], skipped
 
     def records_after(self, offset: int) -> tuple[list[EvidenceRecord], int] | None:
         """Records indexed after byte ``offset`` of the index, newest first, and the offset
@@ -210,7 +262,8 @@ class EvidenceStore:
         appended since its last read instead of the whole index every few seconds.
         """
         try:
-            with open(self.index_path, "rb") as fh:
+            fd = os.open(self.index_path, os.O_RDONLY | os.O_CLOEXEC | _files._NOFOLLOW)
+            with open(fd, "rb") as fh:
                 if offset:
                     fh.seek(offset - 1)
                     if fh.read(1) != b"\n":
@@ -223,17 +276,17 @@ class EvidenceStore:
         for line in tail[:end].splitlines():
             try:
                 entry = json.loads(line)
-                if not (isinstance(entry, dict) and entry.keys() >= _files.INDEX_FIELDS):
-                    return None
-                fresh.append(record_from_entry(entry, self.records_dir))
-            except (ValueError, KeyError, TypeError):
+                if _files.entry_problem(entry) is not None:
+                    return None  # the full read skips it, with the reason
+                fresh.append(record_from_entry(entry, self.records_dir, checked=True))
+            except (ValueError, KeyError, TypeError, EvidenceError):
                 return None
         return fresh[::-1], offset + end
 
     def index_offset(self, record_id: str) -> int | None:
         """Byte offset just past the index line of ``record_id``; None if it is absent."""
         try:
-            raw = self.index_path.read_bytes()
+            raw = _files.read_nofollow(self.index_path)
         except OSError:
             return None
         at = raw.rfind(f'"id":"{record_id}"'.encode())

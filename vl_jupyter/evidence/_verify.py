@@ -13,7 +13,11 @@ Problem codes (each message names the record id, its seq and its file):
 - ``unexpected_file``: a file in ``records/`` that is not a record file name.
 - ``missing_index``: a record file with no index line (other than the benign case below).
 - ``index_mismatch``: an index line disagrees with its record file, or is duplicated.
-- ``index_corrupt``: an index line (other than the last) that is not a valid entry.
+- ``index_corrupt``: an index line (other than the last) that is not a valid entry: not
+  JSON, fields missing or mistyped, or a ``file``/id/session that would lead outside the
+  store (``../``, an absolute path); the message names the record where it can.
+- ``outside_store``: a record file or ``records/`` itself is a symlink (never followed), or
+  the index cannot be opened as a plain file.
 
 Notes (benign, ``ok`` stays True): ``unindexed_tail`` -- exactly one record file beyond the
 index head that continues the chain and is named by the pending marker (a writer killed
@@ -73,7 +77,12 @@ def verify_store(store: EvidenceStore) -> VerifyResult:
     docs: dict[int, dict[str, Any]] = {}  # seq (from the file name) -> parsed record
     with _lock.shared(store.lock_path):
         index = _read_index(store, out)
-        names = sorted(os.listdir(store.records_dir)) if store.records_dir.is_dir() else []
+        outside = _files.records_dir_problem(store.records_dir)
+        if outside is not None:  # never list (or read) what a symlinked records/ points at
+            out.problem("outside_store", outside, file="records")
+            names = []
+        else:
+            names = sorted(os.listdir(store.records_dir)) if store.records_dir.is_dir() else []
         for name in names:
             _check_file(store, name, files, docs, out)
         pending = _pending_name(store)
@@ -124,8 +133,11 @@ def _pending_name(store: EvidenceStore) -> str | None:
 def _read_index(store: EvidenceStore, out: _Findings) -> dict[int, dict[str, Any]]:
     index: dict[int, dict[str, Any]] = {}
     try:
-        raw = store.index_path.read_bytes()
+        raw = _files.read_nofollow(store.index_path)
     except FileNotFoundError:
+        return index
+    except OSError as exc:
+        out.problem("outside_store", f"index.jsonl cannot be read ({exc})", file="index.jsonl")
         return index
     lines = raw.split(b"\n")
     if lines[-1]:
@@ -137,9 +149,12 @@ def _read_index(store: EvidenceStore, out: _Findings) -> dict[int, dict[str, Any
             entry = json.loads(line)
         except ValueError:
             entry = None
-        if not isinstance(entry, dict) or not all(k in entry for k in _files.INDEX_KEYS):
-            msg = f"index.jsonl line {n} is not a valid index entry"
-            out.problem("index_corrupt", msg, file="index.jsonl")
+        why = _files.entry_problem(entry)
+        if why is not None:
+            rid = entry.get("id") if isinstance(entry, dict) else None
+            msg = f"index.jsonl line {n} is not a valid index entry: {why}"
+            out.problem("index_corrupt", msg, rid if isinstance(rid, str) else None,
+                        file="index.jsonl")  # fmt: skip
             continue
         seq = entry["seq"]
         if seq in index or seq <= last:
@@ -173,8 +188,13 @@ def _check_file(store: EvidenceStore, name: str, files: dict[int, str],
         out.problem("duplicate_seq", msg, rid, seq, rel)
         return
     files[seq] = name
+    path = store.records_dir / name
+    if os.path.islink(path):
+        msg = f"{what} is a symlink (to {os.readlink(path)!r}): it is never followed"
+        out.problem("outside_store", msg, rid, seq, rel)
+        return
     try:
-        doc = json.loads((store.records_dir / name).read_bytes())
+        doc = json.loads(_files.read_nofollow(path))
     except (OSError, ValueError) as exc:
         out.problem("truncated", f"{what} is not valid JSON: {exc}", rid, seq, rel)
         return

@@ -1,11 +1,13 @@
 """The Jupyter server extension: a read-mostly REST API over the evidence stores.
 
 Routes (all under the server's base URL, all behind the server's authentication; POST
-also needs the XSRF token)::
+also needs the XSRF token, and everything that connects or writes is a POST)::
 
     GET  /vl-jupyter/api/evidence            paged listing, filters kind/status/notebook/sync
     GET  /vl-jupyter/api/evidence/<id>       one record with its data
-    GET  /vl-jupyter/api/targets             sync targets and whether each is reachable
+    GET  /vl-jupyter/api/evidence/<id>/history   its controls across runs (sparklines)
+    GET  /vl-jupyter/api/evidence/<id>/compare?baseline=<id|tag|previous>   side by side
+    POST /vl-jupyter/api/targets             sync targets and whether each is reachable
     POST /vl-jupyter/api/sync                start a sync job (runs off the event loop)
     GET  /vl-jupyter/api/sync/<job>          that job's progress and result
     GET  /vl-jupyter/api/verify              verify every store

@@ -17,7 +17,8 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..errors import VLError
-from ._jobs import SETTING_KEYS, SyncJobs, check_settings, check_target
+from ._jobs import SyncJobs, check_settings, check_target
+from ._over_time import record_compare, record_history
 from ._stores import ApiError, Catalogue
 
 API = "vl-jupyter/api"
@@ -66,9 +67,6 @@ class _Handler(APIHandler):
         except ValueError:
             raise ApiError(400, "BAD_PAGE", f"{name} must be an integer, got {value!r}") from None
 
-    def settings_args(self) -> dict[str, str]:
-        return check_settings({k: self.arg(k) for k in SETTING_KEYS if self.arg(k)})
-
     async def off_loop(self, fn: Any, *args: Any) -> Any:
         """Run blocking work (disk walks, verify, network probes) off the event loop."""
         return await IOLoop.current().run_in_executor(None, fn, *args)
@@ -108,12 +106,65 @@ class RecordHandler(_Handler):
         self.finish(json.dumps(record))
 
 
+class HistoryHandler(_Handler):
+    """A record's controls across the runs of its policy (the sidebar's sparklines)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        try:
+            body = await self.off_loop(record_history, self.catalogue, record_id, self.arg("store"))
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(body))
+
+
+class CompareHandler(_Handler):
+    """A record against a baseline of its store (read-only: no tracker is asked)."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, record_id: str) -> None:
+        try:
+            body = await self.off_loop(
+                record_compare, self.catalogue, record_id, self.arg("baseline"), self.arg("store")
+            )
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(body, default=str))
+
+
 class TargetsHandler(_Handler):
+    """Where each tracker is and whether it answers: a probe connects, so POST only.
+
+    A GET would be a cross-site request forgery away (a top-level navigation from any web
+    page carries the login cookie, and no XSRF token is checked on GET): the server would
+    connect wherever the page's query string said.
+    """
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        self._execute_error(
+            ApiError(
+                405,
+                "USE_POST",
+                "checking the sync targets connects to them, so it takes a POST with the "
+                'XSRF token: POST /vl-jupyter/api/targets with {"settings": {...}}',
+            )
+        )
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
         try:
-            settings = self.settings_args()
+            body = self.get_json_body() or {}
+        except web.HTTPError:
+            return self._execute_error(ApiError(400, "BAD_JSON", "the request body is not JSON"))
+        try:
+            if not isinstance(body, dict):
+                raise ApiError(400, "BAD_JSON", "the request body must be a JSON object")
+            settings = check_settings(body.get("settings"), self.catalogue.root)
             from ..trackers import targets
         except ImportError as err:
             return self._execute_error(
@@ -121,7 +172,7 @@ class TargetsHandler(_Handler):
             )
         except (ApiError, VLError) as err:
             return self._execute_error(err)
-        found = await self.off_loop(targets, settings)
+        found = await self.off_loop(lambda: targets(settings, from_request=True))
         self.finish(json.dumps({"targets": [_as_dict(t) for t in found]}))
 
 
@@ -137,7 +188,7 @@ class SyncHandler(_Handler):
             if not isinstance(body, dict):
                 raise ApiError(400, "BAD_JSON", "the request body must be a JSON object")
             target = check_target(body.get("target"))
-            settings = check_settings(body.get("settings"))
+            settings = check_settings(body.get("settings"), self.catalogue.root)
             store = body.get("store")
             if store is not None and not isinstance(store, str):
                 raise ApiError(400, "BAD_STORE", "store must be a string")
@@ -191,6 +242,8 @@ def setup_handlers(web_app: Any, root_dir: str) -> None:
         [
             (url_path_join(base, "evidence"), EvidenceHandler, kwargs),
             (url_path_join(base, r"evidence/([^/]+)"), RecordHandler, kwargs),
+            (url_path_join(base, r"evidence/([^/]+)/history"), HistoryHandler, kwargs),
+            (url_path_join(base, r"evidence/([^/]+)/compare"), CompareHandler, kwargs),
             (url_path_join(base, "targets"), TargetsHandler, kwargs),
             (url_path_join(base, "sync"), SyncHandler, kwargs),
             (url_path_join(base, r"sync/([0-9a-f]{1,32})"), SyncJobHandler, kwargs),

@@ -9,11 +9,15 @@ race each other.
 from __future__ import annotations
 
 import logging
+import os
+import re
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from ..errors import SyncError, VLError
 from ._stores import ApiError, Catalogue
@@ -41,8 +45,20 @@ def check_target(target: Any) -> str:
     return ",".join(names)
 
 
-def check_settings(raw: Any) -> dict[str, str]:
-    """The tracker settings a client may pass; anything else (a secret) is refused."""
+#: Tracking-URI schemes a request may name; any other (databricks, postgresql, ...) would
+#: use the server's own configuration or credentials, so only the server's settings name it.
+REQUEST_SCHEMES = ("http", "https", "sqlite", "file")
+
+
+def check_settings(raw: Any, root: str | os.PathLike[str] | None = None) -> dict[str, str]:
+    """The tracker settings a client may pass; anything else (a secret) is refused.
+
+    With ``root`` (the server's root directory), a tracking URI that writes locally (a
+    ``sqlite:`` database, a ``file:`` store or a plain path, relative ones taken from the
+    root) must lie under the root: a request never chooses where the server creates
+    files. A remote URI is allowed, but the sync engine sends the server's credentials
+    only to the URI the server was configured with (``from_request=True``).
+    """
     if raw is None:
         return {}
     if not isinstance(raw, dict):
@@ -63,7 +79,46 @@ def check_settings(raw: Any) -> dict[str, str]:
         if not isinstance(value, str) or len(value) > 1000:
             raise ApiError(400, "BAD_SETTINGS", f"setting {key} must be a string (<= 1000 chars)")
         out[key] = value
+    if root is not None and "mlflow_tracking_uri" in out:
+        out["mlflow_tracking_uri"] = _local_uri_under(out["mlflow_tracking_uri"], Path(root))
     return out
+
+
+def _local_uri_under(uri: str, root: Path) -> str:
+    """``uri`` with a relative local path made absolute under ``root``; ApiError 400 if it
+    names a scheme a request may not use, or a local path outside ``root``."""
+    scheme = uri.split(":", 1)[0].lower() if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*:", uri) else ""
+    if scheme and scheme not in REQUEST_SCHEMES:
+        raise ApiError(
+            400,
+            "BAD_SETTINGS",
+            f"a tracking URI with scheme {scheme!r} cannot be chosen from the browser; "
+            f"allowed: {', '.join(REQUEST_SCHEMES)}",
+            "leave the setting empty to use the server's MLFLOW_TRACKING_URI",
+        )
+    if scheme in ("http", "https"):
+        return uri
+    if scheme == "sqlite":
+        if not uri.startswith("sqlite:///"):
+            raise ApiError(400, "BAD_SETTINGS", "a sqlite URI looks like sqlite:///mlflow.db")
+        text, prefix = uri[len("sqlite:///") :], "sqlite:///"
+    elif scheme == "file":
+        text, prefix = unquote(urlsplit(uri).path), ""
+    else:
+        text, prefix = uri, ""
+    path = Path(text) if Path(text).is_absolute() else root / text
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if real != real_root and not real.startswith(real_root + os.sep):
+        raise ApiError(
+            400,
+            "BAD_SETTINGS",
+            f"the tracking store {text!r} lies outside the server's root directory; a "
+            "request may only create tracking files under it",
+            "use a path under the Jupyter root (e.g. sqlite:///mlflow.db) or set "
+            "MLFLOW_TRACKING_URI in the server's environment",
+        )
+    return prefix + str(path) if prefix else str(path)
 
 
 def _jsonable(obj: Any) -> Any:
@@ -190,6 +245,7 @@ class SyncJobs:
                         evidence_dir=store.path,
                         settings=settings,
                         progress=job.on_progress,
+                        from_request=True,
                     )
                 )
                 for key in merged:
@@ -203,10 +259,14 @@ class SyncJobs:
         except (VLError, ApiError) as err:
             job.error, job.state = err.to_dict(), "error"
         except Exception as err:  # a bug or a tracker library failure: report, keep serving
-            log.exception("vl_jupyter: sync job %s failed", job.id)
+            from ..trackers import redact
+
+            # the text may quote the tracking URI: only its redacted form is logged
+            log.error("vl_jupyter: sync job %s failed: %s", job.id, redact(repr(err)))
+            log.debug("vl_jupyter: sync job %s traceback", job.id, exc_info=True)
             job.error = {
                 "code": "SYNC_FAILED",
-                "message": f"{type(err).__name__}: {err}",
+                "message": redact(f"{type(err).__name__}: {err}"),
                 "hint": "see the Jupyter server log for the traceback",
             }
             job.state = "error"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import threading
 import time
@@ -35,8 +36,10 @@ DISCOVERY_TTL_S = 3.0
 #: Kinds that are shipped to trackers (a ``sync`` record documents a sync itself).
 UNSYNCABLE_KINDS = frozenset(("sync",))
 STATUSES = ("pass", "warn", "fail", "error", "skipped", "info")
+_STATUS_SET = frozenset(STATUSES)
 SYNC_STATES = ("pending", "synced")
 MAX_LIMIT = 500
+log = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
@@ -62,6 +65,13 @@ class Store:
     _offset: int = field(default=0, repr=False)  # bytes of the index read (-1: unknown)
     _sync: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     _sync_stale: bool = field(default=True, repr=False)
+    #: why index lines were left out, or the store could not be read (listed as damaged)
+    _damaged: list[str] = field(default_factory=list, repr=False)
+    #: (id, hash, prev, next) -> (integrity, reason); see Catalogue.integrity
+    _checked: dict[tuple, tuple[str, str | None]] = field(default_factory=dict, repr=False)
+    _by_seq: tuple[list, dict[int, EvidenceRecord]] = field(
+        default_factory=lambda: (None, {}), repr=False
+    )
 
     def evidence(self) -> EvidenceStore:
         return EvidenceStore(self.path)
@@ -80,17 +90,38 @@ def _read_up_to(evidence: EvidenceStore, newest: EvidenceRecord | None) -> int:
 
 
 def record_status(kind: str, summary: dict[str, Any]) -> str:
-    """The traffic light of one record: pass, warn, fail, error, skipped or info."""
+    """The traffic light of one record: pass, warn, fail, error, skipped or info.
+
+    Only values of the documented types count: a summary whose ``status``/``passed``/
+    ``success`` is of another type (a hand-edited or foreign index) is ``error``, never a
+    green light by accident of truthiness.
+    """
+    if type(summary) is not dict:
+        return "error"
     if kind == "enforce":
         status = summary.get("status")
-        if status in STATUSES:
+        if type(status) is str and status in _STATUS_SET:  # the common case, first
             return status
-        return "pass" if summary.get("passed") else "fail"
+        passed = summary.get("passed")
+        return (
+            {True: "pass", False: "fail"}.get(passed, "error") if type(passed) is bool else "error"
+        )
     if kind == "telemetry":
-        return "pass" if summary.get("success", True) else "error"
+        success = summary.get("success", True)
+        return ("pass" if success else "error") if type(success) is bool else "error"
     if kind == "review":  # a human decision on a control (vl_jupyter.review)
-        return {"accept_risk": "pass", "reject": "fail"}.get(summary.get("decision"), "warn")
+        decision = summary.get("decision")
+        if not isinstance(decision, str):
+            return "warn"
+        return {"accept_risk": "pass", "reject": "fail"}.get(decision, "warn")
     return "info"
+
+
+def _number(value: Any) -> float | int | None:
+    """``value`` if it is a finite number (not a bool), else None: stable API types."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value if value == value and abs(value) != float("inf") else None
 
 
 def _sync_status(root: Path, records: list[EvidenceRecord]) -> dict[str, dict[str, Any]]:
@@ -172,22 +203,29 @@ class Catalogue:
         except FileNotFoundError:
             key = None
         with self._lock:
-            if key != store._key:
-                fresh = self._appended(store, index) if key and store._key else None
-                if fresh is None:
-                    store._records = list(store.evidence().records()) if key else []
-                    newest = store._records[0] if store._records else None
-                    store._offset = _read_up_to(store.evidence(), newest)
-                    store._sync_stale = True
-                else:
-                    store._records = fresh + store._records
-                    store._sync_stale = store._sync_stale or any(
-                        r.kind in UNSYNCABLE_KINDS for r in fresh
-                    )
-                store._key = key
-            if store._sync_stale:
-                store._sync = _sync_status(store.path, store._records) if key else {}
-                store._sync_stale = False
+            try:
+                if key != store._key:
+                    fresh = self._appended(store, index) if key and store._key else None
+                    if fresh is None:
+                        store._records, store._damaged = (
+                            store.evidence().listing() if key else ([], [])
+                        )
+                        newest = store._records[0] if store._records else None
+                        store._offset = _read_up_to(store.evidence(), newest)
+                        store._sync_stale = True
+                    else:
+                        store._records = fresh + store._records
+                        store._sync_stale = store._sync_stale or any(
+                            r.kind in UNSYNCABLE_KINDS for r in fresh
+                        )
+                    store._key = key
+                if store._sync_stale:
+                    store._sync = _sync_status(store.path, store._records) if key else {}
+                    store._sync_stale = False
+            except Exception as exc:  # one unreadable store must not hide every other one
+                log.warning("vl_jupyter: evidence store %s is unreadable: %s", store.rel, exc)
+                store._records, store._sync, store._key = [], {}, None
+                store._damaged = [f"the store cannot be read: {type(exc).__name__}: {exc}"]
             return store._records, store._sync
 
     @staticmethod
@@ -275,7 +313,12 @@ class Catalogue:
             "offset": offset,
             "limit": limit,
             "stores": [
-                {"store": s.rel, "notebook": s.notebook, "records": len(self._load(s)[0])}
+                {
+                    "store": s.rel,
+                    "notebook": s.notebook,
+                    "records": len(self._load(s)[0]),
+                    "damaged": list(s._damaged),
+                }
                 for s in self.stores()
             ],
             "version": self.version(self.stores()),
@@ -289,12 +332,40 @@ class Catalogue:
         out["path"] = f"{store.rel}/records/{rec.file}"
         out["store"] = store.rel
         out["notebook"] = store.notebook
-        out["status"] = record_status(rec.kind, rec.summary)
-        out["synced"] = synced.get(rec.id) or {}
+        integrity, reason = self.integrity(store, rec)
+        # a record that does not match its own file and chain shows no traffic light of
+        # its own: whatever its index line says, it is an error until verified
+        out["status"] = record_status(rec.kind, rec.summary) if integrity != "damaged" else "error"
+        out["integrity"] = integrity
+        out["integrity_reason"] = reason
+        found = synced.get(rec.id)
+        out["synced"] = found if isinstance(found, dict) else {}
         out["syncable"] = rec.kind not in UNSYNCABLE_KINDS
         if rec.kind == "telemetry":
             out["telemetry"] = self._telemetry(rec)
         return out
+
+    def integrity(self, store: Store, rec: EvidenceRecord) -> tuple[str, str | None]:
+        """``("verified", None)`` when the record's file matches its own hash, its index
+        line (summary included: the traffic light comes from it) and both neighbours in
+        the chain; ``("damaged", why)`` when it does not; ``("unverified", why)`` when a
+        neighbour's index line is missing, so the link cannot be checked.
+
+        The index is what listing reads, and anyone can edit it (flip a ``fail`` to a
+        ``pass``): this check, cached per record and neighbours, is what lets the sidebar
+        show a status as verified. ``verify`` still checks the whole chain.
+        """
+        if store._by_seq[0] is not store._records or len(store._by_seq[1]) != len(
+            store._records
+        ):  # rebuilt only when the listing changed, not per record
+            store._by_seq = (store._records, {r.seq: r for r in store._records})
+        by_seq = store._by_seq[1]
+        prev, nxt = by_seq.get(rec.seq - 1), by_seq.get(rec.seq + 1)
+        key = (rec.id, rec.hash, prev and prev.hash, nxt and nxt.prev_hash)
+        found = store._checked.get(key)
+        if found is None:
+            found = store._checked[key] = rec.integrity(prev, nxt)
+        return found
 
     @staticmethod
     def _telemetry(rec: EvidenceRecord) -> dict[str, Any]:
@@ -303,9 +374,9 @@ class Catalogue:
         figures = {k: rec.summary.get(k) for k in keys}
         if any(k not in rec.summary for k in keys):
             # an unreadable record file: verify() names it; the listing goes on
-            with contextlib.suppress(EvidenceError):
+            with contextlib.suppress(EvidenceError, AttributeError):
                 figures.update({k: rec.data.get(k) for k in keys if k not in rec.summary})
-        return figures
+        return {k: _number(v) for k, v in figures.items()}
 
     # -- one record -----------------------------------------------------------------
     def find(self, record_id: str, store: str | None = None) -> tuple[EvidenceRecord, Store]:

@@ -20,19 +20,26 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SyncError
-from ._bundle import metric_key
+from ._anchor import AnchorCheck, check_anchors
+from ._bundle import control_key, metric_key
 from ._engine import sync
+from ._redact import redact, redact_uri
 from ._result import SyncedRecord, SyncResult, TargetInfo
 from ._settings import CONFIG_FILE, from_options, resolve_settings
 
 __all__ = [
     "CONFIG_FILE",
+    "AnchorCheck",
     "SyncError",
     "SyncResult",
     "SyncedRecord",
     "TargetInfo",
+    "check_anchors",
+    "control_key",
     "from_options",
     "metric_key",
+    "redact",
+    "redact_uri",
     "resolve_settings",
     "sync",
     "sync_status",
@@ -41,18 +48,23 @@ __all__ = [
 ]
 
 
-def targets(settings: Mapping[str, Any] | None = None) -> list[TargetInfo]:
+def targets(
+    settings: Mapping[str, Any] | None = None, *, from_request: bool = False
+) -> list[TargetInfo]:
     """Each tracker's location, mode and whether it can be used now, without logging.
 
     Answers within about 3 s even when a server is dead (one short probe per tracker,
-    without importing mlflow or wandb).
+    without importing mlflow or wandb). ``from_request``: the settings came from a web
+    request (the Jupyter server), so credentials go only to the configured tracker.
     """
     from . import _mlflow, _wandb
+    from ._engine import withhold_credentials
     from ._settings import credentials, find_project_dir
 
     folder = find_project_dir()
     resolved = resolve_settings(settings, folder)
-    with credentials(folder):
+    withhold = from_request and withhold_credentials(settings, folder)
+    with credentials(folder, withhold=withhold):
         return [_mlflow.info(resolved), _wandb.info(resolved)]
 
 

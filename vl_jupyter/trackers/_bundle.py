@@ -9,6 +9,7 @@ replaces the value of any credential-like environment variable.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,6 +17,7 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
+from ..errors import EvidenceError
 from ..evidence import EvidenceRecord, EvidenceStore, format_timestamp
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9_\-. /]+")
@@ -23,8 +25,80 @@ REDACTED = "[redacted]"
 
 
 def metric_key(text: str) -> str:
-    """``text`` with characters trackers refuse in keys replaced by ``_``."""
+    """``text`` with characters trackers refuse in keys replaced by ``_`` (lossy: only for
+    names we choose, such as record kinds; control ids go through :func:`control_key`)."""
     return _KEY_RE.sub("_", str(text)).strip() or "_"
+
+
+#: Characters of a control id that stand for themselves in a tracker key.
+_PLAIN = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+_HEX = frozenset("0123456789abcdef")
+#: Longest encoded id kept whole (MLflow keys are <= 250 characters with the prefix).
+MAX_KEY = 200
+CONTROL_KEYS_FILE = "vl_evidence/control_keys.json"
+
+
+def control_key(control_id: str) -> str:
+    """The tracker-key form of ``control_id``: injective, reversible, valid everywhere.
+
+    Letters, digits, ``_`` and ``-`` stand for themselves; ``.`` becomes ``..``; every
+    other character becomes ``.hh`` per UTF-8 byte (lowercase hex). The result only uses
+    characters MLflow accepts on every OS and W&B accepts, never makes a path segment of
+    ``..`` (MLflow refuses ``../x`` forever), and two ids never share a key (``a!b`` is
+    ``a.21b``, ``a?b`` is ``a.3fb``). An id whose key would exceed :data:`MAX_KEY` keeps a
+    prefix and ends with ``.X`` and a hash (no plain key contains the token ``.X``); the
+    mapping the bundle uploads (``vl_evidence/control_keys.json``) gives it back.
+
+    >>> control_key("approvals-by-age"), control_key("../x"), control_id_of("a.21b")
+    ('approvals-by-age', '.....2fx', 'a!b')
+    """
+    text = str(control_id)
+    if not text:
+        return ".E"
+    out: list[str] = []
+    for ch in text:
+        if ch in _PLAIN:
+            out.append(ch)
+        elif ch == ".":
+            out.append("..")
+        else:
+            out.extend(f".{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+    if sum(map(len, out)) <= MAX_KEY:
+        return "".join(out)
+    import hashlib
+
+    head, size = [], 0
+    for token in out:  # cut at a token boundary, so the prefix still decodes
+        if size + len(token) > MAX_KEY - 16:
+            break
+        head.append(token)
+        size += len(token)
+    digest = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:14]
+    return "".join(head) + ".X" + digest
+
+
+def control_id_of(key: str) -> str:
+    """Inverse of :func:`control_key` (a shortened key gives its prefix and ``…``);
+    ValueError for a string that no control id maps to."""
+    if key == ".E":
+        return ""
+    raw, i = bytearray(), 0
+    while i < len(key):
+        ch = key[i]
+        if ch in _PLAIN:
+            raw += ch.encode()
+            i += 1
+        elif key.startswith("..", i):
+            raw += b"."
+            i += 2
+        elif key.startswith(".X", i):
+            return raw.decode("utf-8", "surrogatepass") + "…"
+        elif ch == "." and len(key) >= i + 3 and set(key[i + 1 : i + 3]) <= _HEX:
+            raw.append(int(key[i + 1 : i + 3], 16))
+            i += 3
+        else:
+            raise ValueError(f"{key!r} is not a control key (at {i})")
+    return raw.decode("utf-8", "surrogatepass")
 
 
 def _ms(created: datetime) -> int:
@@ -52,6 +126,10 @@ class Bundle:
     rows: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, bytes] = field(default_factory=dict)
     redacted: int = 0
+    #: the ledger intent this bundle fulfils (the run is tagged with it once logged)
+    intent: str | None = None
+    #: tracker key -> control id, for every control id turned into a key (uploaded)
+    control_keys: dict[str, str] = field(default_factory=dict)
 
     def scrub(self, text: str) -> str:
         for secret in self.secrets:
@@ -68,10 +146,21 @@ class Bundle:
         return out
 
     def write(self, folder: Path) -> Path:
-        """Write the files under ``folder`` (created) and return it."""
+        """Write the files under ``folder`` (created) and return it.
+
+        Every name is checked to stay under ``folder`` (relative, no ``..``, no link out):
+        the names come from evidence that may have been cloned from anyone, and a name
+        that escaped would let a crafted store overwrite files on this machine.
+        """
+        real = os.path.realpath(folder)
         for rel, payload in self.files.items():
-            path = folder / rel
+            parts = rel.split("/")
+            if rel.startswith("/") or "\\" in rel or any(p in ("", ".", "..") for p in parts):
+                raise EvidenceError(f"bundle file name {rel!r} would leave the sync folder")
+            path = folder.joinpath(*parts)
             path.parent.mkdir(parents=True, exist_ok=True)
+            if not os.path.realpath(path).startswith(real + os.sep):
+                raise EvidenceError(f"bundle file name {rel!r} would leave the sync folder")
             path.write_bytes(payload)
         return folder
 
@@ -101,6 +190,9 @@ def build(
             bundle.tags[f"vl.{metric_key(rec.kind)}.last"] = rec.id
     if results:
         bundle.files["vl_evidence/results.json"] = _json(bundle, results)
+    if bundle.control_keys:  # how to read vl.<key>.value back as a control id
+        doc = {"scheme": "vl_jupyter.control_key/1", "keys": bundle.control_keys}
+        bundle.files[CONTROL_KEYS_FILE] = _json(bundle, doc)
     ids = [r.id for r in records]
     sessions = sorted({r.session for r in records})
     bundle.tags.update(
@@ -134,7 +226,8 @@ def _enforce(
     sdk: list[dict[str, Any]] = []
     for raw in data.get("results") or []:
         result = _control(raw)
-        cid = metric_key(result.control_id)
+        cid = control_key(result.control_id)
+        bundle.control_keys[cid] = str(result.control_id)
         if result.actual_value is not None:
             add(Metric(f"vl.{cid}.value", float(result.actual_value), step, ts))
             add(Metric(f"assurance.{cid}.score", float(result.actual_value), step, ts))
@@ -164,7 +257,8 @@ def _enforce(
         if policy.get(key) is not None:
             bundle.params[f"vl.policy.{'hash' if key == 'sha256' else key}"] = str(policy[key])
     if policy.get("text"):
-        name = metric_key(Path(str(policy.get("source") or "policy.yaml")).name) or "policy.yaml"
+        name = metric_key(Path(str(policy.get("source") or "policy.yaml")).name).strip(". ")
+        name = name.replace("/", "_") or "policy.yaml"
         if "." not in name:
             name += ".yaml"
         bundle.files[f"policy_snapshot/{name}"] = bundle.scrub(policy["text"]).encode()

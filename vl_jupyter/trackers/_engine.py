@@ -22,6 +22,7 @@ from ..errors import EvidenceError, SyncError
 from ..evidence import EvidenceRecord, EvidenceStore
 from . import _bundle, _ledger
 from ._progress import Progress
+from ._redact import redact
 from ._result import SyncedRecord, SyncResult
 from ._settings import credentials, find_project_dir, resolve_settings, secret_values
 from ._target import Unavailable, describe
@@ -70,7 +71,9 @@ def candidates(
         chosen = [store.get(i) for i in dict.fromkeys(ids)]
         chosen.sort(key=lambda r: r.seq)
     else:
-        chosen = list(store.records())[::-1]
+        listed, skipped = store.listing()
+        chosen = listed[::-1]
+        result.messages.extend(f"not synced: {why}" for why in skipped)
     usable = []
     for rec in chosen:
         if rec.kind == _ledger.KIND:
@@ -84,6 +87,18 @@ def candidates(
     return usable
 
 
+def withhold_credentials(settings: Mapping[str, Any] | None, folder: Path) -> bool:
+    """Whether ``settings`` (from a request) point MLflow anywhere but where the server
+    itself is configured to sync: then the server's credentials must not go with it."""
+    asked = (settings or {}).get("mlflow_tracking_uri")
+    if not asked:
+        return False
+    configured = resolve_settings(None, folder)["mlflow_tracking_uri"]
+    return resolve_settings({"mlflow_tracking_uri": asked}, folder)["mlflow_tracking_uri"] != (
+        configured
+    )
+
+
 def sync(
     target: str = "mlflow",
     ids: Iterable[str] | None = None,
@@ -93,13 +108,17 @@ def sync(
     evidence_dir: str | Path | None = None,
     settings: Mapping[str, Any] | None = None,
     progress: bool | Callable[[int, int], None] | None = None,
+    from_request: bool = False,
 ) -> SyncResult:
     """Push evidence records not yet in the tracker(s) and return what was logged.
 
     ``target`` is ``"mlflow"``, ``"wandb"`` or both (``"mlflow,wandb"``); ``ids`` limits
     the sync to those records; ``run`` is an MLflow run (or run id) or a W&B run to log
     into (default: the active one, else one run per evidence session in MLflow and one
-    new run in W&B); ``force`` logs again into the same runs. Raises :class:`SyncError`
+    new run in W&B); ``force`` logs again into the same runs. ``from_request`` says the
+    settings came from a web request (the Jupyter server's sync API): credentials from
+    the environment or ``.env`` then go only to the tracking URI the server is configured
+    with, never to one the request chose. Raises :class:`SyncError`
     when a target cannot be used; the records stay pending and a later sync succeeds.
 
     Example::
@@ -112,21 +131,27 @@ def sync(
     store = EvidenceStore(evidence_dir)
     folder = find_project_dir()
     resolved = resolve_settings(settings, folder)
+    withhold = from_request and withhold_credentials(settings, folder)
     result = SyncResult()
     chosen = candidates(store, ids, result)
     failures: list[SyncError] = []
     for name in names:
         try:
-            _sync_target(name, store, folder, resolved, chosen, run, force, progress, result)
+            _sync_target(
+                name, store, folder, resolved, chosen, run, force, progress, result, withhold
+            )
         except SyncError as exc:
             failures.append(exc)
     if failures:
         error = failures[0]
-        if len(failures) > 1:
+        if len(failures) > 1:  # one clause per cause, the pending count once
+            pending = sorted({p for f in failures for p in f.pending})
+            causes = "; ".join(getattr(f, "cause_text", f.message) for f in failures)
             error = SyncError(
-                "; ".join(f.message for f in failures),
+                f"{causes}; {len(pending)} record(s) left pending",
                 target=",".join(f.target for f in failures),
-                pending=sorted({p for f in failures for p in f.pending}),
+                pending=pending,
+                hint=failures[0].hint,
             )
         error.result = result  # type: ignore[attr-defined]  # what did get through
         raise error
@@ -143,18 +168,23 @@ def _sync_target(
     force: bool,
     progress: Any,
     result: SyncResult,
+    withhold: bool = False,
 ) -> None:
-    with credentials(folder):
+    secrets = secret_values(folder)  # before any are withheld: they are scrubbed regardless
+    with credentials(folder, withhold=withhold and name == "mlflow"):
         adapter = _adapter(name, settings, run)
         where = adapter.location
 
         def fail(cause: str, pending: list[str]) -> SyncError:
-            return SyncError(
-                f"cannot sync to {name} at {where}: {cause}; {len(pending)} record(s) left pending",
+            text = f"cannot sync to {name} at {where}: {redact(cause)}"
+            error = SyncError(
+                f"{text}; {len(pending)} record(s) left pending",
                 target=name,
                 pending=pending,
                 hint="fix the cause and sync again: nothing is lost",
             )
+            error.cause_text = text  # type: ignore[attr-defined]  # for a combined error
+            return error
 
         with adapter.env():
             try:
@@ -165,6 +195,8 @@ def _sync_target(
                 raise fail(describe(exc), _pending(store, name, where, chosen, force)) from None
             with _ledger.sync_lock(store, name):
                 ledger = _ledger.Ledger(store)
+                if _reconcile(adapter, store, ledger, name, where, result):
+                    ledger = _ledger.Ledger(store)
                 todo = []
                 for rec in chosen:
                     if not force and ledger.get(name, where, rec.id) is not None:
@@ -173,7 +205,6 @@ def _sync_target(
                         todo.append(rec)
                 bar = Progress(progress, len(todo), f"sync to {name}")
                 done = 0
-                secrets = secret_values(folder)
                 try:
                     for group in adapter.group(todo, ledger, force):
                         earlier = _earlier(store, ledger, name, where, group.run_id, group.records)
@@ -185,6 +216,10 @@ def _sync_target(
                             report_records=earlier + group.records,
                         )
                         sessions = group.sessions or [r.session for r in group.records]
+                        bundle.intent = ledger.intend(
+                            target=name, location=where, run_id=group.run_id,
+                            records=group.records,
+                        )  # fmt: skip
 
                         def created(run_id: str, sessions: list[str] = sessions) -> None:
                             for sid in set(sessions):
@@ -205,6 +240,7 @@ def _sync_target(
                             anchor=bundle.anchor,
                             forced=force,
                             extra={"redacted": bundle.redacted} if bundle.redacted else None,
+                            intent=bundle.intent,
                         )
                         result.synced.extend(
                             SyncedRecord(r.id, name, where, run_id, url) for r in group.records
@@ -223,6 +259,65 @@ def _sync_target(
                 finally:
                     bar.close()
                     result.messages.extend(getattr(adapter, "messages", list)())
+
+
+def _reconcile(
+    adapter: Any,
+    store: EvidenceStore,
+    ledger: _ledger.Ledger,
+    name: str,
+    where: str,
+    result: SyncResult,
+) -> bool:
+    """Finish what a killed sync left: for each open intent whose run the tracker shows
+    as completely logged (the intent's tag), record it in the ledger without logging it
+    again, and close the run if it was left RUNNING. An intent the tracker cannot confirm
+    leaves its records pending: they are logged again, into the same run. True if the
+    ledger changed."""
+    done_by = getattr(adapter, "intent_run", None)
+    if done_by is None:
+        return False
+    changed = False
+    for intent, data in ledger.open_intents(name, where):
+        sessions = [s for s in data.get("sessions") or [] if isinstance(s, str)]
+        known = data.get("run_id") or next(
+            (ledger.run_for_session(name, where, s) for s in sessions), None
+        )
+        try:
+            run_id = done_by(intent, known)
+        except Exception as exc:  # cannot tell: the records stay pending and go again
+            result.messages.append(
+                f"could not check an interrupted sync in {name}: {describe(exc)}"
+            )
+            continue
+        if run_id is None:
+            continue
+        records = []
+        for rid in data["records"]:
+            if ledger.get(name, where, rid) is None:
+                try:
+                    records.append(store.get(rid))
+                except EvidenceError:
+                    continue
+        if records:
+            ledger.append(
+                target=name,
+                location=where,
+                run_id=run_id,
+                url=adapter.run_url(run_id),
+                records=records,
+                anchor=None,
+                forced=False,
+                extra={"reconciled": True},
+                intent=intent,
+            )
+            changed = True
+            result.messages.append(
+                f"{len(records)} record(s) logged to {name} run {run_id} by an interrupted "
+                "sync were recorded as synced (not logged again)"
+            )
+        adapter.close_run(run_id)
+    return changed
 
 
 def _pending(

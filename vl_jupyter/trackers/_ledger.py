@@ -19,9 +19,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from ..errors import EvidenceError
 from ..evidence import EvidenceRecord, EvidenceStore, format_timestamp
 
 KIND = "sync"
+INTENT = "intent"
 OPEN_RUNS = "sync/open_runs.json"
 
 
@@ -48,11 +50,34 @@ class Ledger:
         self.entries: dict[tuple[str, str, str], Entry] = {}
         self.sessions: dict[tuple[str, str, str], str] = {}
         self.runs: dict[tuple[str, str, str], list[str]] = {}
+        #: ledger records that could not be used (edited, empty, mistyped), with why
+        self.problems: list[str] = []
         found = store.records(kind=KIND) if records is None else records
+        #: sync intents (written before logging a group), oldest first: {id, data}
+        self.intents: list[tuple[str, dict[str, Any]]] = []
         for rec in reversed([r for r in found if r.kind == KIND]):  # oldest first
-            data = rec.data
-            target, location, run_id = data["target"], data["location"], data["run_id"]
-            for rid, sid in zip(data["records"], data["sessions"], strict=True):
+            try:
+                data = rec.data
+                if isinstance(data, dict) and data.get("state") == INTENT:
+                    if not all(isinstance(data.get(k), str) for k in ("target", "location")) or (
+                        not isinstance(data.get("records"), list)
+                    ):
+                        raise TypeError("an intent with fields of the wrong type")
+                    self.intents.append((rec.id, data))
+                    continue
+                target, location, run_id = data["target"], data["location"], data["run_id"]
+                pairs = list(zip(data["records"], data["sessions"], strict=True))
+                if not all(isinstance(x, str) for x in (target, location, run_id)) or not all(
+                    isinstance(r, str) and isinstance(s, str) for r, s in pairs
+                ):
+                    raise TypeError("fields of the wrong type")
+            except (EvidenceError, KeyError, TypeError, ValueError) as exc:
+                # one damaged ledger record must not stop every sync and listing: its
+                # records count as not synced (a later sync logs them again) and verify()
+                # names the damage
+                self.problems.append(f"sync record {rec.id} ignored: {exc}")
+                continue
+            for rid, sid in pairs:
                 self.entries[(target, location, rid)] = Entry(
                     rid,
                     target,
@@ -79,6 +104,34 @@ class Ledger:
     def records_of_run(self, target: str, location: str, run_id: str) -> list[str]:
         return list(self.runs.get((target, location, run_id), []))
 
+    def open_intents(self, target: str, location: str) -> list[tuple[str, dict[str, Any]]]:
+        """Intents for this tracker whose records are not all in the ledger: a sync that
+        was killed between announcing a group and recording it as logged."""
+        return [
+            (iid, data)
+            for iid, data in self.intents
+            if (data["target"], data["location"]) == (target, location)
+            and any(self.get(target, location, r) is None for r in data["records"])
+        ]
+
+    def intend(self, *, target: str, location: str, run_id: str | None, records: list[Any]) -> str:
+        """Record, before anything is logged, that ``records`` are about to go to
+        ``run_id`` (None: a new run). Returns the intent's id: the run is tagged with it
+        when the logging is complete, so a sync killed in between can be reconciled from
+        the tracker instead of logging the records twice."""
+        data = {
+            "state": INTENT,
+            "target": target,
+            "location": location,
+            "run_id": run_id,
+            "records": [r.id for r in records],
+            "sessions": [r.session for r in records],
+        }
+        summary = {"target": target, "location": location, "state": INTENT}
+        summary["records"] = len(records)
+        rec = self.store.append(KIND, data, session=records[0].session, summary=summary)
+        return rec.id
+
     def append(
         self,
         *,
@@ -90,6 +143,7 @@ class Ledger:
         anchor: tuple[int, str] | None,
         forced: bool,
         extra: dict[str, Any] | None = None,
+        intent: str | None = None,
     ) -> None:
         """Record that ``records`` (EvidenceRecords) were logged to ``run_id``."""
         from .. import __version__
@@ -103,6 +157,7 @@ class Ledger:
             "sessions": [r.session for r in records],
             "anchor": {"seq": anchor[0], "hash": anchor[1]} if anchor else None,
             "forced": forced,
+            "intent": intent,
             "vl_jupyter": __version__,
             **(extra or {}),
         }

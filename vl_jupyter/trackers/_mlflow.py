@@ -20,6 +20,7 @@ from typing import Any
 
 from ._bundle import Bundle
 from ._ledger import Ledger
+from ._redact import redact, redact_uri
 from ._result import TargetInfo
 from ._settings import scoped_env
 from ._target import REQUEST_TIMEOUT_S, Group, Unavailable, probe_http, run_id_of
@@ -67,11 +68,12 @@ def probe(uri: str) -> None:
 
 def info(settings: dict[str, Any]) -> TargetInfo:
     uri = str(settings["mlflow_tracking_uri"])
+    shown = redact_uri(uri)
     try:
         probe(uri)
     except Unavailable as exc:
-        return TargetInfo("mlflow", uri, False, str(exc), mode_of(uri))
-    return TargetInfo("mlflow", uri, True, None, mode_of(uri))
+        return TargetInfo("mlflow", shown, False, redact(str(exc)), mode_of(uri))
+    return TargetInfo("mlflow", shown, True, None, mode_of(uri))
 
 
 class MlflowTarget:
@@ -81,10 +83,12 @@ class MlflowTarget:
         active = None if run is not None else active_run_on_main_thread()
         self.user_run_id = run_id_of(run) or (active.info.run_id if active else None)
         self.experiment_name = str(settings["mlflow_experiment"])
-        self.location = str(settings["mlflow_tracking_uri"])
+        #: where to connect (may hold a password); ``location`` is what is shown and stored
+        self.uri = str(settings["mlflow_tracking_uri"])
         if self.user_run_id and sys.modules.get("mlflow") is not None:
             # the user's run lives where the user's mlflow points
-            self.location = sys.modules["mlflow"].get_tracking_uri()
+            self.uri = sys.modules["mlflow"].get_tracking_uri()
+        self.location = redact_uri(self.uri)
         self.client: Any = None
         self._experiments: dict[str, str] = {}
 
@@ -99,6 +103,9 @@ class MlflowTarget:
                 {
                     "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
                     "MLFLOW_HTTP_REQUEST_TIMEOUT": str(REQUEST_TIMEOUT_S),
+                    # MLflow prints "View run ... at: <tracking URI>" itself, password and
+                    # all; the sync result shows the (redacted) link instead
+                    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
                 }
             ):
                 yield
@@ -107,10 +114,10 @@ class MlflowTarget:
                 q.setLevel(level)
 
     def prepare(self) -> None:
-        probe(self.location)
+        probe(self.uri)
         from mlflow import MlflowClient
 
-        self.client = MlflowClient(tracking_uri=self.location)
+        self.client = MlflowClient(tracking_uri=self.uri)
         if self.user_run_id:
             run = self.client.get_run(self.user_run_id)
             self._experiments[self.user_run_id] = run.info.experiment_id
@@ -145,8 +152,8 @@ class MlflowTarget:
         if found is not None:
             return found.experiment_id
         location = None
-        if mode_of(self.location) == "sqlite":
-            db = Path(self.location[len("sqlite:///") :])
+        if mode_of(self.uri) == "sqlite":
+            db = Path(self.uri[len("sqlite:///") :])
             location = (db.parent / "mlartifacts").as_uri()
         try:
             return client.create_experiment(
@@ -172,10 +179,13 @@ class MlflowTarget:
         own = group.run_id is None or group.run_id != self.user_run_id
         run_id = group.run_id
         if run_id is None:
+            tags = {"vl.source": "vl_jupyter", "vl.evidence.session": group.name or ""}
+            if bundle.intent:
+                tags[_intent_tag(bundle.intent)] = "started"
             existing = client.create_run(
                 self._experiment_id(),
                 run_name=f"vl-{group.name}" if group.name else None,
-                tags={"vl.source": "vl_jupyter", "vl.evidence.session": group.name or ""},
+                tags=tags,
             )
             run_id = existing.info.run_id
             on_created(run_id)
@@ -195,9 +205,43 @@ class MlflowTarget:
             client.log_batch(run_id, *batch, synchronous=True)
         with tempfile.TemporaryDirectory(prefix="vl-sync-") as tmp:
             client.log_artifacts(run_id, str(bundle.write(Path(tmp))))
+        if bundle.intent:  # last: the run now holds everything this intent announced
+            client.set_tag(run_id, _intent_tag(bundle.intent), "done")
         if own and existing.info.status != "FINISHED":
             client.set_terminated(run_id, "FINISHED")
         return run_id, self.url(self._experiments[run_id], run_id)
+
+    def intent_run(self, intent: str, run_id: str | None) -> str | None:
+        """The run that holds intent ``intent`` completely logged, or None: ``run_id`` if
+        known (the intent or the open-runs file named it), else searched by the tag."""
+        client = self.client
+        if run_id is None:
+            experiments = [e.experiment_id for e in client.search_experiments()]
+            found = (
+                client.search_runs(experiments, f"tags.`{_intent_tag(intent)}` LIKE '%'")
+                if experiments
+                else []
+            )
+            if not found:
+                return None
+            run_id = found[0].info.run_id
+        try:
+            run = client.get_run(run_id)
+        except Exception:
+            return None
+        return run_id if run.data.tags.get(_intent_tag(intent)) == "done" else None
+
+    def run_url(self, run_id: str) -> str:
+        return self.url(self.client.get_run(run_id).info.experiment_id, run_id)
+
+    def close_run(self, run_id: str) -> None:
+        """Finish a run of ours that a killed sync left RUNNING (never the user's run)."""
+        if run_id != self.user_run_id and self.client.get_run(run_id).info.status == "RUNNING":
+            self.client.set_terminated(run_id, "FINISHED")
+
+
+def _intent_tag(intent: str) -> str:
+    return f"vl.sync.intent.{intent}"
 
 
 def _batches(metrics: list[Any], params: list[Any], tags: list[Any]) -> list[tuple]:

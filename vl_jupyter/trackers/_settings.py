@@ -161,13 +161,38 @@ def resolve_settings(
     return resolved
 
 
+#: Credential variables that are not caught by :data:`_SECRET_NAME_RE` by their name.
+_CREDENTIAL_NAMES = frozenset(
+    (
+        "MLFLOW_TRACKING_USERNAME",
+        "MLFLOW_TRACKING_AUTH",
+        "MLFLOW_TRACKING_CLIENT_CERT_PATH",
+        "AWS_PROFILE",
+        "DATABRICKS_CONFIG_PROFILE",
+    )
+)
+
+
+def is_credential(name: str) -> bool:
+    """Whether environment variable ``name`` carries a credential (token, key, password)."""
+    return bool(_SECRET_NAME_RE.search(name)) or name in _CREDENTIAL_NAMES
+
+
 @contextmanager
-def credentials(folder: Path) -> Iterator[None]:
+def credentials(folder: Path, withhold: bool = False) -> Iterator[None]:
     """Make ``.env`` credentials visible to the tracker clients for the block only.
 
     Variables already in the environment win; the environment is restored afterwards, so
     nothing is kept in the process (or written anywhere) once the sync is done.
+
+    ``withhold`` does the opposite: for the block, every credential variable is taken out
+    of the environment (and ``.env`` is not read), so a tracker URI that came from a
+    request (the sidebar's settings) never receives the server's own tokens.
     """
+    if withhold:
+        with scoped_env({k: None for k in os.environ if is_credential(k)}):
+            yield
+        return
     extra = {
         k: v
         for k, v in read_dotenv(folder).items()
@@ -178,10 +203,15 @@ def credentials(folder: Path) -> Iterator[None]:
 
 
 @contextmanager
-def scoped_env(values: Mapping[str, str]) -> Iterator[None]:
-    """Set environment variables for the block, restoring the previous values after."""
+def scoped_env(values: Mapping[str, str | None]) -> Iterator[None]:
+    """Set (or, for None, unset) environment variables for the block, restoring the
+    previous values after."""
     saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
     try:
         yield
     finally:
@@ -197,8 +227,12 @@ def secret_values(folder: Path | None = None) -> list[str]:
 
     Used to make sure no secret ends up in an uploaded file, a tag or a param.
     """
+    from ._redact import uri_secrets
+
     env = {**(read_dotenv(folder) if folder else {}), **os.environ}
     found = {v for k, v in env.items() if _SECRET_NAME_RE.search(k) and len(v) >= 8}
+    # a password inside a URI variable (MLFLOW_TRACKING_URI=http://u:pw@host) too
+    found |= {s for k, v in env.items() if "://" in v for s in uri_secrets(v) if len(s) >= 8}
     return sorted(found, key=len, reverse=True)
 
 

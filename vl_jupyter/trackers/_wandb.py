@@ -160,7 +160,7 @@ class WandbTarget:
         return wandb.init(**kwargs)
 
     def messages(self) -> list[str]:
+        why = "wandb_mode is offline" if has_wandb_key(os.environ) else "no API key"
         return [
-            f"W&B ran offline (no API key): upload later with `wandb sync {d}`"
-            for d in self.run_dirs
+            f"W&B ran offline ({why}): upload later with `wandb sync {d}`" for d in self.run_dirs
         ]
