@@ -41,14 +41,18 @@ lint: install
 	$(BIN)/ruff format --check vl_jupyter tests benchmarks
 
 # pytest runs everything: tests/test_labextension.py runs tsc and jest in labextension/,
-# tests/browser/ drives JupyterLab in Debian's chromium (installed when missing).
+# tests/browser/ drives JupyterLab in Debian's chromium and tests/test_engines_spark.py runs
+# PySpark on Java 17 (both installed from Debian when missing).
 test: install lint
 	.ci/ensure-chromium
+	.ci/ensure-java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
 	$(BIN)/python benchmarks/bench_enforce.py
+	$(BIN)/python benchmarks/bench_scale.py --rows 1e6,1e7
+	$(BIN)/python benchmarks/bench_engines.py --rows 1e6,1e7,1e8
 	$(BIN)/python benchmarks/bench_evidence.py
 	$(BIN)/python benchmarks/bench_server.py
 	$(BIN)/python benchmarks/bench_monitor.py

@@ -69,7 +69,7 @@ def test_passed_and_score(german: pd.DataFrame) -> None:
 
 def test_all_skipped_or_nothing_evaluated_never_passes(german: pd.DataFrame) -> None:
     report = run(german, policy(di(phases=["training"])), target="class", phase="monitoring")
-    assert [r.status for r in report] == ["skipped"]
+    assert list(report) == [] and [r.status for r in report.skipped] == ["skipped"]
     assert report.passed is False and report.score == 0.0 and report.status == "skipped"
     empty = Report([], policy={}, data={}, bindings={})
     assert empty.passed is False and empty.score == 0.0
@@ -111,7 +111,10 @@ def test_phase_filter(german: pd.DataFrame) -> None:
         di("always", threshold=0.5),
     )
     report = run(german, pol, target="class", phase="monitoring", ci=False)
-    assert [r.status for r in report] == ["skipped", "fail", "pass"]
+    # skipped controls are left out of the results (as the SDK does), kept in .skipped
+    assert [r.status for r in report] == ["fail", "pass"]
+    assert [r.control_id for r in report.skipped] == ["training-only"]
+    assert report.counts["skipped"] == 1
     assert "not applicable in phase 'monitoring'" in report["training-only"].reason
     assert report.score == pytest.approx(0.5)
     assert report.phase == "monitoring"
@@ -352,6 +355,7 @@ def test_evidence_files(german: pd.DataFrame, tmp_path: Path, evidence_dir: Path
             assert key in entry, key
         assert set(entry["power"]) == {
             "n",
+            "n_clusters",
             "groups",
             "ci_low",
             "ci_high",
@@ -367,8 +371,8 @@ def test_evidence_files(german: pd.DataFrame, tmp_path: Path, evidence_dir: Path
     assert (power["ci_low"], power["ci_high"]) == report["di"].ci
     assert results[0]["actual_value"] == report["di"].actual_value
 
-    run_file = evidence_dir / "runs" / report.session / "results.json"
-    assert json.loads(run_file.read_text()) == results
+    # outside a run (a monitor block or session) there is no run folder, as in the SDK
+    assert not (evidence_dir / "runs").exists()
 
     data = vl.evidence.get(report.evidence_id, root=evidence_dir).data
     assert data["policy"]["text"] == POLICY_YAML
@@ -402,12 +406,15 @@ def test_data_fingerprint_follows_the_content(german: pd.DataFrame, evidence_dir
         text_changed = german.copy()
         text_changed.loc[5, "gender"] = "female" if german.loc[5, "gender"] == "male" else "male"
         assert content_hash(text_changed) != first
-    # four records; the session's file gathers every call's results
-    assert len(list(vl.evidence.records(root=evidence_dir))) == 4
+    # four records; the run's file gathers every distinct result: the second call checked
+    # the same content as the first, so its result replaced the first one's
+    records = list(vl.evidence.records(root=evidence_dir))
+    assert len(records) == 4
     assert len(list(vl.evidence.records(root=evidence_dir, session=sid))) == 4
     assert sid == "fingerprints"
     gathered = json.loads((evidence_dir / "runs" / sid / "results.json").read_text())
-    assert [r["control_id"] for r in gathered] == ["di"] * 4
+    assert [r["control_id"] for r in gathered] == ["di"] * 3
+    assert [r["evidence_id"] for r in gathered] == [r.id for r in records[::-1]][1:]
 
 
 def test_default_evidence_dir_is_under_cwd(

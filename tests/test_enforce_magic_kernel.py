@@ -124,7 +124,10 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path, monkeypatch):
     assert texts[4].startswith("UsageError: --policy FILE is required")
     assert texts[5].startswith("UsageError: binding 'gender' must look like VARIABLE=COLUMN")
     assert texts[6] == texts[2]
-    assert texts[7] == "UsageError: '[1, 2]' is a list, not a pandas DataFrame"
+    assert texts[7] == (
+        "UsageError: '[1, 2]' is a list, not a pandas DataFrame (nor a polars, PyArrow, "
+        "DuckDB or Spark frame, SQL text or a .parquet/.csv path)"
+    )
     assert (
         texts[8]
         == "UsageError: foo='bar': the data has no column 'bar' (columns are "

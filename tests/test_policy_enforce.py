@@ -70,3 +70,22 @@ def test_a_policy_with_unevaluable_controls_is_not_shown_as_valid(policy) -> Non
     html = view._repr_html_()
     assert "INCOMPLETE" in html and "VALID" not in html
     assert "control &#x27;typo-metric&#x27; cannot be evaluated and will be an error" in html
+
+
+def test_precomputed_values_judge_what_can_be_judged(policy, evidence_dir) -> None:
+    """enforce(metrics=...): a control whose metric we cannot compute is judged from the
+    value given; one without operator or threshold is an error with the reader's reason."""
+    report = vl.enforce(
+        metrics={"class_imbalance": 0.5, "disparate_impakt": 0.9, "disparate_impact": 0.9},
+        policy=policy,
+        evidence_dir=evidence_dir,
+    )
+    status = {r.control_id: r.status for r in report}
+    assert status["good"] == "pass"
+    assert status["typo-metric"] == "pass"  # 0.9 > 0.8, from the value given
+    assert report["typo-metric"].metadata["policy_problem"].startswith("line 14: unknown metric")
+    for cid in ("null-threshold", "no-operator", "bad-operator"):
+        assert status[cid] == "error"
+        assert report[cid].reason.startswith("cannot be evaluated as the policy is written: ")
+        assert report[cid].metadata["error_code"] == "POLICY_INVALID"
+    assert not report.passed

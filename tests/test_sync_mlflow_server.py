@@ -52,7 +52,7 @@ def test_server_roundtrip_links_and_no_new_run_on_resync(project, server):
     run = client.get_run(run_info["run_id"])
     exp = run.info.experiment_id
     assert run_info["url"] == f"{server.url}/#/experiments/{exp}/runs/{run.info.run_id}"
-    assert run.data.metrics["vl.compliance_score"] > 0 and run.data.params["vl.policy.title"]
+    assert run.data.metrics["compliance_score"] > 0 and run.data.params["vl.policy.title"]
     files = all_artifacts(client, run.info.run_id)
     assert (
         "policy_snapshot/german_credit_model.yaml" in files and "vl_evidence/report.html" in files

@@ -119,11 +119,11 @@ def test_offline_sync_logs_metrics_summary_table_and_bundle(project):
     for res in enf.data["results"]:
         cid = res["control_id"]
         assert rows[enf.seq][f"vl.{cid}.value"] == pytest.approx(res["actual_value"])
-        assert rows[enf.seq][f"assurance.{cid}.score"] == pytest.approx(res["actual_value"])
-        assert got["summary"][f"vl.{cid}.passed"] == (1.0 if res["passed"] else 0.0)
+        assert rows[enf.seq][f"assurance.{cid}.score"] == (1.0 if res["passed"] else 0.0)
+        assert f"vl.{cid}.passed" not in got["summary"]  # one value, one name
         assert got["summary"][f"vl.{cid}.status"] == res["status"]
     assert rows[tel.seq]["vl.wall_s"] == pytest.approx(tel.data["wall_s"])
-    assert got["summary"]["vl.compliance_score"] == pytest.approx(enf.data["score"])
+    assert got["summary"]["compliance_score"] == pytest.approx(enf.data["score"])
     # the anchor is the head before the sync wrote its intent and its ledger record
     done, intent = list(evidence.EvidenceStore(root).records())[:2]
     assert (intent.summary["state"], done.prev_hash) == ("intent", intent.hash)
@@ -166,8 +166,9 @@ def test_the_users_active_run_is_used_and_not_finished(project):
         time.sleep(0.2)
     assert got["exit"] == 1  # only the user's own finish
     assert any("accuracy" in h for h in got["history"])
-    assert "vl.compliance_score" in got["summary"]
+    assert "compliance_score" in got["summary"]
     assert any(a.name == "compliance-bundle" for a in got["artifacts"])
+    assert any(a.name == "policy_snapshot" and a.type == "policy" for a in got["artifacts"])
 
 
 def test_no_secret_in_any_written_file(project, monkeypatch):

@@ -10,17 +10,28 @@ The public verbs::
     vl.sync("mlflow")
     vl.evidence.verify()
 
+The Venturalítica SDK's verbs work as its users call them (docs/compat.md)::
+
+    results = vl.quickstart("loan")                 # enforce the shipped loan policy
+    df = vl.load_sample("loan")
+    vl.enforce(metrics={"accuracy_score": 0.91}, policy="model.yaml")
+    combined = r_data + r_model                     # or enforce(policy=[p1, p2])
+    vl.retain(combined)                             # the authoritative subset of a run
+    audit = vl.scan(project_root=".")               # policies and newest results
+
 In a notebook, ``%load_ext vl_jupyter`` adds the magics (``%%vl_monitor``,
 ``%vl_enforce``, ``%vl_sync``, ...).
 
 Everything else is an implementation detail and may change.
 """
 
-from . import datasets, evidence, telemetry, trackers
-from .enforcement import ControlResult, Report, enforce
+from . import datasets, enforcement, evidence, telemetry, trackers
+from .datasets import list_scenarios, load_sample, quickstart
+from .enforcement import ControlResult, Report, ScanResult, enforce, retain, scan
 from .errors import (
     BindingError,
     ComplianceBlockError,
+    DataSourceError,
     EnforcementError,
     EvidenceError,
     MetricError,
@@ -35,6 +46,10 @@ from .telemetry import monitor, tracecollector
 from .trackers import sync, wrap
 
 __version__ = "0.1.0"
+
+# Composition root: an enforce inside the user's active MLflow run or wandb.run logs into
+# it at once (trackers import enforcement, never the reverse, so the hook is wired here).
+enforcement.on_recorded(trackers.autolog_report)
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
@@ -52,12 +67,14 @@ __all__ = [
     "ComplianceBlockError",
     "Control",
     "ControlResult",
+    "DataSourceError",
     "EnforcementError",
     "EvidenceError",
     "MetricError",
     "Policy",
     "PolicyError",
     "Report",
+    "ScanResult",
     "SyncError",
     "VLError",
     "VLWarning",
@@ -65,9 +82,14 @@ __all__ = [
     "datasets",
     "enforce",
     "evidence",
+    "list_scenarios",
     "load_ipython_extension",
     "load_policy",
+    "load_sample",
     "monitor",
+    "quickstart",
+    "retain",
+    "scan",
     "sync",
     "telemetry",
     "tracecollector",

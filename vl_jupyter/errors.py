@@ -85,6 +85,12 @@ class MetricNotComputed(MetricError):
     code = "METRIC_NOT_COMPUTED"
 
 
+class DataSourceError(VLError):
+    """Data given as SQL text or a file path could not be opened by its engine."""
+
+    code = "DATA_UNREADABLE"
+
+
 class EvidenceError(VLError):
     """The evidence store could not be read or written."""
 

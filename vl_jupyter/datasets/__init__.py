@@ -12,6 +12,15 @@ from pathlib import Path
 
 import pandas as pd
 
+__all__ = [
+    "ATTRIBUTION",
+    "list_scenarios",
+    "load_german_credit",
+    "load_sample",
+    "policy_path",
+    "quickstart",
+]
+
 ATTRIBUTION = (
     "Statlog (German Credit Data), UCI Machine Learning Repository, Hans Hofmann (1994), "
     "DOI 10.24432/C5NC77, CC BY 4.0"
@@ -42,10 +51,13 @@ def load_german_credit(derived: bool = False) -> pd.DataFrame:
 
 def policy_path(name: str) -> Path:
     """Path of an example policy shipped in ``vl_jupyter/policies`` (``german_credit_data``,
-    ``german_credit_model``)."""
+    ``german_credit_model``, ``loan.oscal``)."""
     root = Path(str(resources.files("vl_jupyter") / "policies"))
     path = root / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(sorted(p.stem for p in root.glob("*.yaml")))
         raise FileNotFoundError(f"no example policy '{name}' (known: {known})")
     return path
+
+
+from ._samples import list_scenarios, load_sample, quickstart  # noqa: E402  (uses the above)

@@ -26,7 +26,8 @@ EXPLAINED = ("fail", "error", "warn", "skipped")
 
 def report_html(report: Report) -> str:
     """The whole report: header, one row per control, legend."""
-    rows = [control_row(r) for r in report]
+    # skipped controls are not results (as in the SDK) but the reader should see them
+    rows = [control_row(r) for r in [*report, *getattr(report, "skipped", [])]]
     notes = "".join(
         f'<div class="vl-warning" style="color:{MUTED}">▲ {esc(w)}</div>' for w in report.warnings
     )

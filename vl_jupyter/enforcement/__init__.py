@@ -1,10 +1,13 @@
 """Enforcement: evaluate a policy on a DataFrame, judge each control, keep the evidence."""
 
 from ._baseline import resolve_baseline
+from ._combine import combine
 from ._compare import Comparison, ControlChange, compare_reports
 from ._enforce import enforce
-from ._record import sdk_record
+from ._record import on_recorded, sdk_record
 from ._report import STATUSES, ControlResult, Report
+from ._retain import retain
+from ._scan import ScanResult, scan
 
 __all__ = [
     "STATUSES",
@@ -12,8 +15,13 @@ __all__ = [
     "ControlChange",
     "ControlResult",
     "Report",
+    "ScanResult",
+    "combine",
     "compare_reports",
     "enforce",
+    "on_recorded",
     "resolve_baseline",
+    "retain",
+    "scan",
     "sdk_record",
 ]

@@ -32,18 +32,22 @@ from ..metrics import (
     coerce_bins,
     get_spec,
     measure,
+    statistics_for,
     string_columns,
 )
 from ..policy import Control, Policy, load_policy
-from ._fingerprint import fingerprint
+from . import _sdk_args
+from ._combine import bindings_checked
+from ._fingerprint import fingerprint, source_fingerprint
 from ._judge import judge
-from ._report import ControlResult, Report
+from ._report import PHASE_SKIP, ControlResult, Report
 
 
 def enforce(
-    data: pd.DataFrame,
-    policy: Policy | str | Path | Mapping[str, Any],
+    data: Any = None,
+    policy: Policy | str | Path | Mapping[str, Any] | list | None = None,
     *,
+    metrics: Mapping[str, float] | None = None,
     target: str | None = None,
     prediction: str | None = None,
     score: str | None = None,
@@ -64,6 +68,11 @@ def enforce(
 ) -> Report:
     """Evaluate ``policy`` on ``data`` and return a :class:`Report`.
 
+    ``data`` is a pandas DataFrame, or any frame an engine holds: a polars DataFrame or
+    LazyFrame, a PyArrow table, a DuckDB relation, a PySpark DataFrame, SQL text run by
+    DuckDB (``"SELECT ... FROM 'preds/*.parquet'"``) or a .parquet/.csv path (read by
+    DuckDB, never loaded into pandas); engines compute the count tables where the data is.
+
     Keyword arguments bind the policy's variables to columns: ``target="class"`` binds the
     variable ``target``; ``gender="Attribute9"`` binds ``gender``; a list binds an
     intersectional dimension. ``pos_label`` and ``min_group_size`` apply to every control
@@ -82,31 +91,25 @@ def enforce(
         ...                     target="class", gender="gender", age="age", evidence=False)
         >>> report.status in {"pass", "warn", "fail", "error"}
         True
+
+    The Venturalítica SDK's other entries work too: ``metrics={"accuracy_score": 0.91}``
+    instead of ``data`` judges precomputed values (a control whose metric is not given is
+    an ``error``, never a pass); ``policy=[p1, p2]`` enforces each policy (one evidence
+    record each) and returns their combined Report (``r1 + r2`` does the same).
     """
+    policy = _sdk_args.policy_argument(policy, bindings)  # the SDK README's policy_path=
+    if isinstance(policy, (list, tuple)):
+        call = {k: v for k, v in locals().items() if k not in ("policy", "bindings")}
+        from ._combine import enforce_each
+
+        return enforce_each(enforce, list(policy), call, bindings)
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
-    if isinstance(data, Mapping):
-        data = pd.DataFrame(data)
-    if not isinstance(data, pd.DataFrame):
-        raise TypeError(f"enforce() needs a pandas DataFrame, got {type(data).__name__}")
-    policy = load_policy(policy)
-    keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
-    binder = Binder(data.columns, keywords)
-    column_params = {  # a control whose metric is unknown is an error result later on
-        n
-        for c in policy.controls
-        if canonical_key(c.metric)
-        for n in get_spec(c.metric).column_params
-    }
-    binder.check_used(bindings, policy.controls, column_params)
-    stats = Statistics(string_columns(data))  # policies and keywords name columns by text
-    ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
-    defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
-    dialect = getattr(policy, "dialect", "native")
+    policy = load_policy(_default_policy(policy))
     # The baseline is found first: drift controls compare their table with its tables.
     base = None
     if baseline is not None:
-        from ._baseline import baseline_tables, resolve_baseline
+        from ._baseline import resolve_baseline
 
         # what the baseline lookup may use of this run: its policy, its controls, its start
         stand_in = Report(
@@ -114,11 +117,56 @@ def enforce(
             policy=policy.summary(), data={}, bindings={}, started=_iso(started_at),
         )  # fmt: skip
         base = resolve_baseline(baseline, current=stand_in, evidence_dir=evidence_dir)
-    tables = baseline_tables(base[0]) if base else {}
+    if metrics is not None:
+        from . import _precomputed
+
+        if data is not None:
+            raise EnforcementError(
+                "give enforce() either data or metrics=, not both",
+                hint="metrics= judges values you computed elsewhere; data= computes them",
+            )
+        values = _precomputed.check_metrics(metrics)
+        results = _precomputed.results(policy, values, metrics, phase, _result)
+        return _finish(
+            results, policy, _precomputed.data_summary(values), {}, name, phase, started_at,
+            clock, evidence, evidence_dir, strict, _context.git_state() if evidence else None,
+            base,
+        )  # fmt: skip
+    if isinstance(data, Mapping):
+        data = pd.DataFrame(data)
+    if isinstance(data, pd.DataFrame):
+        data, prediction = _sdk_args.prediction_argument(data, prediction)  # an array: a column
+        data = string_columns(data)  # policies and keywords name columns by text
+    keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
+    # a pandas frame takes the numpy path; any other frame, SQL text or file is counted by
+    # its engine (metrics/_engines.py)
+    stats = statistics_for(data)
+    binder = Binder(stats.columns, keywords)
+    if not bindings_checked():  # policy=[p1, p2] checks them against all policies at once
+        column_params = {  # a control whose metric is unknown is an error result later on
+            n
+            for c in policy.controls
+            if canonical_key(c.metric)
+            for n in get_spec(c.metric).column_params
+        }
+        binder.check_used(bindings, policy.controls, column_params)
+    ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
+    defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
+    dialect = getattr(policy, "dialect", "native")
+    if base:
+        from ._baseline import baseline_tables
+
+        tables = baseline_tables(base[0])
+    else:
+        tables = {}
     # Hashing the data and asking git are independent of the metrics and release the GIL
     # (hashlib, a subprocess): run them alongside instead of after.
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="vl-enforce") as pool:
-        data_fingerprint = pool.submit(fingerprint, data)
+        # data in memory is hashed alongside; data an engine holds is described by its
+        # source and the count tables the controls read, known once they ran
+        data_fingerprint = (
+            pool.submit(fingerprint, data, stats.encoded) if stats.in_memory else None
+        )
         git = pool.submit(_context.git_state) if evidence else None
         results = [
             _evaluate(
@@ -134,13 +182,38 @@ def enforce(
             )
             for control in policy.controls
         ]
-        data_summary = data_fingerprint.result()
+        data_summary = data_fingerprint.result() if data_fingerprint else source_fingerprint(stats)
         git_summary = git.result() if git else None
+    bound = {k: v for k, v in keywords.items() if v is not None}
+    return _finish(
+        results, policy, data_summary, bound, name, phase, started_at, clock, evidence,
+        evidence_dir, strict, git_summary, base,
+    )  # fmt: skip
+
+
+def _finish(
+    results: list[ControlResult],
+    policy: Policy,
+    data_summary: dict[str, Any],
+    bindings: dict[str, Any],
+    name: str | None,
+    phase: str | None,
+    started_at: datetime,
+    clock: float,
+    evidence: bool,
+    evidence_dir: str | Path | None,
+    strict: bool,
+    git_summary: dict[str, Any] | None,
+    base: tuple[Report, dict[str, Any]] | None = None,
+) -> Report:
+    """The Report of either entry (data or precomputed metrics), its comparison with the
+    resolved baseline ``base`` (report, info), its evidence, and the exceptions
+    ``strict`` and ``enforcement_mode: block`` ask for, in that order."""
     report = Report(
         results,
         policy={**policy.summary(), "text": policy.text, "warnings": list(policy.warnings)},
         data=data_summary,
-        bindings={k: v for k, v in keywords.items() if v is not None},
+        bindings=bindings,
         name=name,
         phase=phase,
         started=_iso(started_at),
@@ -159,6 +232,18 @@ def enforce(
         record_report(report, evidence_dir=evidence_dir, duration_s=duration, git=git_summary)
     _raise_if_stopped(report, policy, strict)
     return report
+
+
+def _default_policy(policy: Any) -> Any:
+    """The SDK's default policy file, ``risks.oscal.yaml`` in the working directory."""
+    if policy is not None:
+        return policy
+    if Path("risks.oscal.yaml").is_file():
+        return Path("risks.oscal.yaml")
+    raise EnforcementError(
+        "enforce() needs a policy: policy='policy.yaml' (no risks.oscal.yaml, the "
+        "Venturalítica default, in the working directory)"
+    )
 
 
 def _evaluate(
@@ -187,6 +272,7 @@ def _evaluate(
         metadata["reason"] = (
             f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"
         )
+        metadata["skipped_for"] = PHASE_SKIP  # out of the results, as the SDK leaves it out
         return _result(control, None, "skipped", metadata)
     if control.problem is not None:  # loaded, but the policy reader could not understand it
         metadata["reason"] = f"cannot be evaluated as the policy is written: {control.problem}"

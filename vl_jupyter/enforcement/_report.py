@@ -9,6 +9,14 @@ from dataclasses import dataclass, field
 from typing import Any, overload
 
 STATUSES = ("pass", "warn", "fail", "error", "skipped")
+#: ``metadata["skipped_for"]`` of a control of another lifecycle phase: such a control is
+#: left out of ``Report.results`` (the SDK leaves it out) and listed in ``Report.skipped``.
+#: Other skips (a drift control without a baseline) stay in the results.
+PHASE_SKIP = "phase"
+
+
+def _phase_skipped(result: ControlResult) -> bool:
+    return result.status == "skipped" and result.metadata.get("skipped_for") == PHASE_SKIP
 
 
 @dataclass
@@ -40,6 +48,28 @@ class ControlResult:
         ci = self.metadata.get("ci")
         return (ci["low"], ci["high"]) if ci else None
 
+    @property
+    def power(self) -> dict[str, Any]:
+        """The statistical footing of the value, in the Venturalítica SDK's ``power`` shape:
+        ``n``, ``n_clusters`` (None: no cluster bootstrap here), ``groups`` (rows per
+        group), ``ci_low``, ``ci_high``, ``ci_level``, ``method``, ``n_boot``, ``seed``.
+        The CI fields are None where no interval was drawn (``metadata["ci_note"]`` says
+        why)."""
+        meta = self.metadata
+        ci = meta.get("ci") or {}
+        groups = meta.get("groups") or {}
+        return {
+            "n": meta.get("n"),
+            "n_clusters": None,
+            "groups": {g: v.get("n") if isinstance(v, dict) else v for g, v in groups.items()},
+            "ci_low": ci.get("low"),
+            "ci_high": ci.get("high"),
+            "ci_level": ci.get("level"),
+            "method": ci.get("method"),
+            "n_boot": ci.get("n_boot"),
+            "seed": ci.get("seed"),
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ControlResult:
         """Inverse of ``dataclasses.asdict`` (keys it does not know, such as the SDK's
@@ -54,6 +84,9 @@ class ControlResult:
 class Report(Sequence[ControlResult]):
     """The results of one ``enforce`` call, in policy order.
 
+    Iterating, ``len`` and ``results`` leave out the controls of another lifecycle phase,
+    as the Venturalítica SDK leaves them out; they are listed in ``skipped`` instead
+    (``report["id"]`` finds both). ``r1 + r2`` combines two reports (see :func:`combine`).
     ``passed`` is True only when at least one control was evaluated and none failed or
     errored: an empty or all-skipped report never passes. ``score`` is the share of the
     evaluated (non-skipped) controls whose status is ``pass``, rounded *down* to a whole
@@ -74,7 +107,8 @@ class Report(Sequence[ControlResult]):
         finished: str | None = None,
         warnings: list[str] | None = None,
     ) -> None:
-        self.results = list(results)
+        self.results = [r for r in results if not _phase_skipped(r)]
+        self.skipped = [r for r in results if _phase_skipped(r)]
         self.policy = policy
         self.data = data
         self.bindings = bindings
@@ -87,6 +121,22 @@ class Report(Sequence[ControlResult]):
         self.session: str | None = None
         #: the comparison with a baseline, when enforce() was given one (``compare()``)
         self.comparison: Any = None
+        #: the reports a combined report was made of (empty for a single enforce call)
+        self.parts: list[Report] = []
+
+    @property
+    def evidence_ids(self) -> list[str]:
+        """Every evidence record behind this report: its own, or its parts' in order."""
+        if self.parts:
+            return [i for part in self.parts for i in part.evidence_ids]
+        return [self.evidence_id] if self.evidence_id else []
+
+    def __add__(self, other: object) -> Report:
+        if not isinstance(other, Report):
+            return NotImplemented
+        from ._combine import combine
+
+        return combine([self, other])
 
     @overload
     def __getitem__(self, index: int) -> ControlResult: ...
@@ -94,7 +144,7 @@ class Report(Sequence[ControlResult]):
     def __getitem__(self, index: slice) -> list[ControlResult]: ...
     def __getitem__(self, index):
         if isinstance(index, str):
-            for result in self.results:
+            for result in [*self.results, *self.skipped]:
                 if result.control_id == index:
                     return result
             raise KeyError(index)
@@ -108,7 +158,7 @@ class Report(Sequence[ControlResult]):
 
     @property
     def counts(self) -> dict[str, int]:
-        found = Counter(r.status for r in self.results)
+        found = Counter(r.status for r in [*self.results, *self.skipped])
         return {status: found.get(status, 0) for status in STATUSES}
 
     @property
@@ -162,6 +212,8 @@ class Report(Sequence[ControlResult]):
             "bindings": self.bindings,
             "warnings": self.warnings,
             "results": [dataclasses.asdict(r) for r in self.results],
+            "skipped": [dataclasses.asdict(r) for r in self.skipped],
+            "evidence_ids": self.evidence_ids,
         }
         if self.comparison is not None:
             out["comparison"] = self.comparison.to_dict()

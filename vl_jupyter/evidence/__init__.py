@@ -21,29 +21,47 @@ from ._history import check_tag, history, record_origin, tag, tagged, tags
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
 from ._record import format_created as format_timestamp
+from ._runs import (
+    MAX_RESULTS,
+    close_run,
+    has_run_writers,
+    latest_run,
+    open_run,
+    register_run_writer,
+    unregister_run_writer,
+)
+from ._runs import accumulate as accumulate_results
 from ._session import check_id, current_session, session
 from ._store import EvidenceStore, default_root
 
 __all__ = [
+    "MAX_RESULTS",
     "EvidenceRecord",
     "EvidenceStore",
     "Problem",
     "VerifyResult",
+    "accumulate_results",
     "append",
     "check_record_id",
     "check_tag",
+    "close_run",
     "current_session",
     "default_root",
     "format_timestamp",
     "get",
+    "has_run_writers",
     "history",
+    "latest_run",
+    "open_run",
     "record_origin",
     "records",
+    "register_run_writer",
     "session",
     "tag",
     "tagged",
     "tags",
     "to_jsonable",
+    "unregister_run_writer",
     "verify",
 ]
 

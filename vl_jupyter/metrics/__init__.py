@@ -11,7 +11,8 @@ from ._catalogue import (
     known_keys,
 )
 from ._drift import NoBaseline
-from ._evaluate import Statistics, measure
+from ._engines import is_data
+from ._evaluate import Statistics, measure, statistics_for
 from ._measurement import CISettings, Measurement
 from ._params import coerce_bins
 from ._validate import string_columns
@@ -29,7 +30,9 @@ __all__ = [
     "coerce_bins",
     "coerce_params",
     "get_spec",
+    "is_data",
     "known_keys",
     "measure",
+    "statistics_for",
     "string_columns",
 ]

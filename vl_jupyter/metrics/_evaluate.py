@@ -9,6 +9,7 @@ user can act on when the metric cannot be evaluated (the control's status is the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -29,22 +30,63 @@ from ._stats import (
     combine,
     count_cells,
     encode,
+    missing_count,
+    rank_auc,
 )
 from ._validate import check_dimension_present, validate_inputs, with_declared_bands
 
 
 class Statistics:
-    """Encodings and count tables of one frame, computed on first use and shared."""
+    """Encodings and count tables of one frame, computed on first use and shared.
+
+    Thread-safe: the data fingerprint runs in a thread alongside the metrics and asks for
+    the same text-column encodings (``encoded``), so each is built once, by whichever
+    thread asks first, while the other waits for it.
+    """
+
+    #: the frame is in this process (its fingerprint can hash the values)
+    in_memory = True
+    #: rows stand for this many rows each (pushed-down count tables); None: one each
+    weights: np.ndarray | None = None
 
     def __init__(self, frame: pd.DataFrame) -> None:
         self.frame = frame
         self.n_rows = len(frame)
         self._cache: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def columns(self) -> list[Any]:
+        return list(self.frame.columns)
+
+    def view_for(self, spec: MetricSpec, columns: Mapping[str, tuple[str, ...]]) -> Statistics:
+        """The Statistics a control is measured on: for a pandas frame, this one (engine
+        data gives each control a view the engine computed; see ``_engines``)."""
+        return self
+
+    def rows_checked(self, columns: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+        """The bound columns whose rows this Statistics holds, for the input checks (engine
+        views that count a column in the engine check it there)."""
+        return columns
+
+    def all_rows(self) -> Encoded:
+        """Every row as one group, for overall (non-grouped) metrics: a zero-strided view
+        of a single 0 (no memory per row; count tables of one group never read it)."""
+
+        def build() -> Encoded:
+            zeros = np.broadcast_to(np.uint8(0), (len(self.frame),))
+            return Encoded(None, ("all",), 0, False, compact=zeros, weights=self.weights)
+
+        return self.cached(("all_rows",), build)
 
     def cached(self, key: tuple, build: Callable[[], Any]) -> Any:
-        if key not in self._cache:
-            self._cache[key] = build()
-        return self._cache[key]
+        entry = self._cache.get(key)
+        if entry is None:
+            with self._lock:
+                entry = self._cache.get(key)
+                if entry is None:
+                    entry = self._cache[key] = _Once()
+        return entry.get(build)
 
     def encoded(self, column: str) -> Encoded:
         return self.cached(("encode", column), lambda: encode(self.frame[column]))
@@ -55,6 +97,12 @@ class Statistics:
         parts = []
         for column in columns:
             series = self.frame[column]
+            if isinstance(bins, int) and self.weights is not None:
+                raise MetricError(
+                    f"equal-frequency bins of '{column}' need the rows, and this data is "
+                    "counted by its engine",
+                    hint='give cut points instead (e.g. bins: "25,60")',
+                )
             if bins is not None and pd.api.types.is_numeric_dtype(series.dtype):
                 part = self.cached(("bins", column, bins), lambda s=series: bin_numeric(s, bins))
             else:
@@ -73,7 +121,12 @@ class Statistics:
                 )
             parts.append(part)
         key = ("groups", columns, bins)
-        return self.cached(key, lambda: combine(parts)), warnings
+        return self.cached(key, lambda: self._weighted(combine(parts))), warnings
+
+    def _weighted(self, enc: Encoded) -> Encoded:
+        if self.weights is not None:
+            enc.weights = self.weights
+        return enc
 
     def labels_of(self, column: str, role: str) -> Encoded:
         """A target/prediction/score column; missing values make it unusable."""
@@ -96,7 +149,7 @@ class Statistics:
             index = _label_index(enc.labels, pos_label)
             if index is None and self._declares(column, pos_label):
                 # a declared category no row takes: a model that never predicts it
-                return np.zeros(self.n_rows, dtype=np.uint8)
+                return np.zeros(len(self.frame), dtype=np.uint8)
             if index is None:
                 shown = ", ".join(repr(v) for v in enc.labels[:10])
                 raise MetricError(
@@ -158,9 +211,9 @@ class Statistics:
         values = self.cached(
             ("numeric", column), lambda: series.to_numpy(dtype=float, na_value=np.nan)
         )
-        # count missing values directly: encoding a float column to find them sorts every
-        # distinct value (1.1 s on a million scores, against 1 ms for isnan)
-        n_missing = int(np.isnan(values).sum())
+        # counted by dtype (isnan for floats): encoding a float column to find its missing
+        # values sorts every distinct value (7 s on ten million scores)
+        n_missing = self.missing(column)
         if n_missing:
             raise MetricError(
                 f"{role} column '{column}' has {n_missing} missing values, so the metric "
@@ -168,6 +221,138 @@ class Statistics:
                 hint="drop or impute them before enforcing",
             )
         return values
+
+    def missing(self, column: str) -> int:
+        """Missing values in ``column``, counted by its dtype (``isnan`` for floats)."""
+        return self.cached(("missing", column), lambda: missing_count(self.frame[column]))
+
+    def roc_auc(self, target: str, score: str, pos_label: Any) -> tuple[float, int, int]:
+        """(AUC, rows, positives) of ``score`` against ``target == pos_label``."""
+
+        def build() -> tuple[float, int, int]:
+            positive = self.indicator(target, "target", pos_label)
+            values = self.numeric(score, "score")
+            return rank_auc(positive, values), len(values), int(np.count_nonzero(positive))
+
+        return self.cached(("roc_auc", target, score, type(pos_label).__name__, pos_label), build)
+
+
+class WeightedStatistics(Statistics):
+    """Statistics of a small frame whose rows stand for ``weights`` rows each: one row per
+    distinct combination of a control's columns, as an engine's GROUP BY returned it.
+
+    Every count table built from it equals the table of the rows it stands for, so count
+    metrics, their groups and their CIs are computed by the same code as for pandas.
+    """
+
+    def __init__(self, frame: pd.DataFrame, weights: np.ndarray, source: Any) -> None:
+        super().__init__(frame)
+        self.weights = np.asarray(weights, dtype=np.int64)
+        self.n_rows = int(self.weights.sum())
+        self.source = source
+
+    def rows_checked(self, columns: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+        # a score is not grouped by (one group a row): the engine checks it (roc_auc_counts)
+        return {r: c for r, c in columns.items() if all(x in self.frame.columns for x in c)}
+
+    def encoded(self, column: str) -> Encoded:
+        def build() -> Encoded:
+            enc = encode(self.frame[column])
+            if enc.n_missing:  # rows, not distinct combinations, are missing
+                missing = enc.compact == len(enc.labels) - 1
+                enc.n_missing = int(self.weights[missing].sum())
+            enc.weights = self.weights
+            return enc
+
+        return self.cached(("encode", column), build)
+
+    def missing(self, column: str) -> int:
+        mask = self.frame[column].isna().to_numpy()
+        return int(self.weights[mask].sum())
+
+    def numeric(self, column: str, role: str) -> np.ndarray:
+        raise RuntimeError("a weighted view has no row values; measure it on a rows view")
+
+    def roc_auc(self, target: str, score: str, pos_label: Any) -> tuple[float, int, int]:
+        def build() -> tuple[float, int, int]:
+            enc = self.labels_of(target, "target")
+            index = _label_index(enc.labels, pos_label)
+            if index is None:
+                self.indicator(target, "target", pos_label)  # the same error as for pandas
+                return float("nan"), self.n_rows, 0
+            label = enc.labels[index]
+            label = label.item() if isinstance(label, np.generic) else label
+            twice_u, n_pos, n_neg = self.source.roc_auc_counts(target, score, label)
+            if n_pos == 0 or n_neg == 0:
+                return float("nan"), self.n_rows, n_pos
+            return twice_u / (2 * n_pos * n_neg), n_pos + n_neg, n_pos
+
+        return self.cached(("roc_auc", target, score, type(pos_label).__name__, pos_label), build)
+
+
+class SchemaStatistics(Statistics):
+    """Engine data seen through its column names, row count and per-column null counts
+    (counted in the engine on first use); no rows. For completeness, missing rates and the
+    metrics that read only names and rows."""
+
+    def __init__(
+        self, columns: list[str], n_rows: int, null_counts: Callable[[], dict[str, int]]
+    ) -> None:
+        super().__init__(pd.DataFrame(columns=columns))
+        self.n_rows = n_rows
+        self._null_counts = null_counts
+
+    def missing(self, column: str) -> int:
+        return self.cached(("null counts",), self._null_counts)[str(column)]
+
+
+def statistics_for(data: Any) -> Any:
+    """The Statistics of ``data``: the numpy path for a pandas DataFrame (or a mapping of
+    columns), else an engine's (``_engines.SourceStatistics``)."""
+    if isinstance(data, Mapping):
+        data = pd.DataFrame(data)
+    if isinstance(data, pd.DataFrame):
+        return Statistics(data)
+    from ._engines import SourceStatistics, open_source
+
+    return SourceStatistics(open_source(data))
+
+
+class _Once:
+    """A value computed once; callers arriving while it is being built wait for it."""
+
+    __slots__ = ("_done", "_error", "_owner", "_value")
+
+    def __init__(self) -> None:
+        self._done = threading.Event()
+        self._owner: int | None = None
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+    def get(self, build: Callable[[], Any]) -> Any:
+        if not self._done.is_set():
+            me = threading.get_ident()
+            with _CLAIM:
+                claim = self._owner is None
+                if claim:
+                    self._owner = me
+            if claim:
+                try:
+                    self._value = build()
+                except BaseException as exc:  # every waiter gets the same error
+                    self._error = exc
+                finally:
+                    self._done.set()
+            elif self._owner == me:  # a build that needs its own result: a bug, not a hang
+                raise RuntimeError("Statistics.cached: recursive build of the same key")
+            else:
+                self._done.wait()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
+_CLAIM = threading.Lock()
 
 
 def _sort_key(value: Any) -> tuple[str, str]:
@@ -207,7 +392,9 @@ def measure(
         )
     if stats.n_rows == 0:
         raise MetricError("the data has no rows")
-    validate_inputs(spec, params, columns, stats)
+    # engine data: the view the engine computed for this control (pandas: stats itself)
+    stats = stats.view_for(spec, columns)
+    validate_inputs(spec, params, stats.rows_checked(columns), stats)
     metric = _CountMetric(spec, params, columns, stats, ci)
     metric.baseline = baseline
     if spec.kind == "count":
@@ -234,7 +421,7 @@ class _CountMetric:
     # -- building the table -------------------------------------------------------------
     def group(self) -> Encoded:
         if "dimension" not in self.columns:
-            return Encoded(np.zeros(self.stats.n_rows, np.intp), ("all",), 0, False)
+            return self.stats.all_rows()
         group, warnings = self.stats.groups(self.columns["dimension"], self.params.get("bins"))
         self.warnings.extend(warnings)
         return group

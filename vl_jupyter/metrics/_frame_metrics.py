@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import MetricError
-from . import _formulas as F
 from ._measurement import Measurement
 
 if TYPE_CHECKING:
@@ -29,24 +28,27 @@ def _chosen(m: _CountMetric) -> list[str]:
     return list(m.columns.get("columns") or m.stats.frame.columns)
 
 
+def _missing(m: _CountMetric) -> tuple[list[str], dict[str, dict[str, int]]]:
+    """Missing values per chosen column, counted column by column by dtype
+    (``Statistics.missing``): no frame-sized boolean mask, and on engine data a null count
+    in the engine."""
+    chosen = _chosen(m)
+    n = m.stats.n_rows
+    return chosen, {str(c): {"n": n, "missing": m.stats.missing(c)} for c in chosen}
+
+
 def completeness(m: _CountMetric) -> Measurement:
-    view = m.stats.frame[_chosen(m)]
-    missing = view.isna().sum()
-    per_column = {str(c): {"n": len(view), "missing": int(v)} for c, v in missing.items()}
-    value = 1.0 - float(missing.sum()) / (len(view) * view.shape[1])
-    return Measurement(
-        value=value, n=len(view), groups=per_column, details={"columns": list(view.columns)}
-    )
+    chosen, per_column = _missing(m)
+    n = m.stats.n_rows
+    value = 1.0 - float(sum(c["missing"] for c in per_column.values())) / (n * len(chosen))
+    return Measurement(value=value, n=n, groups=per_column, details={"columns": chosen})
 
 
 def missing_rate_max(m: _CountMetric) -> Measurement:
-    view = m.stats.frame[_chosen(m)]
-    missing = view.isna().sum()
-    per_column = {str(c): {"n": len(view), "missing": int(v)} for c, v in missing.items()}
-    value = float(missing.max()) / len(view)
-    return Measurement(
-        value=value, n=len(view), groups=per_column, details={"columns": list(view.columns)}
-    )
+    chosen, per_column = _missing(m)
+    n = m.stats.n_rows
+    value = float(max(c["missing"] for c in per_column.values())) / n
+    return Measurement(value=value, n=n, groups=per_column, details={"columns": chosen})
 
 
 def duplicate_rate(m: _CountMetric) -> Measurement:
@@ -229,12 +231,14 @@ def chunk_diversity(m: _CountMetric) -> Measurement:
 
 
 def roc_auc(m: _CountMetric) -> Measurement:
-    positive = m.stats.indicator(m.columns["target"][0], "target", m.params.get("pos_label", 1))
-    score = m.stats.numeric(m.columns["score"][0], "score")
-    value = F.roc_auc(positive, score)
+    """Exact AUC without ranking every row (``Statistics.roc_auc``; on engine data, one
+    GROUP BY score in the engine)."""
+    value, n, positives = m.stats.roc_auc(
+        m.columns["target"][0], m.columns["score"][0], m.params.get("pos_label", 1)
+    )
     if np.isnan(value):
         raise MetricError("roc_auc is undefined: the target has only one class")
-    return Measurement(value=value, n=len(score), details={"positives": int(positive.sum())})
+    return Measurement(value=value, n=n, details={"positives": positives})
 
 
 def _key(value: Any) -> Any:

@@ -86,7 +86,8 @@ def parse(magic: Any, line: str) -> argparse.Namespace | None:
 
 
 def find_frame(shell: Any, expression: str) -> Any:
-    """Evaluate ``expression`` in the notebook's namespace; it must give a DataFrame."""
+    """Evaluate ``expression`` in the notebook's namespace; it must give data ``enforce``
+    reads: a DataFrame of any engine, SQL text or a data file path."""
     import pandas as pd
 
     namespace = shell.user_ns
@@ -112,8 +113,13 @@ def find_frame(shell: Any, expression: str) -> Any:
         raise UsageError(
             f"could not evaluate '{expression}': {type(exc).__name__}: {exc}"
         ) from None
-    if not isinstance(value, pd.DataFrame):
-        raise UsageError(f"'{expression}' is a {type(value).__name__}, not a pandas DataFrame")
+    from ..metrics import is_data
+
+    if not is_data(value):  # pandas, or a frame an engine holds (polars, DuckDB, Spark...)
+        raise UsageError(
+            f"'{expression}' is a {type(value).__name__}, not a pandas DataFrame (nor a "
+            "polars, PyArrow, DuckDB or Spark frame, SQL text or a .parquet/.csv path)"
+        )
     return value
 
 

@@ -14,7 +14,6 @@ propagates unchanged: the monitor never swallows or alters it.
 from __future__ import annotations
 
 import functools
-import linecache
 import re
 import sys
 import warnings
@@ -25,7 +24,7 @@ from typing import Any, TypeVar
 
 from .. import evidence
 from ..errors import EvidenceError, VLWarning
-from . import _context, _energy, _settings
+from . import _artifacts, _code, _context, _energy, _settings
 from ._counters import Counters
 from ._record import build_data, trace_document
 from ._result import Telemetry
@@ -48,8 +47,15 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
     ``interval`` of the background sampler in seconds; ``quiet`` (False displays the
     one-line summary); ``evidence_dir`` (default ``$VL_EVIDENCE_DIR`` or
     ``./.venturalitica``); ``sample=False`` skips the sampler thread (no children, no
-    GPU); ``gpu=False`` skips NVML only. After the block, ``.result`` is a
+    GPU); ``gpu=False`` skips NVML only; ``label`` a free-text label (the SDK's);
+    ``inputs`` / ``outputs``: paths hashed (sha256, size) when the block starts / stops, a
+    missing one recorded as missing. After the block, ``.result`` is a
     :class:`Telemetry`. Invalid options raise ValueError here, before anything runs.
+
+    The block's run folder ``runs/<run_id>/`` (the evidence session id) is created when it
+    starts and ``runs/latest`` points at it; when it stops, ``trace_<name>.json`` (with
+    the code that ran) is written there and the run writers registered with
+    :func:`vl_jupyter.evidence.register_run_writer` are called.
     """
 
     def __init__(
@@ -66,6 +72,8 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
         gpu: bool = True,
         source: str | None = None,
         label: str | None = None,
+        inputs: Any = None,
+        outputs: Any = None,
     ) -> None:
         _settings.resolve_carbon(country, carbon_intensity)  # fail now on a bad code
         if pue is not None:
@@ -76,12 +84,16 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
         self.country, self.carbon_intensity, self.pue = country, carbon_intensity, pue
         self.interval, self.quiet, self.evidence_dir = float(interval), quiet, evidence_dir
         self.sample, self.gpu = sample, gpu
+        self.inputs = _artifacts.check_paths(inputs, "inputs")
+        self.outputs = _artifacts.check_paths(outputs, "outputs")
         self.result: Telemetry | None = None
         self._runs: list[_Run] = []
 
     def __enter__(self) -> monitor:
         frame = sys._getframe(1)
         where = {"file": frame.f_code.co_filename, "line": frame.f_lineno}
+        if _code.is_internal(where["file"]):  # %%vl_monitor: the code is the cell
+            where["magic"] = True
         fallback = f"{Path(where['file']).stem}_L{where['line']}"
         run = _Run(self, self.name or _context.default_name(fallback), where)
         self._runs.append(run)
@@ -137,7 +149,17 @@ class _Run:
         self.carbon = _settings.resolve_carbon(owner.country, owner.carbon_intensity)
         self.pue = _settings.resolve_pue(owner.pue)
         self.stack = ExitStack()
+        # a nested block joins the outer run: only the block that opened the run points
+        # runs/latest at it and calls the run writers when it closes
+        self.owns_run = evidence.current_session() is None
         self.session = self.stack.enter_context(evidence.session())
+        self.run_folder: Path | None = None
+        try:
+            store = evidence.EvidenceStore(owner.evidence_dir)
+            self.run_folder = evidence.open_run(store, self.session)
+        except (EvidenceError, OSError) as err:  # the block runs even if the folder cannot
+            warnings.warn(f"run folder not created: {err}", VLWarning, stacklevel=4)
+        self.inputs = _artifacts.fingerprints(owner.inputs)
         self.sampler = Sampler(owner.interval, gpu=owner.gpu) if owner.sample else None
         if self.sampler is not None:
             self.sampler.start()
@@ -165,15 +187,19 @@ class _Run:
 
     def _record(self, figures: dict[str, Any], exc: BaseException | None) -> Telemetry:
         owner, sampler = self.owner, self.sampler
-        source = owner.source
-        if source is None and "function" not in self.where:
-            source = linecache.getline(self.where["file"], self.where["line"]) or None
+        notebook, count = _context.notebook_path(), _context.execution_count()
+        code_context, source = _code.describe(self.where, owner.source, notebook, count)
         code = {
-            **self.where,
+            **{k: v for k, v in self.where.items() if k != "magic"},
+            "file": code_context["file"],
             "source_sha256": _context.source_hash(source),
-            "notebook": _context.notebook_path(),
-            "execution_count": _context.execution_count(),
+            "notebook": notebook,
+            "execution_count": count,
+            "kind": code_context["kind"],
+            "line_start": code_context.get("line_start"),
+            "line_end": code_context.get("line_end"),
         }
+        outputs = _artifacts.fingerprints(owner.outputs)
         data = build_data(
             name=self.name,
             label=owner.label,
@@ -186,6 +212,7 @@ class _Run:
             code=code,
             estimate=_energy.estimate,
         )
+        data["artifacts"] = {"inputs": self.inputs, "outputs": outputs}
         result = Telemetry(data, session=self.session)
         try:
             store = evidence.EvidenceStore(owner.evidence_dir)
@@ -197,13 +224,36 @@ class _Run:
             with store.lock():
                 record = store.append("telemetry", data, session=self.session, summary=summary)
                 trace = trace_document(data, record.id, self.session, source)
+                trace["code_context"].update(code_context)
+                trace["artifacts"] = data["artifacts"]
                 result.trace_path = store.write_json(filename, trace)
                 store.write_json(f"runs/{self.session}/{filename}", trace)
+                store.write_json("trace_latest.json", trace)  # the SDK tutorials read it
             result.evidence_id = record.id
+            self._close(store, data, record.id)
         except (EvidenceError, OSError, TypeError) as err:  # measuring must not break the cell
             result.recording_error = f"{type(err).__name__}: {err}"
             warnings.warn(f"telemetry was not recorded: {err}", VLWarning, stacklevel=4)
         return result
+
+    def _close(self, store: evidence.EvidenceStore, data: dict[str, Any], record_id: str) -> None:
+        """Call the registered run writers (bom.json, OSCAL files, ...) for this run."""
+        folder = store.root / "runs" / self.session
+        if not evidence.has_run_writers() or not self.owns_run or self.run_folder is None:
+            return  # (reading the run's results costs time only when someone wants them)
+        if not folder.is_dir():
+            return
+        context = {
+            "run_id": self.session,
+            "name": self.name,
+            "store": store.root,
+            "telemetry": data,
+            "telemetry_id": record_id,
+            "results": store.read_json(f"runs/{self.session}/results.json", default=[]),
+            "inputs": data["artifacts"]["inputs"],
+            "outputs": data["artifacts"]["outputs"],
+        }
+        evidence.close_run(folder, context)
 
 
 def show(result: Telemetry) -> None:

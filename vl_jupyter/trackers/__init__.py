@@ -10,7 +10,9 @@ The engine behind ``vl_jupyter.sync()``, ``%vl_sync`` and ``vl-jupyter sync``::
 
 Records already synced to a tracker are skipped (a ``sync`` ledger record in the evidence
 store says where each went); ``force=True`` logs them again into the same run. mlflow and
-wandb are imported only when a sync runs. See docs/trackers.md.
+wandb are imported only when a sync runs. Inside the user's active MLflow run or
+``wandb.run``, every ``enforce`` logs its record at once (``autolog``; ``VL_AUTOLOG=0``
+turns it off). See docs/trackers.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from typing import Any
 
 from ..errors import SyncError
 from ._anchor import AnchorCheck, check_anchors
+from ._autolog import autolog
+from ._autolog import log_report as autolog_report
 from ._bundle import control_key, metric_key
 from ._engine import sync
 from ._redact import redact, redact_uri
@@ -34,6 +38,8 @@ __all__ = [
     "SyncResult",
     "SyncedRecord",
     "TargetInfo",
+    "autolog",
+    "autolog_report",
     "check_anchors",
     "control_key",
     "from_options",

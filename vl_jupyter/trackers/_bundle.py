@@ -62,7 +62,8 @@ def control_key(control_id: str) -> str:
         elif ch == ".":
             out.append("..")
         else:
-            out.extend(f".{b:02x}" for b in ch.encode("utf-8", "surrogatepass"))
+            # one token per character, so a shortened key never cuts a character in half
+            out.append("".join(f".{b:02x}" for b in ch.encode("utf-8", "surrogatepass")))
     if sum(map(len, out)) <= MAX_KEY:
         return "".join(out)
     import hashlib
@@ -230,9 +231,10 @@ def _enforce(
         bundle.control_keys[cid] = str(result.control_id)
         if result.actual_value is not None:
             add(Metric(f"vl.{cid}.value", float(result.actual_value), step, ts))
-            add(Metric(f"assurance.{cid}.score", float(result.actual_value), step, ts))
         if result.status != "skipped":
-            add(Metric(f"vl.{cid}.passed", 1.0 if result.passed else 0.0, step, ts))
+            # the SDK's pass flag: 1.0 for pass and warn (passed), 0.0 for fail and error;
+            # the status tag tells warn from pass
+            add(Metric(f"assurance.{cid}.score", 1.0 if result.passed else 0.0, step, ts))
         bundle.tags[f"vl.{cid}.status"] = result.status
         bundle.rows.append(
             {
@@ -248,8 +250,10 @@ def _enforce(
             }
         )
         sdk.append(sdk_record(result) if isinstance(result, ControlResult) else raw)
+    for raw in data.get("skipped") or []:  # out of the results, still visible in the run
+        bundle.tags[f"vl.{control_key(str(raw.get('control_id')))}.status"] = "skipped"
     if data.get("score") is not None:
-        add(Metric("vl.compliance_score", float(data["score"]), step, ts))
+        add(Metric("compliance_score", float(data["score"]), step, ts))
     bundle.tags["vl.status"] = str(data.get("status"))
     bundle.tags["vl.passed"] = str(bool(data.get("passed"))).lower()
     policy = data.get("policy") or {}

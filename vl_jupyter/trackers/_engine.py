@@ -207,6 +207,8 @@ def _sync_target(
                 done = 0
                 try:
                     for group in adapter.group(todo, ledger, force):
+                        if not group.records:  # nothing pending for the user's run
+                            continue
                         earlier = _earlier(store, ledger, name, where, group.run_id, group.records)
                         bundle = _bundle.build(
                             store,

@@ -20,6 +20,7 @@ from typing import Any
 
 from ._bundle import Bundle
 from ._ledger import Ledger
+from ._naming import run_name
 from ._redact import redact, redact_uri
 from ._result import TargetInfo
 from ._settings import scoped_env
@@ -184,7 +185,7 @@ class MlflowTarget:
                 tags[_intent_tag(bundle.intent)] = "started"
             existing = client.create_run(
                 self._experiment_id(),
-                run_name=f"vl-{group.name}" if group.name else None,
+                run_name=run_name(group.records, f"vl-{group.name}" if group.name else None),
                 tags=tags,
             )
             run_id = existing.info.run_id

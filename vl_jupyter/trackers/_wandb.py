@@ -19,6 +19,7 @@ from typing import Any
 
 from ._bundle import Bundle
 from ._ledger import Ledger
+from ._naming import run_name
 from ._result import TargetInfo
 from ._settings import has_wandb_key, scoped_env
 from ._target import Group, Unavailable, probe_tcp, run_id_of
@@ -125,6 +126,9 @@ class WandbTarget:
             with tempfile.TemporaryDirectory(prefix="vl-sync-") as tmp:
                 artifact.add_dir(str(bundle.write(Path(tmp))))
                 run.log_artifact(artifact)
+                policy = _policy_artifact(wandb, bundle, Path(tmp))
+                if policy is not None:  # the SDK's own artifact name for the policy
+                    run.log_artifact(policy)
                 if own:
                     run.finish()
                 elif self.mode == "online":
@@ -140,6 +144,7 @@ class WandbTarget:
         return run.id, url
 
     def _init(self, wandb: Any, group: Group) -> Any:
+        """A run of our own, named after the notebook and policy (see ``_naming``)."""
         s = self.settings
         kwargs: dict[str, Any] = {
             "project": s["wandb_project"],
@@ -147,6 +152,7 @@ class WandbTarget:
             "mode": self.mode,
             "dir": s.get("wandb_dir") or None,
             "job_type": "compliance",
+            "name": run_name(group.records),
             "tags": ["vl_jupyter"],
             "reinit": "create_new",
             "settings": wandb.Settings(
@@ -164,3 +170,14 @@ class WandbTarget:
         return [
             f"W&B ran offline ({why}): upload later with `wandb sync {d}`" for d in self.run_dirs
         ]
+
+
+def _policy_artifact(wandb: Any, bundle: Bundle, folder: Path) -> Any:
+    """The enforced policy files as the artifact ``policy_snapshot`` (type ``policy``)."""
+    files = [rel for rel in bundle.files if rel.startswith("policy_snapshot/")]
+    if not files:
+        return None
+    artifact = wandb.Artifact("policy_snapshot", type="policy")
+    for rel in files:
+        artifact.add_file(str(folder / rel), name=rel.split("/", 1)[1])
+    return artifact

@@ -5,6 +5,15 @@
 ...                         target="class", prediction="prediction", gender="gender")
 >>> model.fit(X, y, audit_data=df)      # fits, then audits the training predictions
 >>> model.predict(X_test, audit_data=df_test, y=y_test)   # predicts, then audits them
+>>> model.last_audit_results           # the latest Report (the SDK's name)
+
+As in the Venturalítica SDK, bindings may also be given to ``fit`` and ``predict``
+(``vl.wrap(RandomForestClassifier(), policy=p).fit(X, y, audit_data=df,
+gender="Attribute9", age="Attribute13")``): keyword arguments are split by the inner
+method's signature, so audit bindings never reach scikit-learn (see :func:`split_kwargs`).
+The policy is read before the model is fitted: a policy that cannot be read raises its
+PolicyError and nothing is trained, since a model must not come out "audited" without an
+audit.
 
 The wrapper is a real estimator (``get_params``, ``set_params``, ``clone``, pipelines,
 grid search): its parameters are ``estimator``, ``policy``, ``bindings`` and the audit
@@ -15,8 +24,10 @@ Inside an active MLflow or W&B run the policy file is uploaded under ``policy_sn
 
 from __future__ import annotations
 
+import inspect
 import sys
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -25,6 +36,41 @@ from sklearn.base import BaseEstimator, MetaEstimatorMixin, clone
 from sklearn.utils.metaestimators import available_if
 
 from ..errors import ComplianceBlockError, VLWarning
+
+
+def _is_binding(value: Any) -> bool:
+    """A column name or a list of them: what an audit binding looks like."""
+    if isinstance(value, str):
+        return True
+    return (
+        isinstance(value, (list, tuple)) and bool(value) and all(isinstance(v, str) for v in value)
+    )
+
+
+def split_kwargs(
+    method: Callable[..., Any], kwargs: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(for the estimator, audit bindings)`` from the keyword arguments of a call.
+
+    A name in the method's signature goes to the estimator. When the method also takes
+    ``**kwargs`` (a Pipeline's ``fit``), a routed ``step__param`` or a value that is not a
+    column name goes to the estimator too, and a column name (or list of them) is an
+    audit binding. Everything else is an audit binding.
+    """
+    try:
+        params = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: trust the names
+        params = {}
+    named = {n for n, p in params.items() if p.kind is not p.VAR_KEYWORD}
+    var_kw = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    model: dict[str, Any] = {}
+    audit: dict[str, Any] = {}
+    for key, value in kwargs.items():
+        if key in named or (var_kw and ("__" in key or not _is_binding(value))):
+            model[key] = value
+        else:
+            audit[key] = value
+    return model, audit
 
 
 def _inner_has(name: str):
@@ -75,25 +121,34 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
     def n_features_in_(self) -> int:
         return self.estimator_.n_features_in_
 
-    def fit(self, X: Any, y: Any = None, *, audit_data: Any = None, **fit_params: Any):
-        """Fit a clone of the estimator, then audit its predictions on the training data
-        (``audit_data``: the frame with the protected columns, default ``X``)."""
+    def fit(self, X: Any, y: Any = None, *, audit_data: Any = None, **kwargs: Any):
+        """Read the policy, fit a clone of the estimator, then audit its predictions on the
+        training data (``audit_data``: the frame with the protected columns, default
+        ``X``). Keyword arguments the estimator's ``fit`` does not take are audit
+        bindings (``gender="Attribute9"``), kept for ``predict`` too."""
+        fit_params, audit = split_kwargs(self.estimator.fit, kwargs)
+        policy = self._read_policy()  # PolicyError here: nothing is trained unaudited
         self.estimator_ = clone(self.estimator)
         self.estimator_.fit(X, y, **fit_params)
         self.reports_: list[Any] = []
-        if self.policy is not None:
-            self._upload_policy()
+        self.audit_bindings_ = {**(self.bindings or {}), **audit}
+        if policy is not None:
+            self._upload_policy(policy)
             if self.audit_fit and hasattr(self.estimator_, "predict"):
-                self._audit(X, y, self.estimator_.predict(X), audit_data, "fit")
+                self._audit(X, y, self.estimator_.predict(X), audit_data, "fit", policy)
         return self
 
-    def predict(self, X: Any, *, audit_data: Any = None, y: Any = None) -> Any:
+    def predict(self, X: Any, *, audit_data: Any = None, y: Any = None, **kwargs: Any) -> Any:
         """Predict, then audit the predictions (with ``y`` the controls that need the
         ground truth are evaluated too; without, they are recorded as errors). A failing
-        control in ``enforcement_mode: block`` raises ComplianceBlockError, as enforce does."""
-        prediction = self.estimator_.predict(X)
+        control in ``enforcement_mode: block`` raises ComplianceBlockError, as enforce does.
+        Keyword arguments the estimator's ``predict`` does not take are audit bindings."""
+        predict_params, audit = split_kwargs(self.estimator_.predict, kwargs)
+        prediction = self.estimator_.predict(X, **predict_params)
         if self.policy is not None and self.audit_predict:
-            self._audit(X, y, prediction, audit_data, "predict")
+            policy = self._read_policy()
+            self.audit_bindings_ = {**getattr(self, "audit_bindings_", {}), **audit}
+            self._audit(X, y, prediction, audit_data, "predict", policy)
         return prediction
 
     @available_if(_inner_has("predict_proba"))
@@ -119,10 +174,27 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
         reports = getattr(self, "reports_", None)
         return reports[-1] if reports else None
 
-    def _audit(self, X: Any, y: Any, prediction: Any, audit_data: Any, phase: str) -> None:
+    @property
+    def last_audit_results(self) -> Any:
+        """The Venturalítica SDK's name for the latest audit: its Report (a sequence of
+        ControlResult), or ``[]`` before any audit."""
+        report = self.report_
+        return report if report is not None else []
+
+    def _read_policy(self) -> Any:
+        """The policy, read once per fit (PolicyError when it cannot be read)."""
+        if self.policy is None:
+            return None
+        from ..policy import load_policy
+
+        return load_policy(self.policy)
+
+    def _audit(
+        self, X: Any, y: Any, prediction: Any, audit_data: Any, phase: str, policy: Any
+    ) -> None:
         from ..enforcement import enforce
 
-        bindings = dict(self.bindings or {})
+        bindings = dict(getattr(self, "audit_bindings_", None) or self.bindings or {})
         target = bindings.pop("target", "target")
         pred_col = bindings.pop("prediction", "prediction")
         try:
@@ -137,7 +209,7 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
                 frame[target] = np.asarray(y)
             report = enforce(
                 frame,
-                self.policy,
+                policy,
                 target=target if target in frame.columns else None,
                 prediction=pred_col,
                 name=f"{type(self.estimator).__name__}.{phase}",
@@ -155,14 +227,8 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
                 f"audit of {phase} skipped: {type(exc).__name__}: {exc}", VLWarning, stacklevel=3
             )
 
-    def _upload_policy(self) -> None:
+    def _upload_policy(self, policy: Any) -> None:
         """Inside an active MLflow / W&B run, upload the policy file (never starts one)."""
-        from ..policy import load_policy
-
-        try:
-            policy = load_policy(self.policy)
-        except Exception:
-            return
         name = f"{policy.source or 'policy'}".replace("\\", "/").rsplit("/", 1)[-1] or "policy"
         if "." not in name:
             name += ".yaml"
@@ -179,7 +245,7 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
         run = getattr(wandb, "run", None) if wandb is not None else None
         if run is not None:
             try:
-                artifact = wandb.Artifact("policy-snapshot", type="policy")
+                artifact = wandb.Artifact("policy_snapshot", type="policy")
                 with artifact.new_file(name, mode="w", encoding="utf-8") as fh:
                     fh.write(policy.text)
                 run.log_artifact(artifact)

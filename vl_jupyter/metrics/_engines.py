@@ -1,0 +1,425 @@
+"""The engine seam: count tables for data that is not a pandas DataFrame.
+
+Every count metric is a function of per-group count tables, so for a polars frame, a
+DuckDB relation or SQL text, a Parquet/CSV path, a PyArrow table or a PySpark DataFrame
+the engine computes the small tables where the data lives and the metrics room does the
+rest (formulas, CIs by resampling the tables, group bookkeeping) with the very code that
+serves pandas. Concretely, each control gets a *view* of the data (``view_for``):
+
+- count metrics: one ``GROUP BY`` over the control's (dimension, target, prediction)
+  columns with the row count of each combination, handed to the ordinary ``Statistics``
+  as a small frame whose rows carry those counts as weights; the count tables, and
+  therefore values, groups and CIs, equal the ones built from the rows;
+- ROC AUC: one ``GROUP BY score`` with the positives and rows per distinct score, and a
+  cumulative sum over the sorted scores, all in the engine (one number comes back);
+- completeness and missing rates: null (and NaN) counts per column, in the engine;
+- metrics that are not functions of count tables (regression errors, calibration,
+  duplicates, k-anonymity, l-diversity): only the columns they read are fetched (into
+  pandas), in one query, so their rows stay aligned.
+
+One code path through narwhals (``group_by().agg(len())`` is pushed down to each engine);
+SQL text and file paths are opened with DuckDB, so files are never loaded into pandas.
+Opening a source is by registration (``register_opener``): the first opener that
+recognises the object wins.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import DataSourceError, MetricError
+
+if TYPE_CHECKING:
+    from ._catalogue import MetricSpec
+
+# Statistics whose figures are functions of count tables over the bound columns.
+COUNT_STATISTICS = frozenset(
+    {"outcome", "confusion", "confusion_overall", "classes", "multiclass_outcome",
+     "multiclass_confusion", "group_sizes"}
+)  # fmt: skip
+# Frame metrics answered by per-column null counts in the engine, and ones that read only
+# the column names and the row count.
+NULL_COUNT_METRICS = frozenset({"data_completeness", "missing_rate_max"})
+SCHEMA_ONLY_METRICS = frozenset({"sample_adequacy_ratio", "data_minimization"})
+# Frame metrics known to read only the columns bound to them (roles and column params);
+# any other frame metric is given every column, as pandas would have it.
+BOUND_COLUMN_METRICS = frozenset(
+    {"k_anonymity", "l_diversity", "t_closeness", "report_coverage", "chunk_diversity"}
+)
+WEIGHT = "__vl_rows"
+_SQL_START = re.compile(r"^\s*(\(|select\b|with\b|from\b|values\b|pivot\b|table\b)", re.I)
+_FILE_SUFFIXES = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".tsv": "csv"}
+
+
+@dataclass
+class Source:
+    """A data set held by an engine: a narwhals LazyFrame and where it came from."""
+
+    frame: Any  # narwhals LazyFrame
+    engine: str
+    engine_version: str
+    origin: dict[str, Any] = field(default_factory=dict)
+    native: Any = None
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.collect_schema().names())
+
+    def schema(self) -> list[dict[str, str]]:
+        return [{"name": n, "dtype": str(t)} for n, t in self.frame.collect_schema().items()]
+
+
+Opener = Callable[[Any], "Source | None"]
+_OPENERS: list[Opener] = []
+
+
+def register_opener(opener: Opener, *, first: bool = False) -> Opener:
+    """Add a way to open data as a ``Source`` (return None for objects it does not know)."""
+    if first:
+        _OPENERS.insert(0, opener)
+    else:
+        _OPENERS.append(opener)
+    return opener
+
+
+def open_source(data: Any) -> Source | None:
+    """The data as an engine ``Source``; None for a pandas DataFrame (the numpy path)."""
+    if isinstance(data, pd.DataFrame):
+        return None
+    for opener in _OPENERS:
+        source = opener(data)
+        if source is not None:
+            return source
+    raise TypeError(
+        "enforce() needs a pandas DataFrame or a frame an engine holds (a polars "
+        "DataFrame/LazyFrame, a PyArrow table, a DuckDB relation, a PySpark DataFrame), SQL "
+        f"text or a .parquet/.csv path; got {type(data).__module__}.{type(data).__name__}"
+    )
+
+
+def is_data(data: Any) -> bool:
+    """Whether ``enforce`` can read ``data`` (without running a query or opening a file)."""
+    if isinstance(data, (pd.DataFrame, Mapping)):
+        return True
+    if isinstance(data, str) and _SQL_START.match(data):
+        return True
+    if isinstance(data, (str, os.PathLike)):
+        lowered = os.fspath(data).lower()
+        return lowered.endswith((*_FILE_SUFFIXES, ".csv.gz"))
+    try:
+        import narwhals as nw
+
+        return not isinstance(nw.from_native(data), nw.Series)
+    except (ImportError, TypeError):
+        return False
+
+
+def _version(module: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(module)
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _duckdb():
+    try:
+        import duckdb
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "reading SQL or files needs DuckDB: pip install 'vl-jupyter[duckdb]'"
+        ) from exc
+    return duckdb
+
+
+def _from_relation(relation: Any, origin: dict[str, Any]) -> Source:
+    import narwhals as nw
+
+    return Source(nw.from_native(relation), "duckdb", _version("duckdb"), origin, relation)
+
+
+@register_opener
+def _open_sql(data: Any) -> Source | None:
+    if not isinstance(data, str) or not _SQL_START.match(data):
+        return None
+    duckdb = _duckdb()
+    try:
+        relation = duckdb.sql(data)
+    except duckdb.Error as exc:
+        raise DataSourceError(f"the SQL query failed in DuckDB: {exc}") from exc
+    if relation is None:
+        raise DataSourceError("the SQL text is a statement, not a query that returns rows")
+    return _from_relation(relation, {"kind": "sql", "sql": data})
+
+
+@register_opener
+def _open_path(data: Any) -> Source | None:
+    if not isinstance(data, (str, os.PathLike)):
+        return None
+    text = os.fspath(data)
+    lowered = text.lower()
+    kind = next((k for suffix, k in _FILE_SUFFIXES.items() if lowered.endswith(suffix)), None)
+    if kind is None and lowered.endswith(".csv.gz"):
+        kind = "csv"
+    if kind is None:
+        return None
+    paths = sorted(glob.glob(text)) if glob.has_magic(text) else [text]
+    if not paths or not all(Path(p).is_file() for p in paths):
+        missing = text if not paths else next(p for p in paths if not Path(p).is_file())
+        raise DataSourceError(f"data file '{missing}' does not exist")
+    duckdb = _duckdb()
+    reader = duckdb.read_parquet if kind == "parquet" else duckdb.read_csv
+    try:
+        relation = reader(paths if len(paths) > 1 else paths[0])
+    except duckdb.Error as exc:
+        raise DataSourceError(f"DuckDB cannot read '{text}' as {kind}: {exc}") from exc
+    files = []
+    for p in paths:
+        stat = Path(p).stat()
+        entry: dict[str, Any] = {"path": str(Path(p).resolve()), "bytes": stat.st_size,
+                                 "mtime_ns": stat.st_mtime_ns}  # fmt: skip
+        if kind == "parquet":
+            entry["footer_sha256"] = _parquet_footer_hash(p)
+        files.append(entry)
+    return _from_relation(relation, {"kind": kind, "pattern": text, "files": files})
+
+
+def _parquet_footer_hash(path: str) -> str:
+    """SHA-256 of a Parquet file's footer (schema, row groups, sizes, column statistics),
+    read in one small seek instead of the whole file. It identifies the file's layout, not
+    every value (an edit that keeps sizes and min/max leaves it unchanged): the count-table
+    hash next to it is what changes with any value a count metric reads."""
+    import hashlib
+
+    with open(path, "rb") as handle:
+        handle.seek(-8, os.SEEK_END)
+        tail = handle.read(8)
+        if tail[4:] != b"PAR1":
+            raise DataSourceError(f"'{path}' is not a Parquet file (no PAR1 footer)")
+        length = int.from_bytes(tail[:4], "little")
+        handle.seek(-(8 + length), os.SEEK_END)
+        return hashlib.sha256(handle.read(length) + tail).hexdigest()
+
+
+@register_opener
+def _open_narwhals(data: Any) -> Source | None:
+    """polars, PyArrow, DuckDB relations, PySpark, Ibis ... anything narwhals knows."""
+    import narwhals as nw
+
+    try:
+        frame = nw.from_native(data)
+    except TypeError:
+        return None
+    if isinstance(frame, nw.Series):
+        return None
+    implementation = nw.get_native_namespace(frame).__name__.split(".")[0]
+    if implementation == "pandas":  # e.g. a subclass narwhals recognised: the numpy path
+        return None
+    lazy = frame.lazy() if isinstance(frame, nw.DataFrame) else frame
+    engine = {"pyspark": "pyspark", "sqlframe": "sqlframe"}.get(implementation, implementation)
+    return Source(lazy, engine, _version(engine), {"kind": "frame", "type": _type_name(data)},
+                  data)  # fmt: skip
+
+
+def _type_name(data: Any) -> str:
+    return f"{type(data).__module__.split('.')[0]}.{type(data).__name__}"
+
+
+def _collect(frame: Any) -> pd.DataFrame:
+    """Collect a (small) narwhals result as pandas. A ``Categorical`` column (no declared
+    order) gets its categories sorted, as the pandas path sorts text; an ``Enum`` keeps
+    its declared order, as a pandas category does."""
+    import narwhals as nw
+
+    schema = frame.collect_schema()
+    out = frame.collect(backend="pandas").to_native()
+    for name, dtype in schema.items():
+        if dtype == nw.Categorical and isinstance(out[name].dtype, pd.CategoricalDtype):
+            cats = out[name].cat.categories
+            out[name] = out[name].cat.reorder_categories(sorted(cats))
+    return out
+
+
+class SourceStatistics:
+    """``Statistics`` for engine data: one view per column set, each computed by the engine.
+
+    Keeps every count table its views built, so the evidence can fingerprint them.
+    """
+
+    in_memory = False
+
+    def __init__(self, source: Source) -> None:
+        import narwhals as nw
+
+        self.source = source
+        self.columns = source.columns
+        self.n_rows = int(_collect(source.frame.select(nw.len().alias("n")))["n"].iloc[0])
+        self._views: dict[tuple, Any] = {}
+
+    def view_for(self, spec: MetricSpec, columns: Mapping[str, tuple[str, ...]]) -> Any:
+        """The Statistics a control with ``spec`` on bound ``columns`` is measured on."""
+        needed = _needed(columns)
+        if spec.statistic in COUNT_STATISTICS or spec.key == "roc_auc":
+            wanted = needed if spec.statistic in COUNT_STATISTICS else (columns["target"][0],)
+            return self._view(("counts", wanted), lambda: self._counts(wanted))
+        if spec.key in NULL_COUNT_METRICS or spec.key in SCHEMA_ONLY_METRICS:
+            return self._view(("nulls",), self._schema)
+        chosen = needed
+        if spec.statistic == "frame" and spec.key not in BOUND_COLUMN_METRICS:
+            chosen = tuple(dict.fromkeys((*needed, *self.columns)))  # every column, as pandas
+        elif "sensitive" in self.columns and "sensitive" not in chosen:
+            chosen = (*chosen, "sensitive")  # bound by its name when no role binds it
+        chosen = chosen or tuple(self.columns)
+        return self._view(("rows", chosen), lambda: self._rows(chosen))
+
+    def _view(self, key: tuple, build: Callable[[], Any]) -> Any:
+        if key not in self._views:
+            self._views[key] = build()
+        return self._views[key]
+
+    def _counts(self, columns: tuple[str, ...]) -> Any:
+        import narwhals as nw
+
+        from ._evaluate import WeightedStatistics
+
+        self._check(columns)
+        finer = self._finer_counts(columns)
+        if finer is not None:  # re-aggregate a table already fetched: no query
+            table = finer.frame.assign(**{WEIGHT: finer.weights})
+            table = table.groupby(list(columns), dropna=False, observed=True, sort=False)
+            table = table[WEIGHT].sum().reset_index()
+        else:
+            grouped = self.source.frame.group_by(list(columns), drop_null_keys=False).agg(
+                nw.len().alias(WEIGHT)
+            )
+            table = _collect(grouped)
+        weights = table.pop(WEIGHT).to_numpy(dtype=np.int64)
+        return WeightedStatistics(table, weights, self)
+
+    def _finer_counts(self, columns: tuple[str, ...]) -> Any:
+        """The smallest count view already fetched over a superset of ``columns``."""
+        wanted = set(columns)
+        finer = [
+            view
+            for key, view in self._views.items()
+            if key[0] == "counts" and wanted <= set(key[1])
+        ]
+        return min(finer, key=lambda view: len(view.frame), default=None)
+
+    def _rows(self, columns: tuple[str, ...]) -> Any:
+        from ._evaluate import Statistics
+
+        self._check(columns)
+        return Statistics(_collect(self.source.frame.select(list(columns))))
+
+    def _check(self, columns: tuple[str, ...]) -> None:
+        unknown = [c for c in columns if c not in self.columns]
+        if unknown:
+            raise MetricError(f"column '{unknown[0]}' is not in the data")
+
+    def null_counts(self) -> dict[str, int]:
+        """Missing values per column (nulls, plus NaN in float columns), in one query."""
+        import narwhals as nw
+
+        exprs = []
+        for name, dtype in self.source.frame.collect_schema().items():
+            # booleans cast before summing: Spark does not sum them
+            missing = nw.col(name).is_null().cast(nw.Int64).sum()
+            if dtype.is_float():
+                missing = missing + nw.col(name).is_nan().fill_null(False).cast(nw.Int64).sum()
+            exprs.append(missing.cast(nw.Int64).alias(name))
+        row = _collect(self.source.frame.select(exprs)).iloc[0]
+        return {name: int(row[name]) for name in self.columns}
+
+    def roc_auc_counts(self, target: str, score: str, pos_label: Any) -> tuple[int, int, int]:
+        """(2U, positives, negatives) of ``score`` against ``target == pos_label``, summed
+        over the distinct scores in the engine: U counts each (positive, negative) pair with
+        the positive scored higher once, a tie half (2U keeps it an integer)."""
+        import narwhals as nw
+
+        self._check((target, score))
+        frame = self.source.frame
+        dtype = frame.collect_schema()[score]
+        if not dtype.is_numeric() or dtype == nw.Boolean:
+            raise MetricError(f"score column '{score}' is not numeric ({dtype})")
+        infinite = int(
+            _collect(
+                frame.select(
+                    (~nw.col(score).cast(nw.Float64).is_finite())
+                    .fill_null(False)
+                    .cast(nw.Int64)
+                    .sum()
+                    .alias("n")
+                )
+            )["n"].iloc[0]
+        )
+        missing = self._nulls_of(score)
+        if infinite > missing:  # NaN is not finite either; it is counted as missing
+            raise MetricError(
+                f"score column '{score}' holds {infinite - missing} non-finite value(s), so "
+                "the metric is undefined",
+                hint="drop or replace those rows before enforcing",
+            )
+        if missing:
+            raise MetricError(
+                f"score column '{score}' has {missing} missing values, so the metric is "
+                "undefined for those rows",
+                hint="drop or impute them before enforcing",
+            )
+        positive = (nw.col(target) == nw.lit(pos_label)).cast(nw.Int64)
+        per_score = (
+            frame.select(nw.col(score).alias("s"), positive.alias("p"))
+            .group_by("s")
+            .agg(nw.col("p").sum().alias("pos"), nw.len().alias("n"))
+            .with_columns(nw.col("pos").cast(nw.Int64), nw.col("n").cast(nw.Int64))
+            .with_columns((nw.col("n") - nw.col("pos")).alias("neg"))
+            .with_columns(nw.col("neg").cum_sum().over(order_by="s").alias("cum_neg"))
+        )
+        below = (nw.col("pos") * (nw.col("cum_neg") - nw.col("neg"))).sum().cast(nw.Int64)
+        ties = (nw.col("pos") * nw.col("neg")).sum().cast(nw.Int64)
+        row = _collect(
+            per_score.select(
+                below.alias("below"),
+                ties.alias("ties"),
+                nw.col("pos").sum().cast(nw.Int64).alias("n_pos"),
+                nw.col("neg").sum().cast(nw.Int64).alias("n_neg"),
+            )
+        ).iloc[0]
+        return 2 * int(row["below"]) + int(row["ties"]), int(row["n_pos"]), int(row["n_neg"])
+
+    def _nulls_of(self, column: str) -> int:
+        return self._view(("nulls",), self._schema).missing(column)
+
+    def _schema(self) -> Any:
+        from ._evaluate import SchemaStatistics
+
+        return SchemaStatistics(self.columns, self.n_rows, self.null_counts)
+
+    def count_tables(self) -> list[tuple[tuple[str, ...], int]]:
+        """(columns, distinct combinations) of every GROUP BY the views ran."""
+        return [
+            (key[1], len(view.frame)) for key, view in self._views.items() if key[0] == "counts"
+        ]
+
+    def views(self) -> dict[tuple, Any]:
+        return dict(self._views)
+
+
+def _needed(columns: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
+    """Every column a control reads, in a stable order without repeats."""
+    out: list[str] = []
+    for role in sorted(columns):
+        for column in columns[role]:
+            if column not in out:
+                out.append(column)
+    return tuple(out)
