@@ -45,6 +45,7 @@ lint: install
 # PySpark on Java 17 (both installed from Debian when missing).
 test: install lint
 	.ci/ensure-chromium
+	.ci/ensure-pango
 	.ci/ensure-java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -58,6 +59,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_monitor.py
 	$(BIN)/python benchmarks/bench_sync.py
 	$(BIN)/python benchmarks/bench_policy.py
+	$(BIN)/python benchmarks/bench_audit.py
 
 docs: install
 	$(BIN)/python -m vl_jupyter.metrics._docs > docs/metrics.md

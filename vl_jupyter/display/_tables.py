@@ -6,7 +6,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ._style import FONT, MUTED, STATUS_STYLE, badge, banner, esc, fmt_number, row, table
+from ._style import (
+    FONT,
+    MUTED,
+    STATUS_STYLE,
+    badge,
+    banner,
+    esc,
+    fmt_number,
+    row,
+    table,
+    version_label,
+)
 
 POLICY_HEADERS = ("control", "checks", "on roles", "condition", "severity", "mode", "phases")
 EVIDENCE_HEADERS = ("#", "created (UTC)", "kind", "summary", "id", "session")
@@ -52,7 +63,7 @@ class PolicyView:
         verdict = badge("error").replace("ERROR", "INCOMPLETE") if p.problems else None
         head = (
             f"{verdict or badge('pass').replace('PASS', 'VALID')} <b>{esc(p.title)}</b> "
-            f'<span style="color:{MUTED}">v{esc(p.version)} · {len(p)} controls · '
+            f'<span style="color:{MUTED}">{esc(version_label(p.version))} · {len(p)} controls · '
             f"{esc(p.dialect)} · {esc(p.source)} · sha256 <code>{esc(p.sha256[:12])}</code>"
             "</span>"
         )
