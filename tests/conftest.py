@@ -205,3 +205,12 @@ def german(_german_credit: pd.DataFrame) -> pd.DataFrame:
 def evidence_dir(tmp_path: Path) -> Path:
     """An evidence root under the test's temporary directory."""
     return tmp_path / ".venturalitica"
+
+
+@pytest.fixture(autouse=True)
+def _no_personal_signing_key(tmp_path_factory, monkeypatch):
+    """Every test sees an empty config folder: a developer's own signing key (from
+    ``vl-jupyter keys init``) must neither sign test records nor be touched by tests."""
+    monkeypatch.setenv("VL_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
+    for name in ("VL_SIGNING_KEY", "VL_SIGN", "VL_SIGNER_NAME"):
+        monkeypatch.delenv(name, raising=False)
