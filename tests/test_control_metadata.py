@@ -64,7 +64,13 @@ def test_every_key_a_report_writes_is_declared_and_every_declared_key_is_written
 ):
     first = run()
     recorded = run(evidence=True, evidence_dir=tmp_path)  # recording adds partition_digest
-    precomputed = vl.enforce(metrics={"disparate_impact": 0.9}, policy=POLICY, evidence=False)
+    custom = {"id": "custom", "metric": "house_metric", "operator": "gt", "threshold": 0.1}
+    with pytest.warns(vl.VLWarning):  # a metric the catalogue does not know
+        precomputed = vl.enforce(
+            metrics={"disparate_impact": 0.9, "house_metric": 0.5},
+            policy={**POLICY, "controls": [*POLICY["controls"], custom]},
+            evidence=False,
+        )
     compared = run(baseline=first)  # the regression entry gains the comparison's keys
     import vl_jupyter.enforcement._enforce as enforce_module
 
@@ -93,6 +99,8 @@ def test_every_key_a_report_writes_is_declared_and_every_declared_key_is_written
     assert {k: precomputed["di"].metadata[k] for k in ("source", "metric_given_as", "n")} == {
         "source": "precomputed", "metric_given_as": "disparate_impact", "n": None,
     }  # fmt: skip
+    assert (precomputed["custom"].status, precomputed["custom"].actual_value) == ("pass", 0.5)
+    assert "house_metric" in precomputed["custom"].metadata["policy_problem"]
 
 
 def test_status_is_an_enum_that_reads_as_its_string():

@@ -50,11 +50,11 @@ class _Parser(argparse.ArgumentParser):
     (Python 3.11's argparse only says "unrecognized arguments" or that ``--policy`` is
     missing)."""
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_known_args(self, args=None, namespace=None):
         self._seen = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(args, namespace)
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         options = _long_options(self)
         for token in getattr(self, "_seen", []):
             name = token.split("=", 1)[0]

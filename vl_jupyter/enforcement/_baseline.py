@@ -88,7 +88,7 @@ def _previous(store: EvidenceStore, current: Report | None):
     """The newest earlier enforce record of the same policy and notebook/script."""
     if current is None:
         raise EvidenceError("baseline 'previous' needs the current report to compare with")
-    mine = None
+    mine: object = None  # a notebook or script path, compared with each record's origin
     if current.evidence_id:
         try:
             mine = record_origin(store.get(current.evidence_id).data)

@@ -24,13 +24,15 @@ def judge(control: Control, m: Measurement) -> tuple[Status, str | None]:
     """
     symbol = control.operator_symbol
     value = m.value
+    threshold = control.threshold
+    assert threshold is not None  # judge() runs only on judgeable controls (enforce checks)
     if not control.compare(value):
         return Status.FAIL, (
-            f"{control.metric} = {_fmt(value)}, which is not {symbol} {_fmt(control.threshold)}"
+            f"{control.metric} = {_fmt(value)}, which is not {symbol} {_fmt(threshold)}"
         )
     if control.warn_threshold is not None and not control.compare(value, control.warn_threshold):
         return Status.WARN, (
-            f"{control.metric} = {_fmt(value)} passes {symbol} {_fmt(control.threshold)} but is "
+            f"{control.metric} = {_fmt(value)} passes {symbol} {_fmt(threshold)} but is "
             f"inside the warn band (not {symbol} {_fmt(control.warn_threshold)})"
         )
     if m.ci is not None and control.operator not in ("eq", "ne"):
@@ -38,6 +40,6 @@ def judge(control: Control, m: Measurement) -> tuple[Status, str | None]:
         if not (control.compare(low) and control.compare(high)):
             return Status.WARN, (
                 f"{control.metric} = {_fmt(value)} passes, but its confidence interval "
-                f"[{_fmt(low)}, {_fmt(high)}] crosses the threshold {_fmt(control.threshold)}"
+                f"[{_fmt(low)}, {_fmt(high)}] crosses the threshold {_fmt(threshold)}"
             )
     return Status.PASS, None

@@ -86,7 +86,7 @@ def evaluate(
     if not control.judgeable:  # no operator or threshold could be read: nothing to judge
         metadata["reason"] = f"cannot be evaluated as the policy is written: {control.problem}"
         metadata["error_code"] = "POLICY_INVALID"
-        return None, "error", metadata
+        return None, Status.ERROR, metadata
     if control.problem is not None:  # e.g. a metric we cannot compute: its value is given
         metadata["policy_problem"] = control.problem
     keys = [k for k in (control.metric_as_written, control.metric, control.id) if k]

@@ -79,7 +79,8 @@ class ControlMetadata(TypedDict, total=False):
     later run can compare with it; a control of another lifecycle phase has
     ``skipped_for`` (``PHASE_SKIP``), which moves it to ``Report.skipped``. A value judged
     from ``enforce(metrics=...)`` has ``source`` and ``metric_given_as`` (the key it was
-    found under; ``n`` is None there); a recorded result has ``partition_digest`` (the
+    found under; ``n`` is None there; ``policy_problem`` when the policy reader could not
+    understand the control but its given value could still be judged); a recorded result has ``partition_digest`` (the
     data's content hash, the SDK's name for which data it is about).
 
     Read by: ``display`` (groups, excluded_groups, ci, warn_threshold, enforcement_mode,
@@ -112,6 +113,7 @@ class ControlMetadata(TypedDict, total=False):
     source: str
     metric_given_as: str
     partition_digest: str
+    policy_problem: str
 
 
 #: ``metadata["skipped_for"]`` of a control of another lifecycle phase: such a control is
@@ -136,7 +138,7 @@ class ControlResult:
     control_id: str
     description: str
     metric_key: str
-    threshold: float
+    threshold: float | None  # None: the policy gave none (the result is an error)
     actual_value: float | None
     operator: str
     passed: bool
