@@ -101,3 +101,29 @@ def test_the_mapping_binds_in_every_policy_of_a_list(frame) -> None:
     with pytest.raises(BindingError, match=r"keyword nme=\.\.\. binds no variable"):
         vl.enforce(frame, [policy("name"), policy("seed")], bindings={"nme": "who"},
                    target="class", evidence=False)  # fmt: skip
+
+
+def test_the_cli_binds_a_variable_named_like_an_option(frame, tmp_path) -> None:
+    import io
+    import json
+
+    import yaml
+
+    from vl_jupyter.cli import main
+
+    frame.to_csv(tmp_path / "d.csv", index=False)
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(policy("name")))
+    out = io.StringIO()
+    code = main(
+        ["enforce", "--data", str(tmp_path / "d.csv"), "--policy", str(tmp_path / "p.yaml"),
+         "--target", "class", "--bind", "name=who", "--name", "run1", "--no-ci",
+         "--evidence-dir", str(tmp_path / "ev"), "--json"],
+        out=out,
+    )  # fmt: skip
+    report = json.loads(out.getvalue())
+    assert (code, report["name"], report["bindings"]) == (
+        1,
+        "run1",
+        {"target": "class", "name": "who"},
+    )
+    assert report["results"][0]["metadata"]["bindings"]["dimension"]["columns"] == ["who"]
