@@ -313,9 +313,11 @@ def test_cli_takes_data_or_sql_not_both(tmp_path: Path, capsys) -> None:
 
 
 def test_the_magic_takes_engine_frames_and_sql(tmp_path: Path) -> None:
-    from IPython.testing.globalipapp import get_ipython
+    from IPython.core.interactiveshell import InteractiveShell
 
-    shell = get_ipython()
+    # the suite's one shell (test_enforce_magic and others use InteractiveShell.instance():
+    # a TerminalInteractiveShell beside it is refused as an incompatible sibling singleton)
+    shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "vl_jupyter")
     df = pd.DataFrame({"p": [0, 1, 0, 0], "g": ["a", "a", "b", "b"]})
     path = tmp_path / "x.parquet"
