@@ -40,8 +40,8 @@ lab: install
 # Python (ruff, mypy) and the sidebar's TypeScript and CSS (the template's eslint, prettier and
 # stylelint; node_modules comes with the install's sidebar build).
 lint: install
-	$(BIN)/ruff check vl_jupyter tests benchmarks
-	$(BIN)/ruff format --check vl_jupyter tests benchmarks
+	$(BIN)/ruff check vl_jupyter tests benchmarks conftest.py
+	$(BIN)/ruff format --check vl_jupyter tests benchmarks conftest.py
 	$(BIN)/mypy
 	cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
 
