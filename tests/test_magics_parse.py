@@ -90,6 +90,16 @@ def test_a_variable_named_like_an_option_binds_in_the_magic(shell, evidence_dir)
     assert report["di"].metadata["bindings"]["dimension"]["columns"] == ["gender"]
 
 
+def test_a_parsed_line_is_a_fresh_copy_down_to_its_lists(shell):
+    magics = shell.magics_manager.registry["EnforceMagics"]
+    line = f"df {AUDIT} --name copied"
+    first = parse_line(magics.vl_enforce, line)
+    first.args.bindings.append("extra=col")
+    first.args.name = "changed"
+    again = parse_line(magics.vl_enforce, line)
+    assert (again.args.bindings, again.args.name) == (["gender=gender", "age=age"], "copied")
+
+
 def test_magics_objects_keep_no_state_between_calls(shell, evidence_dir):
     shell.run_cell("%%vl_monitor m1 -q\n1")
     shell.run_cell("%vl_sync nosuch")

@@ -5,6 +5,7 @@ DataFrame, resolving a policy name, and deciding who displays a result.
 from __future__ import annotations
 
 import argparse
+import copy
 import difflib
 import dis
 import shlex
@@ -124,7 +125,8 @@ def parse_line(magic: Any, line: str) -> MagicLine | None:
         if len(_PARSED) >= _PARSED_MAX:
             _PARSED.clear()
         _PARSED[key] = known
-    return MagicLine(argparse.Namespace(**vars(known)), hidden)  # a copy: callers may edit
+    # a deep copy: a caller may edit the options, lists (VAR=COLUMN bindings) included
+    return MagicLine(argparse.Namespace(**copy.deepcopy(vars(known))), hidden)
 
 
 def check_options(parser: argparse.ArgumentParser, tokens: list[str]) -> None:
