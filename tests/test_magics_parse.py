@@ -4,6 +4,8 @@ read (and hides the result), and the Magics objects keep no state between calls.
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, magics_class
@@ -108,3 +110,22 @@ def test_magics_objects_keep_no_state_between_calls(shell, evidence_dir):
     base = set(vars(fresh))
     for name in CLASSES:
         assert set(vars(shell.magics_manager.registry[name])) == base, name
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    target=st.sampled_from(["mlflow", "wandb", "mlflow,wandb"]),
+    flags=st.lists(st.sampled_from(["--offline", "-q", "--force", "--experiment x"]), max_size=3),
+    blanks=st.sampled_from(["", " ", "  "]),
+)
+def test_a_trailing_semicolon_only_hides(target, flags, blanks):
+    shell = InteractiveShell.instance()
+    load_ipython_extension(shell)
+    try:
+        magics = shell.magics_manager.registry["SyncMagics"]
+        line = " ".join([target, *flags])
+        plain = parse_line(magics.vl_sync, line)
+        semi = parse_line(magics.vl_sync, line + blanks + ";" + blanks)
+    finally:
+        unload_ipython_extension(shell)
+    assert (vars(semi.args), semi.hidden, plain.hidden) == (vars(plain.args), True, False)
