@@ -7,9 +7,8 @@ import socket
 import subprocess
 import sys
 
+import _network as conftest  # the guard module (a conftest of another folder shadows "conftest")
 import pytest
-
-import conftest
 
 
 def test_the_offline_variables_are_set_for_the_suite_and_its_subprocesses():
