@@ -11,17 +11,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..enforcement import Status
 from ..policy import operator_symbol
-from ._groups import group_bars, svg_bars
-from ._style import FONT, MUTED, STATUS_STYLE, badge, banner, esc, fmt_number, row, table
+from ._groups import group_bars, html_bars
+from ._style import (
+    FONT,
+    MUTED,
+    STATUS_STYLE,
+    badge,
+    banner,
+    esc,
+    fmt_number,
+    row,
+    table,
+    version_label,
+)
 from ._trend import comparison_html
 
 if TYPE_CHECKING:
     from ..enforcement import ControlResult, Report
 
-REPORT_HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity", "groups")
+REPORT_HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity")
 #: Statuses whose row says why in one sentence.
-EXPLAINED = ("fail", "error", "warn", "skipped")
+EXPLAINED = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIPPED)
 
 
 def report_html(report: Report) -> str:
@@ -40,15 +52,20 @@ def report_html(report: Report) -> str:
 
 
 def control_row(r: ControlResult) -> str:
-    """One ``<tr class="vl-control vl-<status>">`` for one control."""
+    """One ``<tr class="vl-control vl-<status>">`` for one control, followed by a
+    ``<tr class="vl-groups">`` with its per-group bars when it has any.
+
+    The bars get a row of their own, as wide as the table: in a column of their own
+    they were squeezed (or pushed out of view) as soon as the sidebar took room from
+    the notebook."""
     reason = ""
     if r.status in EXPLAINED:
         s = STATUS_STYLE[r.status]
-        colour = s.colour if r.status in ("fail", "error") else MUTED
+        colour = s.colour if r.status in (Status.FAIL, Status.ERROR) else MUTED
         reason = f'<div class="vl-reason" style="color:{colour}">{s.icon} {esc(explain(r))}</div>'
     meta = r.metadata
     params = meta.get("params") or {}
-    bars = svg_bars(group_bars(meta), r.status, params.get("min_group_size"))
+    bars = html_bars(group_bars(meta), r.status, params.get("min_group_size"))
     as_written = meta.get("metric_as_written")
     metric = f"<code>{esc(r.metric_key)}</code>" + (
         f'<div style="color:{MUTED}">as {esc(as_written)}</div>' if as_written else ""
@@ -60,22 +77,28 @@ def control_row(r: ControlResult) -> str:
         _value(r),
         _threshold(r),
         esc(r.severity),
-        bars,
     ]
     attrs = f'data-control="{esc(r.control_id)}" data-status="{r.status}"'
-    return row(cells, css_class=f"vl-control vl-{r.status}", attrs=attrs)
+    html = row(cells, css_class=f"vl-control vl-{r.status}", attrs=attrs)
+    if bars:
+        html += (
+            f'<tr class="vl-groups" data-control="{esc(r.control_id)}"><td></td>'
+            f'<td colspan="{len(REPORT_HEADERS) - 1}" style="padding:0 8px 6px">{bars}</td></tr>'
+        )
+    return html
 
 
 def explain(r: ControlResult) -> str:
     """One sentence saying why a control did not simply pass."""
     text = r.reason or ""
-    if not text and r.status == "fail" and r.actual_value is not None:
+    if not text and r.status == Status.FAIL and r.actual_value is not None:
         text = f"{r.metric_key} = {r.actual_value:.4g}, which is not {operator_symbol(r.operator)} {r.threshold:g}"
     if not text:
-        text = {"error": "the control could not be evaluated", "skipped": "not evaluated"}.get(
-            r.status, r.status
-        )
-    if r.status == "fail":
+        text = {
+            Status.ERROR: "the control could not be evaluated",
+            Status.SKIPPED: "not evaluated",
+        }.get(r.status, r.status)
+    if r.status == Status.FAIL:
         spread = _spread(r)
         if spread:
             text += f" ({spread})"
@@ -84,11 +107,13 @@ def explain(r: ControlResult) -> str:
 
 def _spread(r: ControlResult) -> str:
     """``lowest <25: 0.591 (n=149); highest >=60: 0.745 (n=51)`` for a grouped control."""
-    bars = [b for b in group_bars(r.metadata) if b.value is not None and b.series == "value"]
+    bars = [
+        (b.value, b) for b in group_bars(r.metadata) if b.value is not None and b.series == "value"
+    ]
     if len(bars) < 2:
         return ""
-    low = min(bars, key=lambda b: b.value)
-    high = max(bars, key=lambda b: b.value)
+    low = min(bars, key=lambda vb: vb[0])[1]  # the first of equal values, as min() gives
+    high = max(bars, key=lambda vb: vb[0])[1]
     return (
         f"lowest {low.group}: {fmt_number(low.value)} (n={low.n}); "
         f"highest {high.group}: {fmt_number(high.value)} (n={high.n})"
@@ -113,7 +138,7 @@ def _header(report: Report) -> str:
     name = f" · {esc(report.name)}" if report.name else ""
     body = (
         f"{badge(report.status)} <b>{esc(policy.get('title'))}</b> "
-        f'<span style="color:{MUTED}">v{esc(policy.get("version"))}</span>{name}'
+        f'<span style="color:{MUTED}">{esc(version_label(policy.get("version")))}</span>{name}'
         f' · score <b class="vl-score">{report.score:.0%}</b> '
         f"({passed}/{len(report.evaluated)} evaluated controls passed) · {tally}"
         f'<div style="color:{MUTED}">data: {esc(data.get("rows", "?"))} rows × '
@@ -123,7 +148,12 @@ def _header(report: Report) -> str:
     if report.phase:
         body += f" · phase {esc(report.phase)}"
     if report.evidence_id:
-        body += f" · evidence <code>{esc(report.evidence_id)}</code>"
+        # the sidebar opens this record on a click (data-vl-record); plain text elsewhere
+        body += (
+            f' · evidence <code class="vl-evidence-id" data-vl-record="{esc(report.evidence_id)}"'
+            f' title="click to show this record in the Compliance sidebar"'
+            f' style="cursor:pointer">{esc(report.evidence_id)}</code>'
+        )
     else:
         body += " · not recorded as evidence"
     return banner(report.status, body + "</div>", css_class="vl-report-header")

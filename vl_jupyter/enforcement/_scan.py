@@ -27,7 +27,13 @@ from typing import Any
 from ..errors import PolicyError
 from ..evidence import latest_run
 
-_PATTERNS = ("*.oscal.yaml", "*.oscal.yml", "*.oscal.json", "*policy*.yaml", "*policy*.yml")
+_PATTERNS: tuple[str, ...] = (
+    "*.oscal.yaml",
+    "*.oscal.yml",
+    "*.oscal.json",
+    "*policy*.yaml",
+    "*policy*.yml",
+)
 _PATTERNS += ("risks*.yaml", "risks*.yml")
 _SKIP = {"node_modules", "venv", "site-packages", "__pycache__", "build", "dist"}
 MAX_FILES = 500
@@ -116,6 +122,12 @@ def _describe(path: Path, root: Path) -> dict[str, Any]:
         sha256=policy.sha256,
         warnings=list(policy.warnings) or [str(w.message) for w in caught],
     )
+    if policy.problems:  # it loads, but a control of it can never pass: not a pass either
+        first = policy.problems[0]
+        entry["error"] = (
+            f"{path}: {len(policy.problems)} control(s) cannot be evaluated; first: "
+            f"control '{first.id}': {first.problem}"
+        )
     return entry
 
 

@@ -7,8 +7,11 @@ edited, deleted, reordered or is unreadable. See docs/evidence.md.
 
 Module-level functions act on the store at ``root`` (default :func:`default_root`):
 
->>> rec = append("enforce", {"accuracy": 0.8125}, summary={"passed": 3})   # doctest: +SKIP
->>> [r.kind for r in records()]                                           # doctest: +SKIP
+>>> rec = append("enforce", {"accuracy": 0.8125}, summary={"passed": 3})
+>>> [r.kind for r in records()], rec.summary
+(['enforce'], {'passed': 3})
+>>> verify().ok
+True
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ._history import check_tag, history, record_origin, tag, tagged, tags
+from ._hooks import register_signer
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
 from ._record import format_created as format_timestamp
@@ -56,6 +60,7 @@ __all__ = [
     "record_origin",
     "records",
     "register_run_writer",
+    "register_signer",
     "session",
     "tag",
     "tagged",

@@ -23,7 +23,7 @@ TMP_PREFIX = ".tmp-"
 PENDING = TMP_PREFIX + "pending.json"  # the record being placed; also the crash marker
 INDEX_KEYS = ("seq", "id", "kind", "created", "session", "hash", "prev_hash", "summary", "file")
 INDEX_FIELDS = frozenset(INDEX_KEYS)
-RESERVED = {"records", "index.jsonl"}
+RESERVED = {"records", "index.jsonl", "signatures"}
 _ID = r"\d{8}T\d{12}Z-[0-9a-f]{8}"
 _HASH_RE = re.compile(r"^[0-9a-f]{64}\Z")
 _ID_RE = re.compile(f"^{_ID}\\Z")
@@ -106,7 +106,7 @@ def read_nofollow(path: Path) -> bytes:
     never links, and following one would read outside the store."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
     try:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:

@@ -61,12 +61,14 @@ class Encoded:
     @property
     def codes(self) -> np.ndarray:
         if self._codes is None:
+            assert self._compact is not None  # __init__ refuses neither
             self._codes = self._compact.astype(np.intp)
         return self._codes
 
     @property
     def compact(self) -> np.ndarray:
         if self._compact is None:
+            assert self._codes is not None  # __init__ refuses neither
             self._compact = _narrow(self._codes, len(self.labels))
         return self._compact
 
@@ -146,9 +148,9 @@ def encode(series: pd.Series) -> Encoded:
         sliced = _factorize_by_slices(series)
         if sliced is not None:
             return sliced
-    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-    labels = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
-    return _with_missing(codes, labels, numeric)
+    text_codes, text_uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+    labels = tuple(text_uniques.tolist() if hasattr(text_uniques, "tolist") else list(text_uniques))
+    return _with_missing(text_codes, labels, numeric)
 
 
 def _only_present(enc: Encoded) -> Encoded:
@@ -200,8 +202,8 @@ def _factorize_by_slices(series: pd.Series) -> Encoded | None:
         uniques.append(found)
         nulls += n_null
     offsets = np.cumsum([0] + [len(u) for u in uniques])
-    to_global, labels = pd.factorize(np.concatenate(uniques), sort=True, use_na_sentinel=True)
-    labels = list(labels.tolist() if hasattr(labels, "tolist") else labels)
+    to_global, distinct = pd.factorize(np.concatenate(uniques), sort=True, use_na_sentinel=True)
+    labels = list(distinct.tolist() if hasattr(distinct, "tolist") else distinct)
     na_values = bool(np.any(to_global < 0))  # None, NaN, pd.NA among the values
     n_labels = len(labels) + (1 if nulls or na_values else 0)
     missing_code = n_labels - 1
@@ -331,7 +333,7 @@ def _addresses(values: np.ndarray) -> np.ndarray:
     if not len(values):
         return np.empty(0, dtype=np.uintp)
     buffer = (ctypes.c_size_t * len(values)).from_address(values.ctypes.data)
-    pointers = np.frombuffer(buffer, dtype=np.uintp)
+    pointers = np.frombuffer(memoryview(buffer), dtype=np.uintp)
     pointers.flags.writeable = False
     return pointers
 
@@ -478,10 +480,10 @@ def count_cells(
             counts += np.bincount(index, minlength=n_cells)
         else:
             counts += _weighted_bincount(index, weights[lo:hi], n_cells)
-    counts = counts.reshape(shape)
-    occupied = counts.reshape(shape[0], -1).sum(axis=1) > 0
+    table = counts.reshape(shape)
+    occupied = table.reshape(shape[0], -1).sum(axis=1) > 0
     labels = tuple(str(label) for label, keep in zip(group.labels, occupied, strict=True) if keep)
-    return GroupTable(labels, counts[occupied])
+    return GroupTable(labels, table[occupied])
 
 
 def _bincount(index: np.ndarray, n_cells: int) -> np.ndarray:
@@ -499,21 +501,6 @@ def _weighted_bincount(index: np.ndarray, weights: np.ndarray, n_cells: int) -> 
     """Integer counts of weighted rows (exact: float sums of integers below 2**53)."""
     sums = np.bincount(index, weights=weights, minlength=n_cells)
     return np.rint(sums).astype(np.intp)
-
-
-def weighted_sums(group: Encoded, weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Row counts and per-group sums of each weight column: (counts[G], sums[G, W])."""
-    n_groups = len(group.labels)
-    counts = np.bincount(group.codes, minlength=n_groups)
-    sums = np.stack(
-        [np.bincount(group.codes, weights=w, minlength=n_groups) for w in weights], axis=1
-    )
-    return counts, sums
-
-
-def single_group(n_rows: int) -> Encoded:
-    """The whole frame as one group, for overall (non-grouped) metrics."""
-    return Encoded(np.zeros(n_rows, dtype=np.intp), ("all",), 0, False)
 
 
 def missing_count(series: pd.Series, encoded: Callable[[], Encoded] | None = None) -> int:

@@ -5,11 +5,14 @@ DataFrame, resolving a policy name, and deciding who displays a result.
 from __future__ import annotations
 
 import argparse
+import copy
 import difflib
 import dis
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -78,11 +81,71 @@ def _unquote(token: str) -> str:
 
 
 def parse(magic: Any, line: str) -> argparse.Namespace | None:
-    """Parse ``line`` with ``magic``'s magic_arguments parser; None after ``--help``."""
+    """Parse ``line`` with ``magic``'s magic_arguments parser; None after ``--help``.
+
+    An option the magic does not have (``--polcy``) is refused with the closest
+    options it does have, before argparse would report it as a stray argument.
+    """
+    tokens = split_line(line)
+    check_options(magic.parser, tokens)
     try:
-        return magic.parser.parse_intermixed_args(split_line(line))
+        return magic.parser.parse_intermixed_args(tokens)
     except HelpShown:
         return None
+
+
+@dataclass(frozen=True)
+class MagicLine:
+    """A parsed magic line: the options, and whether a trailing ``;`` asks to hide the
+    result (IPython passes the ``;`` to the magic as part of the line)."""
+
+    args: argparse.Namespace
+    hidden: bool
+
+
+# (magic function, line) -> its parsed options. Parsing is a pure function of the line
+# (argparse re-formats the usage on every intermixed parse, ~0.3 ms) and a notebook re-runs
+# the same few lines; --help and errors are never remembered. Module-level: the Magics
+# objects keep no state between calls.
+_PARSED: dict[tuple[Any, str], argparse.Namespace] = {}
+_PARSED_MAX = 64
+
+
+def parse_line(magic: Any, line: str) -> MagicLine | None:
+    """Parse a line of any vl magic: strip one trailing ``;`` (so ``%vl_sync mlflow;``
+    syncs MLflow, quietly), then parse with ``magic``'s magic_arguments parser. None
+    after ``--help`` was shown; a bad line raises ``UsageError``."""
+    text, hidden = strip_semicolon(line)
+    key = (getattr(magic, "__func__", magic), text)
+    known = _PARSED.get(key)
+    if known is None:
+        known = parse(magic, text)
+        if known is None:  # --help was shown
+            return None
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = known
+    # a deep copy: a caller may edit the options, lists (VAR=COLUMN bindings) included
+    return MagicLine(argparse.Namespace(**copy.deepcopy(vars(known))), hidden)
+
+
+def check_options(parser: argparse.ArgumentParser, tokens: list[str]) -> None:
+    """Raise a UsageError naming the closest known options for an unknown ``--option``."""
+    known = [s for action in parser._actions for s in action.option_strings]
+    long_ = [s for s in known if s.startswith("--")]
+    for token in tokens:
+        if not token.startswith("--") or token == "--":
+            continue
+        option = token.split("=", 1)[0]
+        if option in known:
+            continue
+        close = difflib.get_close_matches(option, long_, n=2, cutoff=0.75)
+        hint = (
+            "did you mean " + " or ".join(close) + "?"
+            if close
+            else "options: " + ", ".join(sorted(long_))
+        )
+        raise UsageError(f"unknown option {option} ({hint})")
 
 
 def find_frame(shell: Any, expression: str) -> Any:
@@ -123,19 +186,40 @@ def find_frame(shell: Any, expression: str) -> Any:
     return value
 
 
+def shipped_policies() -> list[str]:
+    """Names of the example policies shipped in ``vl_jupyter/policies``."""
+    from importlib import resources
+
+    root = Path(str(resources.files("vl_jupyter") / "policies"))
+    return sorted(p.stem for p in root.glob("*.yaml"))
+
+
 def policy_source(value: str) -> str | Path:
     """An existing file, else a shipped example policy by name, else ``value`` as is
-    (``load_policy`` then says it was not found)."""
+    (``load_policy`` then says it was not found).
+
+    A bare name (no folder, no suffix) that is neither a file nor a shipped policy is
+    refused here with the closest shipped names and the list of all of them: a
+    misspelled ``german_credit_dta`` deserves better than "file not found".
+    """
     from .. import datasets
 
     path = Path(value).expanduser()
     if path.is_file():
         return path
+    if value in shipped_policies():  # a name may hold a dot (loan.oscal)
+        return datasets.policy_path(value)
     if value and all(sep not in value for sep in "/\\.") and not path.suffix:
         try:
             return datasets.policy_path(value)
         except FileNotFoundError:
-            pass
+            shipped = shipped_policies()
+            close = difflib.get_close_matches(value, shipped, n=2, cutoff=0.6)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+            raise UsageError(
+                f"no policy file or shipped policy named '{value}' ({hint}shipped policies: "
+                f"{', '.join(shipped)}; or give the path of a policy file)"
+            ) from None
     return value
 
 
@@ -148,7 +232,7 @@ def displayed_by_ipython(shell: Any) -> bool:
     expression, or not the last statement. The magic then displays the result itself,
     so it is shown exactly once either way.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_globals is not shell.user_global_ns:
         frame = frame.f_back
     if frame is None:
@@ -165,4 +249,4 @@ def displayed_by_ipython(shell: Any) -> bool:
 def strip_semicolon(line: str) -> tuple[str, bool]:
     """The line without a trailing ``;``, and whether there was one (it hides output)."""
     text = line.rstrip()
-    return (text[:-1], True) if text.endswith(";") else (line, False)
+    return (text[:-1].rstrip(), True) if text.endswith(";") else (line, False)

@@ -1,12 +1,19 @@
 """Human review of a Report (EU AI Act Article 14, human oversight).
 
 A reviewer records a decision on each control that did not pass: accept the risk (with a
-justification), reject, or send back as needing work. Each decision is one ``review``
+justification), reject, or send back as needing work; then signs the whole report off
+(approve, reject, needs work). Each decision is one ``review``
 record in the evidence store, linked to the report's ``enforce`` record by
 ``report_id`` and sharing its evidence session.
 
+>>> import vl_jupyter as vl
+>>> df = vl.datasets.load_german_credit(derived=True)
+>>> report = vl.enforce(df, vl.datasets.policy_path("german_credit_data"),
+...                     target="class", gender="gender", age="age", ci=False)
 >>> rec = record_review(report, "approvals-by-age", "needs_work",
-...                     reviewer="A. Auditor", justification="reweigh first")  # doctest: +SKIP
+...                     reviewer="A. Auditor", justification="reweigh first")
+>>> rec.kind, rec.session == report.session
+('review', True)
 
 ``report.review()`` (or ``%vl_enforce ... --review``) opens the same thing as an
 ipywidgets panel; ipywidgets and plotly are imported only then.
@@ -16,7 +23,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._record import DECISIONS, REVIEWABLE, record_review, reviews, summary_html
+from ._record import DECISIONS, REVIEWABLE, record_review, reviews
+from ._signoff import SIGNOFFS, latest_signoff, sign_off
+from ._summary import summary_html
 
 if TYPE_CHECKING:
     from ..enforcement import Report
@@ -25,10 +34,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DECISIONS",
     "REVIEWABLE",
+    "SIGNOFFS",
     "ReviewPanel",
+    "latest_signoff",
     "open_review",
     "record_review",
     "reviews",
+    "sign_off",
     "summary_html",
 ]
 
