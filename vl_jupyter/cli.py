@@ -96,6 +96,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--tracking-uri", help="MLflow tracking URI (for --against mlflow)")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.add_argument(
+        "--full",
+        action="store_true",
+        help="re-hash every record, ignoring the checkpoint of the last clean verify",
+    )
 
     show = commands.add_parser("policy", help="validate a policy and list its controls")
     show.add_argument("path")
@@ -364,7 +369,7 @@ def _print_table(report, out: TextIO) -> None:
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .evidence import verify
 
-    result = verify(root=args.evidence_dir)
+    result = verify(root=args.evidence_dir, full=args.full)
     anchors = None
     if args.against:
         from .trackers import check_anchors, from_options

@@ -230,10 +230,12 @@ class EvidenceStore:
     ) -> Iterator[EvidenceRecord]:
         """Records newest first, optionally only one kind and/or one session.
 
-        Reads the index only; each record's ``data`` is loaded when first accessed.
+        Reads the index only, backwards from its end, as far as the caller iterates: the
+        newest record costs one small read whatever the store's size. Each record's
+        ``data`` is loaded when first accessed.
         """
         rdir = self.records_dir
-        for entry in reversed(_files.read_index(self.index_path)):
+        for _end, entry in _files.iter_index_reverse(self.index_path):
             if (kind is None or entry["kind"] == kind) and (
                 session is None or entry["session"] == session
             ):
@@ -310,11 +312,17 @@ class EvidenceStore:
         entry = _files.read_tail(self.index_path)
         return (entry["seq"], entry["hash"]) if entry else None
 
-    def verify(self) -> VerifyResult:
-        """Check every record file, the chain and the index; never raises for damage."""
+    def verify(self, *, full: bool = False) -> VerifyResult:
+        """Check the record files, the chain and the index; never raises for damage.
+
+        Resumes from the checkpoint of the last clean verify when it still matches the
+        store (see ``_checkpoint``): only records appended since are re-hashed. ``full``
+        ignores the checkpoint and re-hashes every record (``vl-jupyter verify --full``).
+        Either way the store is streamed, one record at a time.
+        """
         from ._verify import verify_store
 
-        return verify_store(self)
+        return verify_store(self, full=full)
 
     # -- side files ----------------------------------------------------------------
     def write_json(self, relpath: str, obj: Any) -> Path:
