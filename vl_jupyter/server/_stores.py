@@ -43,7 +43,10 @@ MAX_LIMIT = 500
 #: in a background thread: the first page of a 100,000-record store does not wait for a
 #: parse of every line (about 1 s).
 TAIL_MIN_BYTES = 8 << 20
-TAIL_ENTRIES = 1000
+TAIL_ENTRIES = MAX_LIMIT
+#: The background listing waits this long first, so the page that started it is not
+#: slowed down by it (they share the GIL).
+TAIL_DEFER_S = 0.25
 #: The index key a background read leaves: the next poll reads what was appended since.
 _KEY_SENTINEL = (-1, -1)
 #: How many distinct page requests (filters, offsets) are kept for unchanged polls.
@@ -276,6 +279,8 @@ class Catalogue:
         """Replace a partial listing with the full one (in the background, or now when a
         page needs it: ``gen`` None). Lines appended meanwhile are read incrementally by
         the next ``_load``: the key is reset so it looks, from the offset of this read."""
+        if gen is not None:
+            time.sleep(TAIL_DEFER_S)
         try:
             records, damaged = store.evidence().listing()
             offset = _read_up_to(store.evidence(), records[0] if records else None)
