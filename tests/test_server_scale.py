@@ -120,3 +120,26 @@ def test_an_unchanged_project_is_polled_without_a_pass_over_its_records(
     catalogue.invalidate()
     catalogue.page(status="fail")
     assert len(passes) == 5
+
+
+def test_a_poll_after_an_append_filters_only_the_new_records(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_stores, "DISCOVERY_TTL_S", 0.0)
+    store = build(tmp_path / ".venturalitica", 30)
+    catalogue = _stores.Catalogue(tmp_path)
+    matched: list[int] = []
+    real = _stores.Catalogue._match
+    monkeypatch.setattr(
+        _stores.Catalogue,
+        "_match",
+        staticmethod(lambda records, *a: matched.append(len(records)) or real(records, *a)),
+    )
+    assert catalogue.page(status="fail")["total"] == 6 and matched == [30]
+    store.append("enforce", {}, summary={"status": "fail"})
+    store.append("enforce", {}, summary={"status": "pass"})
+    page = catalogue.page(status="fail", limit=3)
+    assert matched == [30, 2] and page["total"] == 7
+    assert seqs(page) == [31, 26, 21]
+    catalogue.invalidate()  # the sync state is asked again: a full pass
+    assert catalogue.page(status="fail")["total"] == 7 and matched[-1] == 32

@@ -88,6 +88,9 @@ class Store:
     #: a background thread lists the rest (see Catalogue._load)
     _partial: bool = field(default=False, repr=False)
     _gen: int = field(default=0, repr=False)  # bumped by every full (re)read
+    #: page filters -> (records, sync state, matching rows) of the last pass, so a poll
+    #: after an append filters only the appended records
+    _filtered: dict[tuple, tuple[list, dict, list]] = field(default_factory=dict, repr=False)
 
     def evidence(self) -> EvidenceStore:
         return EvidenceStore(self.path)
@@ -406,23 +409,65 @@ class Catalogue:
         rows: list[tuple[EvidenceRecord, Store, dict[str, Any]]] = []
         for store in stores:
             records, synced = self._load(store)
-            for rec in records:
-                if (kind is not None and rec.kind != kind) or rec.kind in excluded:
-                    continue
-                if session is not None and rec.session != session:
-                    continue
-                if status is not None and record_status(rec.kind, rec.summary) != status:
-                    continue
-                if sync is not None:
-                    if rec.kind in UNSYNCABLE_KINDS:
-                        continue
-                    done = synced.get(rec.id) or {}
-                    is_synced = target in done if target else bool(done)
-                    if is_synced != (sync == "synced"):
-                        continue
-                rows.append((rec, store, synced))
+            filters = (kind, tuple(sorted(excluded)), status, session, sync, target)
+            found = store._filtered.get(filters)
+            grown = len(records) - len(found[0]) if found else -1
+            if (
+                found
+                and found[1] is synced
+                and (
+                    found[0] is records
+                    or (
+                        grown > 0
+                        and found[0]
+                        and records[grown] is found[0][0]
+                        and records[-1] is found[0][-1]
+                    )
+                )
+            ):  # only records appended since the last pass: filter just those
+                fresh = self._match(records[: len(records) - len(found[0])], store, synced,
+                                    kind, excluded, status, session, sync, target)  # fmt: skip
+                mine = fresh + found[2] if fresh else found[2]
+            else:
+                mine = self._match(records, store, synced, kind, excluded, status, session,
+                                   sync, target)  # fmt: skip
+            if len(store._filtered) >= PAGE_CACHE:
+                store._filtered.pop(next(iter(store._filtered)))
+            store._filtered[filters] = (records, synced, mine)
+            rows.extend(mine)
         if len(stores) > 1:  # each store is newest first already; interleave them
             rows.sort(key=lambda row: (row[0].created, row[0].seq), reverse=True)
+        return rows
+
+    @staticmethod
+    def _match(
+        records: list[EvidenceRecord],
+        store: Store,
+        synced: dict[str, Any],
+        kind: str | None,
+        excluded: set[str],
+        status: str | None,
+        session: str | None,
+        sync: str | None,
+        target: str | None,
+    ) -> list[tuple[EvidenceRecord, Store, dict[str, Any]]]:
+        """The rows of ``records`` (newest first) that pass the page's filters."""
+        rows = []
+        for rec in records:
+            if (kind is not None and rec.kind != kind) or rec.kind in excluded:
+                continue
+            if session is not None and rec.session != session:
+                continue
+            if status is not None and record_status(rec.kind, rec.summary) != status:
+                continue
+            if sync is not None:
+                if rec.kind in UNSYNCABLE_KINDS:
+                    continue
+                done = synced.get(rec.id) or {}
+                is_synced = target in done if target else bool(done)
+                if is_synced != (sync == "synced"):
+                    continue
+            rows.append((rec, store, synced))
         return rows
 
     def _render(
