@@ -17,7 +17,8 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
 install: $(STAMP)
 
 LABEXT_SRC := labextension/package.json labextension/yarn.lock \
-  $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/style/* labextension/schema/*)
+  $(wildcard labextension/src/*.ts labextension/src/*.tsx labextension/src/components/*.tsx \
+    labextension/style/* labextension/schema/*)
 LABEXT_BUILT := vl_jupyter/labextension/package.json
 
 # Reinstall when the dependency declaration or the sidebar's sources change; an existing
@@ -36,15 +37,19 @@ lab: install
 	  WANDB_MODE=$${WANDB_MODE:-offline} \
 	  ../$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS) 01_quickstart.ipynb
 
+# Python (ruff) and the sidebar's TypeScript and CSS (the template's eslint, prettier and
+# stylelint; node_modules comes with the install's sidebar build).
 lint: install
 	$(BIN)/ruff check vl_jupyter tests benchmarks
 	$(BIN)/ruff format --check vl_jupyter tests benchmarks
+	cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
 
 # pytest runs everything: tests/test_labextension.py runs tsc and jest in labextension/,
 # tests/browser/ drives JupyterLab in Debian's chromium and tests/test_engines_spark.py runs
 # PySpark on Java 17 (both installed from Debian when missing).
 test: install lint
 	.ci/ensure-chromium
+	.ci/ensure-pango
 	.ci/ensure-java
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
@@ -57,9 +62,12 @@ bench: install
 	$(BIN)/python benchmarks/bench_server.py
 	$(BIN)/python benchmarks/bench_monitor.py
 	$(BIN)/python benchmarks/bench_sync.py
+	$(BIN)/python benchmarks/bench_policy.py
+	$(BIN)/python benchmarks/bench_audit.py
 
 docs: install
 	$(BIN)/python -m vl_jupyter.metrics._docs > docs/metrics.md
+	$(BIN)/python -m vl_jupyter.policy._schema --write
 	$(BIN)/python -m vl_jupyter.metrics._docs --schema
 
 clean:

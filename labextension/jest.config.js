@@ -2,6 +2,10 @@ const jestJupyterLab = require('@jupyterlab/testutils/lib/jest-config');
 
 const esModules = [
   '@codemirror',
+  '@jupyter/react-components',
+  '@jupyter/web-components',
+  '@microsoft',
+  'exenv-es6',
   '@jupyter/ydoc',
   '@jupyterlab/',
   'lib0',

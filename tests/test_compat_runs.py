@@ -135,14 +135,19 @@ def test_runs_latest_points_at_the_newest_run_and_falls_back_to_a_file(
 ):
     policy = _policy(tmp_path)
     with vl.monitor("first", sample=False, evidence_dir=evidence_dir) as one:
-        vl.enforce(german, policy, target="class", ci=False, evidence_dir=evidence_dir)
+        report = vl.enforce(german, policy, target="class", ci=False, evidence_dir=evidence_dir)
     with vl.monitor("second", sample=False, evidence_dir=evidence_dir) as two:
         pass
     latest = evidence_dir / "runs" / "latest"
     assert latest.is_symlink() and os.readlink(latest) == two.result.session
     assert evidence.latest_run(evidence_dir) == two.result.session
     run_one = evidence_dir / "runs" / one.result.session
-    assert sorted(p.name for p in run_one.iterdir()) == ["results.json", "trace_first.json"]
+    # the run-close writer of vl_jupyter.export adds the run's BOM and OSCAL (docs/audit.md)
+    audit = ["assessment-results.oscal.json", "bom.json"]
+    audit += ["poam.oscal.json"] if any(r.status in ("fail", "error") for r in report) else []
+    assert sorted(p.name for p in run_one.iterdir()) == sorted(
+        ["results.json", "trace_first.json", *audit]
+    )
 
     def no_symlinks(*args, **kwargs):
         raise OSError("symlinks are not allowed here")

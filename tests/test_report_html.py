@@ -93,16 +93,30 @@ def test_one_row_per_control_with_status_word_and_icon(audit):
 def test_grouped_controls_have_one_bar_per_group(audit):
     tree = parse(audit._repr_html_())
     rows = {r["attrs"]["data-control"]: r for r in tree.find("tr", "vl-control")}
+    groups_rows = {r["attrs"]["data-control"]: r for r in tree.find("tr", "vl-groups")}
+    # a row of their own under their control: as wide as the table, never squeezed
+    assert set(groups_rows) <= set(rows)
+    assert list(groups_rows) == ["class-balance", "approvals-by-gender", "approvals-by-age",
+                                 "gender-representation", "age-representation"]  # fmt: skip
+    (cell,) = [c for c in groups_rows["approvals-by-age"]["children"] if c["attrs"].get("colspan")]
+    assert cell["attrs"]["colspan"] == "5"
     for control_id in ("approvals-by-gender", "approvals-by-age", "age-representation"):
-        (svg,) = tree.find("svg", root=rows[control_id])
-        bars = tree.find("rect", "vl-bar", root=svg)
+        (chart,) = tree.find("div", "vl-bars", root=groups_rows[control_id])
+        bars = tree.find("div", "vl-bar-row", root=chart)
         groups = audit[control_id].metadata["groups"]
         assert [b["attrs"]["data-group"] for b in bars] == list(groups)
-        for group in groups.values():
-            assert f"n={group['n']}" in svg["text"]
-    age = rows["approvals-by-age"]
+        for bar, group in zip(bars, groups.values(), strict=True):
+            assert f"n={group['n']}" in bar["text"]
+            (fill,) = tree.find("span", "vl-bar", root=bar)
+            width = float(re.search(r"width:([0-9.]+)%", fill["attrs"]["style"]).group(1))
+            assert width == pytest.approx(max(1.0, 100 * min(1.0, abs(group["value"]))), abs=0.06)
+            # real text at a real size, in the theme's colours (dark theme, Notebook 7)
+            assert "font-size:12px" in chart["attrs"]["style"]
+            assert "var(--jp-content-font-color1, #24292f)" in chart["attrs"]["style"]
+    assert not tree.find("svg")  # an SVG viewBox shrank with its cell
+    age = groups_rows["approvals-by-age"]
     assert "0.591" in age["text"] and "n=149" in age["text"]
-    assert not tree.find("svg", root=rows["completeness"])  # no per-group value to draw
+    assert "completeness" not in groups_rows  # no per-group value to draw
 
 
 def test_fail_and_error_rows_say_why_in_one_sentence(audit):
@@ -132,10 +146,13 @@ def test_error_and_excluded_groups_are_marked():
     report = vl.enforce(frame, policy, target="y", evidence=False, ci=False)
     tree = parse(report._repr_html_())
     rows = {r["attrs"]["data-control"]: r for r in tree.find("tr", "vl-control")}
-    excluded = tree.find("rect", "vl-excluded", root=rows["di"])
-    assert [e["attrs"]["data-group"] for e in excluded] == ["c"]
-    assert "excluded (n=5 < 10)" in rows["di"]["text"]
-    assert len(tree.find("rect", "vl-bar", root=rows["di"])) == 3
+    (groups,) = tree.find("tr", "vl-groups")
+    bars = tree.find("div", "vl-bar-row", root=groups)
+    assert [b["attrs"]["data-group"] for b in bars] == ["a", "b", "c"]
+    assert (
+        tree.find("span", "vl-excluded", root=bars[2]) and "excluded (n=5 < 10)" in bars[2]["text"]
+    )
+    assert not tree.find("span", "vl-excluded", root=bars[0])
     (status,) = tree.find("span", "vl-status", root=rows["missing"])
     assert status["text"] == "⊘ ERROR"
     (reason,) = tree.find("div", "vl-reason", root=rows["missing"])
@@ -159,3 +176,20 @@ def test_escaping_and_the_telemetry_line_share_the_look(evidence_dir, monkeypatc
     assert line.startswith('<div class="vl-monitor"')
     assert f"border-left:4px solid {STATUS_STYLE['pass'].colour}" in line
     assert re.search(r"border-left:4px solid #[0-9a-f]{6}", html)
+
+
+def test_versions_and_thresholds_read_the_same_everywhere():
+    from vl_jupyter.display import version_label
+
+    assert [version_label(v) for v in ("1.0", 2, "unversioned", None, " ")] == [
+        "v1.0", "v2", "unversioned", "", "",
+    ]  # fmt: skip
+    frame = pd.DataFrame({"y": [1, 0, 1, 0], "g": ["a", "a", "b", "b"]})
+    policy = {"vl-policy": 1, "version": "unversioned", "controls": [
+        {"id": "di", "metric": "disparate_impact", "operator": "gt", "threshold": 0.4,
+         "inputs": {"target": "target", "dimension": "g"}}]}  # fmt: skip
+    tree = parse(vl.enforce(frame, policy, target="y", evidence=False, ci=False)._repr_html_())
+    header = tree.find("div", "vl-report-header")[0]["text"]
+    assert "unversioned" in header and "vunversioned" not in header
+    (row,) = tree.find("tr", "vl-control")
+    assert "> 0.4" in row["text"] and "0.400" not in row["text"]

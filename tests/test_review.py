@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -10,7 +11,8 @@ import pytest
 import vl_jupyter as vl
 from vl_jupyter import evidence
 from vl_jupyter.datasets import policy_path
-from vl_jupyter.review import record_review, reviews, summary_html
+from vl_jupyter.display import STATUS_STYLE
+from vl_jupyter.review import record_review, reviews, sign_off, summary_html
 
 
 @pytest.fixture
@@ -63,7 +65,15 @@ def test_a_decision_round_trips_into_a_linked_review_record(report, panel, evide
     assert panel.records == [rec] and reviews(report, evidence_dir) == [rec]
     assert panel.justification.value == "" and panel.decision.value is None
     assert "[accept risk]" in dict((v, k) for k, v in panel.controls.options)["approvals-by-age"]
-    assert "1/3 controls decided" in panel.decided.value and "A. Auditor" in panel.decided.value
+    summary = panel.summary_html()
+    assert "1/3 controls decided" in summary and "A. Auditor" in summary
+    # an accepted risk is amber with its own word, never the green check of a pass
+    assert 'class="vl-decision vl-decision-accept_risk"' in summary
+    assert f"{STATUS_STYLE['warn'].icon} accept risk" in summary
+    assert STATUS_STYLE["pass"].colour not in summary.split("vl-decision-accept_risk")[1][:80]
+    # a readable time, the exact one on hover
+    assert re.search(r">\d{4}-\d\d-\d\d \d\d:\d\d UTC<", summary)
+    assert repr(panel.outcome).startswith("✔ recorded: accept risk on approvals-by-age")
     assert evidence.verify(evidence_dir).ok
 
 
@@ -129,3 +139,65 @@ def test_importing_the_review_facade_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_whole_report_sign_off_needs_every_open_control_decided(report, panel, evidence_dir):
+    panel.reviewer.value = "A. Auditor"
+    panel.signoff.value = "approve"
+    panel.sign.click()
+    assert (
+        "decide class-balance, approvals-by-age, age-representation before approving the "
+        "report (3 of 3 controls have no decision)" in panel.message.value
+    )
+    for control in ("class-balance", "approvals-by-age", "age-representation"):
+        record_review(report, control, "accept_risk", reviewer="A. Auditor",
+                      justification="known and monitored", evidence_dir=evidence_dir)  # fmt: skip
+    panel.signoff.value = "reject"
+    panel.sign.click()
+    assert "rejecting the report needs a justification" in panel.message.value
+    panel.signoff.value = "approve"
+    panel.sign.click()
+    rec = panel.records[0]
+    assert rec.summary == {"report_id": report.evidence_id, "scope": "report",
+                           "decision": "approve", "reviewer": "A. Auditor"}  # fmt: skip
+    assert rec.data["counts"] == dict(report.counts) and rec.session == report.session
+    assert repr(panel.outcome) == f"✔ report approved by A. Auditor ({rec.id})"
+    html = summary_html(report, reviews(report, evidence_dir))
+    assert "3/3 controls decided" in html and "report sign-off: " in html
+    assert 'vl-decision-approve"' in html and "✔ approved</b> by A. Auditor" in html
+    assert f"border-left:4px solid {STATUS_STYLE['pass'].colour}" in html
+    assert "sign-off: approved by A. Auditor" in panel._summary_bundle()["text/plain"]
+    assert evidence.verify(evidence_dir).ok
+
+
+def test_a_rejected_control_blocks_approval(report, evidence_dir):
+    record_review(report, "approvals-by-age", "reject", reviewer="x", evidence_dir=evidence_dir)
+    for control in ("class-balance", "age-representation"):
+        record_review(report, control, "needs work", reviewer="x", evidence_dir=evidence_dir)
+    with pytest.raises(ValueError, match="cannot approve: class-balance, approvals-by-age, "
+                       "age-representation are rejected or needs work"):  # fmt: skip
+        sign_off(report, "approve", reviewer="x", evidence_dir=evidence_dir)
+    with pytest.raises(ValueError, match="choose a sign-off: approve, reject, needs_work"):
+        sign_off(report, "ok", reviewer="x", evidence_dir=evidence_dir)
+    html = summary_html(report, reviews(report, evidence_dir))
+    assert f"border-left:4px solid {STATUS_STYLE['fail'].colour}" in html  # a rejection
+    assert "report sign-off: not yet signed" in html
+
+
+def test_the_panel_exports_as_a_sentence_not_a_widget_repr(report, evidence_dir, monkeypatch):
+    shown = []
+    monkeypatch.setattr("vl_jupyter.review._widget.display",
+                        lambda obj, **kw: shown.append(obj) or _Handle())  # fmt: skip
+    report.review(evidence_dir=evidence_dir)
+    # (with an IPython shell alive from other tests, the chart is displayed too)
+    (summary,) = [o for o in shown if 'class="vl-review-summary"' in o.get("text/html", "")]
+    (widget,) = [o for o in shown if "application/vnd.jupyter.widget-view+json" in o]
+    assert 'class="vl-review-summary"' in summary["text/html"]
+    assert "application/vnd.jupyter.widget-view+json" in widget
+    assert widget["text/plain"].startswith("Review panel (interactive: needs a running kernel)")
+    assert "VBox" not in widget["text/plain"]
+
+
+class _Handle:
+    def update(self, *args, **kwargs):
+        pass

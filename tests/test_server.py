@@ -152,7 +152,8 @@ async def test_telemetry_shows_time_memory_energy_and_co2(jp_fetch, project):
 def test_traffic_lights_of_each_kind():
     assert _stores.record_status("enforce", {"status": "warn"}) == "warn"
     assert _stores.record_status("telemetry", {"success": False}) == "error"
-    assert _stores.record_status("review", {"decision": "accept_risk"}) == "pass"
+    assert _stores.record_status("review", {"decision": "accept_risk"}) == "warn"
+    assert _stores.record_status("review", {"scope": "report", "decision": "approve"}) == "pass"
     assert _stores.record_status("review", {"decision": "reject"}) == "fail"
     assert _stores.record_status("review", {"decision": "needs_work"}) == "warn"
     assert _stores.record_status("sync", {}) == "info"

@@ -9,6 +9,7 @@ The public verbs::
         model.fit(X, y)
     vl.sync("mlflow")
     vl.evidence.verify()
+    vl.export("bundle", out="audit/")    # Annex IV, OSCAL, CycloneDX, signed records
 
 The Venturalítica SDK's verbs work as its users call them (docs/compat.md)::
 
@@ -25,7 +26,7 @@ In a notebook, ``%load_ext vl_jupyter`` adds the magics (``%%vl_monitor``,
 Everything else is an implementation detail and may change.
 """
 
-from . import datasets, enforcement, evidence, telemetry, trackers
+from . import datasets, enforcement, evidence, signing, telemetry, trackers
 from .datasets import list_scenarios, load_sample, quickstart
 from .enforcement import ControlResult, Report, ScanResult, enforce, retain, scan
 from .errors import (
@@ -34,12 +35,14 @@ from .errors import (
     DataSourceError,
     EnforcementError,
     EvidenceError,
+    ExportError,
     MetricError,
     PolicyError,
     SyncError,
     VLError,
     VLWarning,
 )
+from .export import export
 from .notebook import load_ipython_extension, unload_ipython_extension
 from .policy import Control, Policy, load_policy
 from .telemetry import monitor, tracecollector
@@ -47,6 +50,7 @@ from .trackers import sync, wrap
 
 __version__ = "0.1.0"
 
+signing.install()  # records are signed when the user has a key (docs/audit.md)
 # Composition root: an enforce inside the user's active MLflow run or wandb.run logs into
 # it at once (trackers import enforcement, never the reverse, so the hook is wired here).
 enforcement.on_recorded(trackers.autolog_report)
@@ -70,6 +74,7 @@ __all__ = [
     "DataSourceError",
     "EnforcementError",
     "EvidenceError",
+    "ExportError",
     "MetricError",
     "Policy",
     "PolicyError",
@@ -82,6 +87,7 @@ __all__ = [
     "datasets",
     "enforce",
     "evidence",
+    "export",
     "list_scenarios",
     "load_ipython_extension",
     "load_policy",
@@ -90,6 +96,7 @@ __all__ = [
     "quickstart",
     "retain",
     "scan",
+    "signing",
     "sync",
     "telemetry",
     "tracecollector",

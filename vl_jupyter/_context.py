@@ -68,11 +68,13 @@ def git_state(directory: str | Path = ".") -> dict[str, object] | None:
     return {"commit": commit, "branch": None if branch == "(detached)" else branch, "dirty": dirty}
 
 
-def origin() -> dict[str, str | None]:
+def origin() -> dict[str, str | int | None]:
     """The notebook or script producing evidence: what "the same notebook" means when a
-    run is compared with the previous one. A notebook's path comes from Jupyter Server's
+    run is compared with the previous one, and how the sidebar heads a record (and opens
+    the notebook at its cell). A notebook's path comes from Jupyter Server's
     ``JPY_SESSION_NAME`` (VS Code sets ``__vsc_ipynb_file__``); outside a kernel it is
-    the script (``sys.argv[0]``) relative to the working directory when inside it."""
+    the script (``sys.argv[0]``) relative to the working directory when inside it.
+    ``execution_count`` is the running cell's ``In [n]`` in IPython, else None."""
     import os
 
     notebook = os.environ.get("JPY_SESSION_NAME") or None
@@ -87,4 +89,13 @@ def origin() -> dict[str, str | None]:
                 script = str(path.resolve().relative_to(Path.cwd()))
             except ValueError:
                 script = str(path)
-    return {"notebook": notebook, "script": script}
+    return {"notebook": notebook, "script": script, "execution_count": _execution_count()}
+
+
+def _execution_count() -> int | None:
+    """IPython counts ``execution_count`` up before running a cell, so the running cell is
+    one less (what its displayhook calls ``prompt_count``); telemetry reads it the same."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    count = getattr(shell, "execution_count", None)
+    return max(0, count - 1) if isinstance(count, int) else None

@@ -6,6 +6,8 @@
     vl-jupyter policy policy.yaml
     vl-jupyter metrics
     vl-jupyter sync --to mlflow
+    vl-jupyter keys init --name "Ana Ruiz <ana@example.eu>"
+    vl-jupyter export --format bundle --out audit/
     vl-jupyter compare latest production
     vl-jupyter tag <record id> production
     vl-jupyter history --control approvals-by-age
@@ -18,6 +20,7 @@ exits 0 when everything pending was pushed, 2 when a tracker could not be used.
 from __future__ import annotations
 
 import argparse
+import difflib
 import json
 import re
 import sys
@@ -44,8 +47,68 @@ _ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⊘", "skipped"
 _COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "90", "skipped": "90"}
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that answers a misspelled option (``--polcy``) with the closest ones
+    (Python 3.11's argparse only says "unrecognized arguments" or that ``--policy`` is
+    missing)."""
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._seen = list(sys.argv[1:] if args is None else args)
+        return super().parse_known_args(args, namespace)
+
+    def error(self, message: str):  # type: ignore[override]
+        options = _long_options(self)
+        for token in getattr(self, "_seen", []):
+            name = token.split("=", 1)[0]
+            if name.startswith("--") and name not in options:
+                close = difflib.get_close_matches(name, sorted(options), n=2, cutoff=0.75)
+                if close:
+                    message = f"unknown option {name} (did you mean {' or '.join(close)}?)"
+                    break
+        super().error(message)
+
+
+def _long_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every ``--option`` of ``parser`` and of its sub-commands."""
+    found: set[str] = set()
+    for action in parser._actions:
+        found.update(s for s in action.option_strings if s.startswith("--"))
+        choices = getattr(action, "choices", None)
+        if isinstance(choices, dict):  # sub-commands (other choices are value lists)
+            for sub in choices.values():
+                if isinstance(sub, argparse.ArgumentParser):
+                    found |= _long_options(sub)
+    return found
+
+
+def _policy_arg(value: str) -> str:
+    """A policy file, or the name of a shipped example policy (``german_credit_data``)."""
+    from . import datasets
+
+    path = Path(value).expanduser()
+    root = datasets.policy_path("german_credit_data").parent
+    shipped = sorted(p.stem for p in root.glob("*.yaml"))
+    if path.is_file():
+        return value
+    if value in shipped:  # a name may hold a dot (loan.oscal)
+        return str(datasets.policy_path(value))
+    if any(sep in value for sep in "/\\") or path.suffix:
+        return value
+    try:
+        return str(datasets.policy_path(value))
+    except FileNotFoundError:
+        from .errors import PolicyError
+
+        close = difflib.get_close_matches(value, shipped, n=2, cutoff=0.6)
+        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        raise PolicyError(
+            f"no policy file or shipped policy named '{value}' ({hint}shipped policies: "
+            f"{', '.join(shipped)})"
+        ) from None
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="vl-jupyter", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="vl-jupyter", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("enforce", help="evaluate a policy on a data file")
@@ -58,7 +121,11 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument(
         "--sql", help="a DuckDB query giving the rows, e.g. \"SELECT * FROM 'preds/*.parquet'\""
     )
-    run.add_argument("--policy", required=True, help="a policy file (any supported dialect)")
+    run.add_argument(
+        "--policy",
+        required=True,
+        help="a policy file (any supported dialect) or a shipped policy's name",
+    )
     run.add_argument("--target", help="column of the ground truth")
     run.add_argument("--prediction", help="column of the model's predictions")
     run.add_argument("--score", help="column of the model's scores (probabilities)")
@@ -97,13 +164,36 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--tracking-uri", help="MLflow tracking URI (for --against mlflow)")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
     check.add_argument(
+        "--trusted-keys", metavar="FILE", help="fail on a signature by a key not in FILE"
+    )
+    check.add_argument(
+        "--anchor",
+        action="append",
+        default=[],
+        metavar="SEQ:HASH",
+        help="a head logged elsewhere (MLflow/W&B): that record must exist with that hash",
+    )
+    check.add_argument(
         "--full",
         action="store_true",
         help="re-hash every record, ignoring the checkpoint of the last clean verify",
     )
 
-    show = commands.add_parser("policy", help="validate a policy and list its controls")
+    from .export import add_cli as _add_export_cli
+    from .signing.cli import add_cli as _add_keys_cli
+
+    _add_keys_cli(commands)
+    _add_export_cli(commands)
+
+    show = commands.add_parser(
+        "policy",
+        help="validate a policy and list its controls and warnings "
+        "(exit 2 if a control cannot be evaluated)",
+    )
     show.add_argument("path")
+    show.add_argument(
+        "--strict", action="store_true", help="refuse the file at its first unevaluable control"
+    )
 
     commands.add_parser("metrics", help="list the metric keys a policy may use")
 
@@ -155,6 +245,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
             "policy": _policy,
             "metrics": _metrics,
             "sync": _sync,
+            "keys": _keys,
+            "export": _export,
             "compare": _compare,
             "tag": _tag,
             "history": _history,
@@ -217,11 +309,12 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
             return EXIT_ERROR
         columns = column.split(",")
         bindings[variable] = columns if len(columns) > 1 else column
+    policy = _policy_arg(args.policy)
     data = args.sql if args.sql is not None else _read_data(args.data)
     try:
         report = enforce(
             data,
-            args.policy,
+            policy,
             target=args.target,
             prediction=args.prediction,
             score=args.score,
@@ -357,7 +450,8 @@ def _print_table(report, out: TextIO) -> None:
         status = _paint(r.status, f"{_ICONS[r.status]} {r.status.upper():7}", out)
         print(
             f"  {status} {_safe(r.control_id):28} {_safe(r.metric_key):26} {value:24} "
-            f"{operator_symbol(r.operator)} {r.threshold:g}",
+            f"{_safe(operator_symbol(r.operator))} "
+            f"{'—' if r.threshold is None else f'{r.threshold:g}'}",
             file=out,
         )
         if r.reason:
@@ -367,17 +461,26 @@ def _print_table(report, out: TextIO) -> None:
 
 
 def _verify(args: argparse.Namespace, out: TextIO) -> int:
-    from .evidence import verify
+    """Chain and index (the evidence room), the tracker's heads (``--against``, the
+    trackers room), then ``--anchor`` heads and signatures (the signing room)."""
+    from .evidence import EvidenceStore
+    from .signing import verify_store_signatures
 
-    result = verify(root=args.evidence_dir, full=args.full)
+    store = EvidenceStore(args.evidence_dir)
+    result = store.verify(full=args.full)
     anchors = None
     if args.against:
         from .trackers import check_anchors, from_options
 
         settings = from_options(tracking_uri=args.tracking_uri)
         anchors = check_anchors(args.against, args.evidence_dir, settings)
+    signatures = verify_store_signatures(store.root, args.trusted_keys, args.anchor)
+    ok = result.ok and not signatures["problems"]
     if args.json:
         doc = result.to_dict()
+        doc["ok"] = ok
+        doc["problems"] += signatures["problems"]  # chain first, then signatures/anchors
+        doc["signed"] = signatures["signed"]
         if anchors is not None:
             doc["against"] = anchors.to_dict()
         json.dump(doc, out, indent=2)
@@ -386,34 +489,59 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
         print(_safe(result), file=out)
         if anchors is not None:
             print(_safe(anchors), file=out)
-    if anchors is not None and not anchors.anchors and not result.ok:
+        print(_safe(signatures["text"]), file=out)
+    if anchors is not None and not anchors.anchors and not ok:
         return EXIT_FAILED
     if anchors is not None and not anchors.anchors:
         return EXIT_ERROR  # nothing to hold the store against: not a pass
-    return EXIT_PASSED if result.ok and (anchors is None or anchors.ok) else EXIT_FAILED
+    return EXIT_PASSED if ok and (anchors is None or anchors.ok) else EXIT_FAILED
+
+
+def _keys(args: argparse.Namespace, out: TextIO) -> int:
+    from .signing.cli import run
+
+    return run(args, out)
+
+
+def _export(args: argparse.Namespace, out: TextIO) -> int:
+    from .export.cli import run
+
+    return run(args, out)
 
 
 def _policy(args: argparse.Namespace, out: TextIO) -> int:
+    """List what a policy will check; exit 2 when a control cannot be evaluated (each is
+    an error result at enforce time) so a CI step catches it before the data arrives."""
+    import warnings as _warnings
+
+    from .errors import VLWarning
     from .policy import load_policy
 
-    policy = load_policy(Path(args.path))
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", VLWarning)  # listed below, once each
+        policy = load_policy(Path(_policy_arg(args.path)), strict=args.strict)
+    t = _safe  # policy text never acts on the terminal
     print(
-        f"{_safe(policy.title)} v{_safe(policy.version)} ({policy.dialect}, {len(policy)} controls, "
-        f"sha256 {policy.sha256[:12]})",
+        f"{t(policy.title)} v{t(policy.version)} ({policy.dialect}, {len(policy)} controls, "
+        f"{len(policy.problems)} cannot be evaluated, sha256 {policy.sha256[:12]})",
         file=out,
     )
     for c in policy:
         inputs = ", ".join(
             f"{role}={v if isinstance(v, str) else '+'.join(v)}" for role, v in c.inputs.items()
         )
+        threshold = "—" if c.threshold is None else f"{c.threshold:g}"
+        flag = "ERROR " if c.problem else ""
         print(
-            f"  {_safe(c.id):28} {_safe(c.metric):26} {c.operator_symbol} {c.threshold:g}  "
-            f"[{_safe(c.severity)}, {_safe(c.enforcement_mode)}] {_safe(inputs)}",
+            t(
+                f"  {flag}{c.id:28} {c.metric or '—':26} {c.operator_symbol or '—'} {threshold}  "
+                f"[{c.severity}, {c.enforcement_mode}] {inputs}"
+            ),
             file=out,
         )
     for warning in policy.warnings:
-        print(f"warning: {_safe(warning)}", file=out)
-    return EXIT_PASSED
+        print(f"warning: {t(warning)}", file=out)
+    return EXIT_ERROR if policy.problems else EXIT_PASSED
 
 
 def _metrics(args: argparse.Namespace, out: TextIO) -> int:

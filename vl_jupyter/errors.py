@@ -135,3 +135,15 @@ class SyncError(VLError):
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "target": self.target, "pending": self.pending}
+
+
+class SigningError(VLError):
+    """A signing key could not be created, read or used."""
+
+    code = "SIGNING_FAILED"
+
+
+class ExportError(VLError):
+    """Evidence could not be exported (empty selection, bad option, unwritable folder)."""
+
+    code = "EXPORT_FAILED"

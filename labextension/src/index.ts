@@ -1,14 +1,56 @@
-import {
-  JupyterFrontEnd,
-  JupyterFrontEndPlugin
-} from '@jupyterlab/application';
-import { NotebookActions } from '@jupyterlab/notebook';
+import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette, Notification } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { IStatusBar } from '@jupyterlab/statusbar';
 
+import { EvidenceController, ITrackerSettings } from './controller';
+import { IRecordActions } from './components/Detail';
 import { complianceIcon } from './icon';
-import { CompliancePanel, ITrackerSettings } from './panel';
+import { CompliancePanel } from './panel';
+import { requestAPI } from './request';
+import { VerdictItem } from './statusbar';
 
 const PLUGIN_ID = 'vl-jupyter:plugin';
+const CATEGORY = 'Compliance';
+
+/** The command ids, for the palette, the menus and the tests. */
+export const COMMANDS = {
+  open: 'vl-jupyter:open',
+  refresh: 'vl-jupyter:refresh',
+  syncMlflow: 'vl-jupyter:sync-mlflow',
+  syncWandb: 'vl-jupyter:sync-wandb',
+  verify: 'vl-jupyter:verify',
+  export: 'vl-jupyter:export',
+  reveal: 'vl-jupyter:reveal'
+};
+
+/**
+ * Where "Export for audit" posts. The evidence export endpoint is not on this server
+ * yet: until it is, the command is listed, disabled, and says why.
+ */
+export const EXPORT_ENDPOINT: string | null = null;
+
+/** Select the cell run as ``In [count]`` of ``panel``'s notebook and scroll to it. */
+async function selectCell(panel: NotebookPanel, count: number | null): Promise<void> {
+  await panel.context.ready;
+  await panel.revealed;
+  if (count === null) {
+    return;
+  }
+  const notebook = panel.content;
+  const index = notebook.widgets.findIndex(
+    cell => cell.model.type === 'code' && (cell.model as any).executionCount === count
+  );
+  if (index < 0) {
+    Notification.info(`No cell of ${panel.context.path} ran as [${count}] in this session.`, {
+      autoClose: 4000
+    });
+    return;
+  }
+  notebook.activeCellIndex = index;
+  await notebook.scrollToCell(notebook.widgets[index], 'center');
+}
 
 /**
  * The "Compliance" sidebar: evidence of every notebook under the server's root, and
@@ -18,27 +60,132 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Compliance sidebar: evidence, traffic lights, sync to MLflow and W&B.',
   autoStart: true,
-  optional: [ISettingRegistry],
+  optional: [ISettingRegistry, ICommandPalette, INotebookTracker, IStatusBar],
   activate: (
     app: JupyterFrontEnd,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null,
+    statusBar: IStatusBar | null
   ) => {
-    const panel = new CompliancePanel();
+    const controller = new EvidenceController(requestAPI, {
+      isLocal: rec => {
+        const path = notebooks?.currentWidget?.context.path;
+        const from = rec.summary.notebook;
+        return (
+          !!path &&
+          typeof from === 'string' &&
+          (from === path || path.endsWith('/' + from) || from.endsWith('/' + path))
+        );
+      },
+      notifier: {
+        success: message => Notification.success(message, { autoClose: 5000 }),
+        error: message => Notification.error(message, { autoClose: false }),
+        info: message => Notification.info(message, { autoClose: 5000 })
+      }
+    });
+    const actions: IRecordActions = {
+      openCell: (path, count) => {
+        void app.commands
+          .execute('docmanager:open', { path })
+          .then(widget => {
+            if (widget instanceof NotebookPanel) {
+              return selectCell(widget, count);
+            }
+          })
+          .catch(reason => {
+            Notification.error(`Could not open ${path}: ${reason}`, { autoClose: 6000 });
+          });
+      }
+    };
+    const panel = new CompliancePanel(controller, actions);
     panel.title.icon = complianceIcon;
     app.shell.add(panel, 'right', { rank: 900 });
 
-    app.commands.addCommand('vl-jupyter:open', {
-      label: 'Show Compliance Evidence',
+    const { commands } = app;
+    commands.addCommand(COMMANDS.open, {
+      label: 'Compliance: Open Panel',
+      caption: 'Show the evidence of every notebook under this server',
       execute: () => app.shell.activateById(panel.id)
     });
-    app.commands.addCommand('vl-jupyter:refresh', {
-      label: 'Refresh Compliance Evidence',
-      execute: () => panel.refreshSoon()
+    commands.addCommand(COMMANDS.refresh, {
+      label: 'Compliance: Refresh',
+      execute: () => controller.refreshSoon()
+    });
+    commands.addCommand(COMMANDS.syncMlflow, {
+      label: 'Compliance: Sync to MLflow',
+      isEnabled: () => controller.state.sync?.state !== 'running',
+      execute: () => controller.sync('mlflow')
+    });
+    commands.addCommand(COMMANDS.syncWandb, {
+      label: 'Compliance: Sync to W&B',
+      isEnabled: () => controller.state.sync?.state !== 'running',
+      execute: () => controller.sync('wandb')
+    });
+    commands.addCommand(COMMANDS.verify, {
+      label: 'Compliance: Verify Evidence',
+      caption: 'Re-hash every evidence store and check its chain',
+      execute: async () => {
+        app.shell.activateById(panel.id);
+        await controller.verifyAll();
+      }
+    });
+    commands.addCommand(COMMANDS.export, {
+      label: 'Compliance: Export for Audit',
+      caption: EXPORT_ENDPOINT
+        ? 'Write an audit bundle of the evidence'
+        : 'Not available: this server has no evidence export endpoint yet',
+      isEnabled: () => EXPORT_ENDPOINT !== null,
+      execute: () => undefined
+    });
+    commands.addCommand(COMMANDS.reveal, {
+      label: 'Compliance: Show Record',
+      execute: args => {
+        app.shell.activateById(panel.id);
+        const id = typeof args.id === 'string' ? args.id : '';
+        if (id && !controller.reveal(id)) {
+          controller.refreshSoon(); // revealed once the refresh lists it
+        }
+      }
+    });
+    commands.addKeyBinding({
+      command: COMMANDS.open,
+      keys: ['Accel Alt V'],
+      selector: 'body'
+    });
+    if (palette) {
+      for (const command of Object.values(COMMANDS)) {
+        if (command !== COMMANDS.reveal) {
+          palette.addItem({ command, category: CATEGORY });
+        }
+      }
+    }
+
+    if (statusBar) {
+      const path = () => notebooks?.currentWidget?.context.path ?? null;
+      const item = new VerdictItem(controller, path, () => app.shell.activateById(panel.id));
+      statusBar.registerStatusItem('vl-jupyter:verdict', {
+        item,
+        align: 'left',
+        rank: 50,
+        isActive: () => !!notebooks?.currentWidget
+      });
+      notebooks?.currentChanged.connect(() => item.update());
+    }
+
+    // From a cell's report to its record: the report's evidence id carries
+    // data-vl-record (plain HTML, no script, so it survives export).
+    document.addEventListener('click', event => {
+      const target = event.target as Element | null;
+      const id = target?.closest?.('[data-vl-record]')?.getAttribute('data-vl-record');
+      if (id && target?.closest('.jp-OutputArea-output')) {
+        void commands.execute(COMMANDS.reveal, { id });
+      }
     });
 
     // A cell that finished in this tab may have written evidence. Other tabs, nbclient
-    // and the CLI are caught by the panel's poll.
-    NotebookActions.executed.connect(() => panel.refreshSoon());
+    // and the CLI are caught by the controller's poll.
+    NotebookActions.executed.connect(() => controller.refreshSoon());
 
     const apply = (settings: ISettingRegistry.ISettings) => {
       const c = settings.composite as { [key: string]: any };
@@ -49,8 +196,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         wandb_entity: c.wandbEntity || undefined,
         wandb_mode: c.wandbMode || undefined
       };
-      panel.trackerSettings = trackers;
-      panel.pollInterval = Number(c.refreshInterval) || 5;
+      controller.trackerSettings = trackers;
+      controller.pollInterval = Number(c.refreshInterval) || 5;
     };
     if (settingRegistry) {
       settingRegistry
@@ -62,9 +209,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
         .catch(reason => {
           console.error('vl-jupyter: settings could not be loaded', reason);
         })
-        .then(() => panel.start());
+        .then(() => controller.start());
     } else {
-      panel.start();
+      controller.start();
     }
   }
 };

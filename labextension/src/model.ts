@@ -32,6 +32,10 @@ export interface IEvidenceRecord {
   status: Status;
   synced: { [target: string]: ISyncLink };
   syncable: boolean;
+  /** The evidence chain's verdict on this record, when the server says it. */
+  integrity?: 'verified' | 'unverified' | 'damaged';
+  /** Why, when it is not verified. */
+  integrity_reason?: string;
   telemetry?: {
     wall_s?: number | null;
     peak_rss_bytes?: number | null;
@@ -286,22 +290,23 @@ export function dismissSync(state: IState): IState {
 
 // -- formatting
 
+/** As the inline report: ``42.1 ms``, ``12.34 s``, ``2 min 5 s``. */
 export function formatSeconds(s: number | null | undefined): string {
-  if (s === null || s === undefined) {
+  if (!isNum(s)) {
     return '–';
   }
   if (s < 1) {
-    return `${Math.round(s * 1000)} ms`;
+    return `${shortNumber(s * 1000, 3)} ms`;
   }
-  if (s < 60) {
-    return `${s.toFixed(1)} s`;
+  if (s < 120) {
+    return `${s.toFixed(2)} s`;
   }
   const m = Math.floor(s / 60);
   return `${m} min ${Math.round(s - m * 60)} s`;
 }
 
 export function formatBytes(b: number | null | undefined): string {
-  if (b === null || b === undefined) {
+  if (!isNum(b)) {
     return '–';
   }
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
@@ -315,66 +320,140 @@ export function formatBytes(b: number | null | undefined): string {
   return `${sign}${unit ? value.toFixed(1) : value} ${units[unit]}`;
 }
 
+/** As the inline report: kWh from 1 kWh, else Wh, mWh, µWh, nWh. */
 export function formatEnergy(kwh: number | null | undefined): string {
-  if (kwh === null || kwh === undefined) {
+  if (!isNum(kwh)) {
     return '–';
   }
-  const wh = kwh * 1000;
-  if (wh < 1) {
-    return `${(wh * 1000).toPrecision(3)} mWh`;
+  if (kwh >= 1) {
+    return `${shortNumber(kwh, 3)} kWh`;
   }
-  return wh < 1000 ? `${wh.toPrecision(3)} Wh` : `${kwh.toPrecision(3)} kWh`;
+  let value = kwh * 1000;
+  for (const unit of ['Wh', 'mWh', 'µWh', 'nWh']) {
+    if (value >= 1 || unit === 'nWh') {
+      return `${shortNumber(value, 3)} ${unit}`;
+    }
+    value *= 1000;
+  }
+  return `${kwh} kWh`;
 }
 
+/** The same scaling as the inline report (g, mg, µg, ng): one figure reads the same
+ * in the cell and in the sidebar. */
 export function formatCo2(g: number | null | undefined): string {
-  if (g === null || g === undefined) {
+  if (!isNum(g)) {
     return '–';
   }
-  return g < 1 ? `${(g * 1000).toPrecision(3)} mg CO2e` : `${g.toPrecision(3)} g CO2e`;
+  const units = ['g', 'mg', 'µg', 'ng'];
+  let value = g;
+  for (const unit of units) {
+    if (value >= 1 || unit === 'ng') {
+      return `${shortNumber(value, 3)} ${unit} CO2e`;
+    }
+    value *= 1000;
+  }
+  return `${g} g CO2e`;
 }
 
+/** Python's ``f"{v:.{digits}g}"`` without trailing zeros: ``0.4``, ``0.7927``. */
+export function shortNumber(v: number, digits: number): string {
+  if (Number.isInteger(v) && Math.abs(v) < 1e9) {
+    return String(v);
+  }
+  return String(Number(v.toPrecision(digits)));
+}
+
+/** A value or threshold, with four significant digits, as the inline report writes
+ * them (``> 0.4`` in both, never ``> 0.400`` in one of them). */
 export function formatValue(v: unknown): string {
-  if (v === null || v === undefined) {
+  if (v === null || v === undefined || (typeof v === 'number' && isNaN(v))) {
     return '–';
   }
   if (typeof v === 'number') {
-    return Number.isInteger(v) ? String(v) : v.toPrecision(3);
+    return shortNumber(v, 4);
   }
   return String(v);
 }
 
+/** ``> 0.8``: operator and threshold, as in the report. */
+export function formatThreshold(op: unknown, threshold: unknown): string {
+  const symbol = operatorSymbol(typeof op === 'string' ? op : null);
+  return `${symbol} ${formatValue(threshold)}`.trim();
+}
+
+/** ``v1.0`` for a version number, the word itself otherwise (``unversioned``). */
+export function versionLabel(version: unknown): string {
+  const text = version === null || version === undefined ? '' : String(version).trim();
+  if (!text) {
+    return '';
+  }
+  return /^[0-9]/.test(text) ? `v${text}` : text;
+}
+
+/** ``2026-12-01 09:31`` in the browser's time zone; the raw ISO time stays as the
+ * tooltip. An unparseable time is shown as given. */
+export function formatDateTime(iso: unknown): string {
+  if (typeof iso !== 'string') {
+    return '';
+  }
+  const d = new Date(iso);
+  if (isNaN(d.getTime())) {
+    return iso;
+  }
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return (
+    `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ` +
+    `${pad(d.getHours())}:${pad(d.getMinutes())}`
+  );
+}
+
+/** The last part of a path: ``notebooks/01_quickstart.ipynb`` -> ``01_quickstart.ipynb``. */
+export function baseName(path: string): string {
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1] || path;
+}
+
+function isNum(v: unknown): v is number {
+  return typeof v === 'number' && isFinite(v);
+}
+
+/** The symbols of vl_jupyter.policy.operator_symbol: the inline report, the CLI and the
+ * sidebar write a threshold the same way (``>= 0.99`` everywhere). */
 const OPERATORS: { [op: string]: string } = {
   gt: '>',
-  ge: '≥',
-  gte: '≥',
+  ge: '>=',
+  gte: '>=',
   lt: '<',
-  le: '≤',
-  lte: '≤',
-  eq: '=',
-  ne: '≠'
+  le: '<=',
+  lte: '<=',
+  eq: '==',
+  ne: '!='
 };
 
 export function operatorSymbol(op: string | null | undefined): string {
-  return op ? OPERATORS[op] ?? op : '';
+  return op ? (OPERATORS[op] ?? op) : '';
 }
 
 /** "2 passed · 1 failed" for an enforce record, from its summary's counts. */
 export function controlsLine(summary: { [key: string]: any }): string {
-  const counts = summary.counts || {};
+  const counts = summary.counts && typeof summary.counts === 'object' ? summary.counts : {};
   const parts: string[] = [];
-  const words: [string, string][] = [
-    ['pass', 'passed'],
-    ['warn', 'warned'],
-    ['fail', 'failed'],
-    ['error', 'errors'],
-    ['skipped', 'skipped']
+  // [key, one, many]: "1 error", "2 errors", never "1 errors"
+  const words: [string, string, string][] = [
+    ['pass', 'passed', 'passed'],
+    ['warn', 'warned', 'warned'],
+    ['fail', 'failed', 'failed'],
+    ['error', 'error', 'errors'],
+    ['skipped', 'skipped', 'skipped']
   ];
-  for (const [key, word] of words) {
-    if (counts[key]) {
-      parts.push(`${counts[key]} ${word}`);
+  for (const [key, one, many] of words) {
+    const n = counts[key];
+    if (isNum(n) && n > 0) {
+      parts.push(`${n} ${n === 1 ? one : many}`);
     }
   }
-  return parts.join(' · ') || `${summary.controls ?? 0} controls`;
+  const controls = isNum(summary.controls) ? summary.controls : 0;
+  return parts.join(' · ') || `${controls} control${controls === 1 ? '' : 's'}`;
 }
 
 export function errorText(error: IApiError): string {
@@ -385,3 +464,238 @@ export const TARGET_LABELS: Record<Target, string> = {
   mlflow: 'MLflow',
   wandb: 'W&B'
 };
+
+// -- the API's answer, never trusted
+
+const STATUSES: Status[] = ['pass', 'warn', 'fail', 'error', 'skipped', 'info'];
+
+function str(v: unknown, fallback = ''): string {
+  return typeof v === 'string' ? v : fallback;
+}
+
+function obj(v: unknown): { [key: string]: any } {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as any) : {};
+}
+
+/**
+ * One listed record with every field of the expected type, or ``null`` when it has
+ * no usable id. A field of the wrong type (a proxy, an older or newer server) becomes
+ * its empty value instead of breaking the render.
+ */
+export function normalizeRecord(raw: unknown): IEvidenceRecord | null {
+  const r = obj(raw);
+  const id = str(r.id);
+  if (!id) {
+    return null;
+  }
+  const status = STATUSES.includes(r.status) ? (r.status as Status) : 'info';
+  const synced: { [target: string]: ISyncLink } = {};
+  for (const [target, link] of Object.entries(obj(r.synced))) {
+    const l = obj(link);
+    synced[target] = {
+      run_id: typeof l.run_id === 'string' ? l.run_id : null,
+      url: typeof l.url === 'string' ? l.url : null,
+      location: typeof l.location === 'string' ? l.location : null,
+      synced_at: typeof l.synced_at === 'string' ? l.synced_at : null
+    };
+  }
+  const out: IEvidenceRecord = {
+    id,
+    kind: str(r.kind, 'record'),
+    created: str(r.created),
+    session: str(r.session),
+    seq: isNum(r.seq) ? r.seq : 0,
+    hash: str(r.hash),
+    summary: obj(r.summary),
+    file: str(r.file),
+    path: str(r.path),
+    store: str(r.store),
+    notebook: str(r.notebook, '.'),
+    status,
+    synced,
+    syncable: r.syncable === true,
+    integrity: ['verified', 'unverified', 'damaged'].includes(r.integrity)
+      ? r.integrity
+      : undefined,
+    integrity_reason: typeof r.integrity_reason === 'string' ? r.integrity_reason : undefined
+  };
+  if (r.telemetry !== undefined) {
+    const t = obj(r.telemetry);
+    const num = (v: unknown) => (isNum(v) ? v : null);
+    out.telemetry = {
+      wall_s: num(t.wall_s),
+      peak_rss_bytes: num(t.peak_rss_bytes),
+      energy_kwh: num(t.energy_kwh),
+      co2e_g: num(t.co2e_g)
+    };
+  }
+  if (r.data !== undefined) {
+    out.data = obj(r.data);
+  }
+  return out;
+}
+
+/** A page from the API, its records normalised; a malformed page is an empty one. */
+export function normalizePage(raw: unknown): IEvidencePage {
+  const p = obj(raw);
+  const records = (Array.isArray(p.records) ? p.records : [])
+    .map(normalizeRecord)
+    .filter((r: IEvidenceRecord | null): r is IEvidenceRecord => r !== null);
+  return {
+    records,
+    total: isNum(p.total) ? p.total : records.length,
+    offset: isNum(p.offset) ? p.offset : 0,
+    limit: isNum(p.limit) ? p.limit : records.length,
+    stores: Array.isArray(p.stores) ? p.stores : [],
+    version: str(p.version)
+  };
+}
+
+// -- telling records apart
+
+export interface IHeading {
+  /** ``01_quickstart.ipynb`` or the script's name; the folder when nothing else. */
+  source: string;
+  /** ``[7]``: the cell's execution count, when known. */
+  cell: string;
+  /** ``German credit data audit v1.0`` for an enforce record, the block's name for
+   * telemetry, the control for a review. */
+  title: string;
+  /** ``2026-12-01 09:31``. */
+  when: string;
+}
+
+/** What a record's row shows instead of its raw 32-character id. */
+export function recordHeading(rec: IEvidenceRecord): IHeading {
+  const s = rec.summary;
+  // a notebook's path, else the script's (vl_jupyter._context.origin)
+  const notebook = str(s.notebook) || str(s.script);
+  const source = notebook
+    ? baseName(notebook)
+    : rec.notebook && rec.notebook !== '.'
+      ? `${rec.notebook}/`
+      : 'project root';
+  const cell = isNum(s.execution_count) ? `[${s.execution_count}]` : '';
+  let title = str(s.name);
+  if (rec.kind === 'enforce') {
+    const policy = [str(s.policy_title), versionLabel(s.policy_version)].filter(Boolean).join(' ');
+    title = [policy, str(s.name)].filter(Boolean).join(' · ') || 'policy check';
+  } else if (rec.kind === 'review') {
+    title =
+      s.scope === 'report'
+        ? 'sign-off of the report'
+        : `review of ${str(s.control_id, 'a control')}`;
+  }
+  return { source, cell, title: title || rec.kind, when: formatDateTime(rec.created) };
+}
+
+/** The notebook path a record came from, relative to the server root, when known. */
+export function notebookPath(rec: IEvidenceRecord): string | null {
+  const notebook = str(rec.summary.notebook);
+  if (!notebook || !/\.ipynb$/.test(notebook)) {
+    return null;
+  }
+  if (/^([a-zA-Z]:)?[\\/]/.test(notebook)) {
+    // Jupyter Server gives the kernel an absolute path; the store sits in the notebook's
+    // working directory (its folder, by default), which the listing gives relative to
+    // the server's root
+    const base = baseName(notebook);
+    return rec.notebook && rec.notebook !== '.' ? `${rec.notebook}/${base}` : base;
+  }
+  return notebook;
+}
+
+// -- filters
+
+export interface IFilter {
+  text: string;
+  status: Status | '';
+  kind: string;
+  sync: '' | 'pending' | 'synced';
+}
+
+export function emptyFilter(): IFilter {
+  return { text: '', status: '', kind: '', sync: '' };
+}
+
+export function isFiltering(f: IFilter): boolean {
+  return !!(f.text.trim() || f.status || f.kind || f.sync);
+}
+
+/** The records matching every filter; ``text`` matches notebook, policy, name, control,
+ * reviewer, kind, status and id, case-insensitively, each word on its own. */
+export function filterRecords(records: IEvidenceRecord[], f: IFilter): IEvidenceRecord[] {
+  if (!isFiltering(f)) {
+    return records;
+  }
+  const words = f.text.toLowerCase().split(/\s+/).filter(Boolean);
+  return records.filter(r => {
+    if (f.status && r.status !== f.status) {
+      return false;
+    }
+    if (f.kind && r.kind !== f.kind) {
+      return false;
+    }
+    if (f.sync) {
+      const synced = Object.keys(r.synced).length > 0;
+      if (!r.syncable || synced !== (f.sync === 'synced')) {
+        return false;
+      }
+    }
+    if (words.length) {
+      const s = r.summary;
+      const hay = [
+        r.id,
+        r.kind,
+        r.status,
+        r.notebook,
+        s.notebook,
+        s.script,
+        s.name,
+        s.policy_title,
+        s.policy_version,
+        s.control_id,
+        s.reviewer,
+        s.decision
+      ]
+        .filter(v => typeof v === 'string' || typeof v === 'number')
+        .join(' ')
+        .toLowerCase();
+      return words.every(w => hay.includes(w));
+    }
+    return true;
+  });
+}
+
+/** The newest enforce record of ``path`` (a notebook), for the status bar. */
+export function lastVerdict(
+  records: IEvidenceRecord[],
+  path: string | null
+): IEvidenceRecord | null {
+  if (!path) {
+    return null;
+  }
+  return (
+    records.find(
+      r =>
+        r.kind === 'enforce' &&
+        typeof r.summary.notebook === 'string' &&
+        (r.summary.notebook === path ||
+          path.endsWith('/' + r.summary.notebook) ||
+          r.summary.notebook.endsWith('/' + path))
+    ) ?? null
+  );
+}
+
+/** Where to open an MLflow store that has no web address (the default sqlite file):
+ * the command that serves it on this machine. */
+export function mlflowHint(url: string | null | undefined): string | null {
+  if (!url || /^https?:\/\//.test(url)) {
+    return null;
+  }
+  const m = /^(sqlite:\/\/\/[^#]*?)\/?(#.*)?$/.exec(url);
+  if (m) {
+    return `mlflow ui --backend-store-uri ${m[1]} --host 127.0.0.1 --port 5000`;
+  }
+  return null;
+}

@@ -31,8 +31,7 @@ export async function requestAPI<T>(
   }
   const search = params.toString();
   const url =
-    URLExt.join(settings.baseUrl, 'vl-jupyter', 'api', endPoint) +
-    (search ? `?${search}` : '');
+    URLExt.join(settings.baseUrl, 'vl-jupyter', 'api', endPoint) + (search ? `?${search}` : '');
 
   let response: Response;
   try {

@@ -132,7 +132,7 @@ def run_jupyter(
 def open_page(shots: Path, **page_kwargs) -> Iterator:
     """A chromium page (60 s default timeout); the page at a failure is saved to
     ``shots/failure.png``. Call it inside the test so a missing chromium fails the test."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     exe = chromium()
     shots.mkdir(parents=True, exist_ok=True)
@@ -141,6 +141,9 @@ def open_page(shots: Path, **page_kwargs) -> Iterator:
         try:
             page = browser.new_page(viewport={"width": 1500, "height": 950}, **page_kwargs)
             page.set_default_timeout(60_000)
+            # assertions wait up to 30 s (not Playwright's 5 s): on a shared 2-core
+            # machine JupyterLab's first paint alone can take longer than 5 s
+            expect.set_options(timeout=30_000)
             try:
                 yield page
             except BaseException:

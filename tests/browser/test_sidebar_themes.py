@@ -149,10 +149,10 @@ def test_dark_theme_is_readable_and_follows_the_theme(
 
         # an open record (its own background) and its controls table stay readable
         row.locator(".vl-Record-main").click()
-        cell = panel.locator(".vl-Controls td").first
+        cell = panel.locator(".vl-Controls .vl-Control-value").first
         expect(cell).to_be_visible()
         ratio, fg, bg = contrast(cell.evaluate(COLOURS_JS))
-        assert ratio >= 4.5, f"dark theme: control cell {fg} on {bg} has contrast {ratio:.2f}"
+        assert ratio >= 4.5, f"dark theme: control value {fg} on {bg} has contrast {ratio:.2f}"
         panel.screenshot(path=shots / "sidebar-dark.png")
 
     target = ROOT / "docs" / "img" / "sidebar-dark.png"
@@ -184,6 +184,11 @@ def test_keyboard_only_reaches_a_record_opens_it_selects_it_and_syncs(
         expect(focused).to_have_text("Sync to MLflow")
         kb.press("Tab")
         expect(focused).to_have_text("Sync to W&B")
+        # then the search box and the three filters
+        for label in ("Search records", "Filter by status", "Filter by kind",
+                      "Filter by sync state"):  # fmt: skip
+            kb.press("Tab")
+            expect(focused).to_have_attribute("aria-label", label)
         kb.press("Tab")
         record = panel.locator('.vl-Record[data-kind="enforce"]').first
         check = record.locator("input.vl-Record-check")
@@ -211,9 +216,13 @@ def test_keyboard_only_reaches_a_record_opens_it_selects_it_and_syncs(
         kb.press("Enter")
         expect(record.locator(".vl-Controls")).to_be_visible()
 
-        # back to the sync button: checkbox, "Clear selection", W&B, MLflow
+        # back to the sync button: checkbox, 3 filters, search, "Clear selection", W&B,
+        # MLflow
         kb.press("Shift+Tab")
         expect(check).to_be_focused()
+        for _ in range(4):
+            kb.press("Shift+Tab")
+        expect(focused).to_have_attribute("aria-label", "Search records")
         kb.press("Shift+Tab")
         expect(focused).to_have_text("Clear selection")
         kb.press("Shift+Tab")

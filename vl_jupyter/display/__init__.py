@@ -6,12 +6,14 @@ pieces built from them. Everything here is plain HTML with inline styles: no scr
 colour is never the only signal (every status also has an icon and a word).
 """
 
-from ._groups import GroupBar, group_bars, svg_bars, wilson
+from ._groups import GroupBar, group_bars, html_bars, wilson
 from ._report import REPORT_HEADERS, control_row, report_html
 from ._style import (
     FONT,
     MUTED,
+    RULE,
     STATUS_STYLE,
+    TEXT,
     StatusStyle,
     badge,
     banner,
@@ -19,6 +21,7 @@ from ._style import (
     fmt_number,
     row,
     table,
+    version_label,
 )
 from ._tables import EvidenceView, PolicyView
 from ._trend import LEVEL_STYLE, Trend, comparison_html, level_badge
@@ -28,7 +31,9 @@ __all__ = [
     "LEVEL_STYLE",
     "MUTED",
     "REPORT_HEADERS",
+    "RULE",
     "STATUS_STYLE",
+    "TEXT",
     "EvidenceView",
     "GroupBar",
     "PolicyView",
@@ -41,10 +46,11 @@ __all__ = [
     "esc",
     "fmt_number",
     "group_bars",
+    "html_bars",
     "level_badge",
     "report_html",
     "row",
-    "svg_bars",
     "table",
+    "version_label",
     "wilson",
 ]

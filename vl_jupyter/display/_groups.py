@@ -1,4 +1,4 @@
-"""Per-group values of a control, as bars: the inline SVG and the review chart share them.
+"""Per-group values of a control, as bars: the inline HTML bars and the review chart share them.
 
 A control's ``metadata["groups"]`` holds ``{label: {"n": ..., "value": ...}}``, or
 ``tpr``/``fpr`` instead of ``value`` for the equalized-odds metrics; groups left out for
@@ -11,11 +11,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ._style import MUTED, STATUS_STYLE, esc, fmt_number
+from ._style import MUTED, STATUS_STYLE, TEXT, esc, fmt_number
 
 #: At most this many bars are drawn per control; the rest are counted.
 MAX_BARS = 12
-_ROW, _LABEL_W, _BAR_W, _TEXT_W = 16, 84, 120, 96
+#: The bar track: a fixed width, so bars of different controls compare at a glance.
+_TRACK = "flex:0 0 120px;height:10px;border-radius:2px;box-sizing:border-box"
+_TRACK_BG = "var(--jp-layout-color3, #eaeef2)"
+#: Label, track and value side by side: the row never squeezes them below this.
+_MIN_W = "19em"
 
 
 @dataclass(frozen=True)
@@ -66,54 +70,58 @@ def group_bars(metadata: dict[str, Any]) -> list[GroupBar]:
     return bars
 
 
-def svg_bars(bars: list[GroupBar], status: str, min_group_size: Any = None) -> str:
-    """An inline SVG with one bar per group (value and count), excluded groups marked."""
+def html_bars(bars: list[GroupBar], status: str, min_group_size: Any = None) -> str:
+    """One bar per group (label, bar, value and count), excluded groups marked.
+
+    Plain HTML, not SVG: an SVG with a viewBox is scaled down with its table cell (the
+    text shrank to ~4.5 px with the sidebar open), while HTML text keeps the notebook's
+    font size at any width. Text colours are the theme's variables with light fallbacks,
+    so labels stay readable in a dark theme, in Notebook 7 and after nbconvert.
+    """
     if not any(b.value is not None for b in bars):
         return ""
     shown, hidden = bars[:MAX_BARS], len(bars) - MAX_BARS
     values = [b.value for b in shown if b.value is not None]
     top = 1.0 if all(0 <= v <= 1 for v in values) else max(abs(v) for v in values) or 1.0
     colour = STATUS_STYLE[status].colour
-    rows = len(shown) + (hidden > 0)
-    width, height = _LABEL_W + _BAR_W + _TEXT_W, rows * _ROW + 2
     parts = [
-        f'<svg class="vl-bars" xmlns="http://www.w3.org/2000/svg" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="per-group values" style="font-size:11px;font-family:inherit">'
+        '<div class="vl-bars" role="list" aria-label="per-group values" '
+        f'style="font-size:12px;line-height:1.5;color:{TEXT};min-width:{_MIN_W}">'
     ]
-    for i, b in enumerate(shown):
-        y = i * _ROW + 1
-        label = b.label if len(b.label) <= 14 else b.label[:13] + "…"
-        parts.append(
-            f'<text x="{_LABEL_W - 4}" y="{y + 11}" text-anchor="end" fill="#24292f">'
-            f"<title>{esc(b.label)}</title>{esc(label)}</text>"
+    for b in shown:
+        label = (
+            f'<span class="vl-bar-label" title="{esc(b.label)}" style="flex:0 0 7em;'
+            'overflow:hidden;text-overflow:ellipsis;white-space:nowrap;text-align:right">'
+            f"{esc(b.label)}</span>"
         )
         if b.excluded:
             size = f" &lt; {esc(min_group_size)}" if min_group_size is not None else ""
-            parts.append(
-                f'<rect class="vl-bar vl-excluded" data-group="{esc(b.group)}" x="{_LABEL_W}" '
-                f'y="{y + 2}" width="{_BAR_W}" height="{_ROW - 5}" fill="none" '
-                f'stroke="{MUTED}" stroke-dasharray="3,2"><title>{esc(b.group)}: excluded, '
-                f"n={b.n}</title></rect>"
-                f'<text x="{_LABEL_W + 4}" y="{y + 11}" fill="{MUTED}" font-style="italic">'
-                f"excluded (n={b.n}{size})</text>"
+            track = (
+                f'<span class="vl-bar vl-excluded" style="{_TRACK};border:1px dashed {MUTED};'
+                'background:transparent"></span>'
+                f'<span class="vl-bar-value" style="color:{MUTED};font-style:italic">'
+                f"excluded (n={b.n}{size})</span>"
             )
-            continue
-        value = b.value if b.value is not None else 0.0
-        w = max(1.0, _BAR_W * min(abs(value), top) / top)
+            title = f"{b.group}: excluded, n={b.n}"
+        else:
+            value = b.value if b.value is not None else 0.0
+            width = max(1.0, 100 * min(abs(value), top) / top)
+            track = (
+                f'<span class="vl-bar-track" style="{_TRACK};background:{_TRACK_BG}">'
+                f'<span class="vl-bar" style="display:block;height:100%;width:{width:.1f}%;'
+                f'background:{colour}"></span></span>'
+                f'<span class="vl-bar-value">{fmt_number(b.value)} '
+                f'<span style="color:{MUTED}">n={b.n}</span></span>'
+            )
+            title = f"{b.label}: {fmt_number(b.value)} (n={b.n})"
         parts.append(
-            f'<rect class="vl-bar" data-group="{esc(b.group)}" x="{_LABEL_W}" y="{y + 2}" '
-            f'width="{w:.1f}" height="{_ROW - 5}" fill="{colour}" fill-opacity="0.75">'
-            f"<title>{esc(b.label)}: {fmt_number(b.value)} (n={b.n})</title></rect>"
-            f'<text x="{_LABEL_W + _BAR_W + 4}" y="{y + 11}" fill="#24292f">'
-            f'{fmt_number(b.value)} <tspan fill="{MUTED}">n={b.n}</tspan></text>'
+            f'<div class="vl-bar-row" role="listitem" data-group="{esc(b.group)}" '
+            f'title="{esc(title)}" style="display:flex;align-items:center;gap:6px;'
+            f'white-space:nowrap">{label}{track}</div>'
         )
     if hidden > 0:
-        y = len(shown) * _ROW + 1
-        parts.append(
-            f'<text x="{_LABEL_W}" y="{y + 11}" fill="{MUTED}">+{hidden} more groups</text>'
-        )
-    parts.append("</svg>")
+        parts.append(f'<div style="color:{MUTED};padding-left:7em">+{hidden} more groups</div>')
+    parts.append("</div>")
     return "".join(parts)
 
 

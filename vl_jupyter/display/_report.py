@@ -12,14 +12,25 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..policy import operator_symbol
-from ._groups import group_bars, svg_bars
-from ._style import FONT, MUTED, STATUS_STYLE, badge, banner, esc, fmt_number, row, table
+from ._groups import group_bars, html_bars
+from ._style import (
+    FONT,
+    MUTED,
+    STATUS_STYLE,
+    badge,
+    banner,
+    esc,
+    fmt_number,
+    row,
+    table,
+    version_label,
+)
 from ._trend import comparison_html
 
 if TYPE_CHECKING:
     from ..enforcement import ControlResult, Report
 
-REPORT_HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity", "groups")
+REPORT_HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity")
 #: Statuses whose row says why in one sentence.
 EXPLAINED = ("fail", "error", "warn", "skipped")
 
@@ -40,7 +51,12 @@ def report_html(report: Report) -> str:
 
 
 def control_row(r: ControlResult) -> str:
-    """One ``<tr class="vl-control vl-<status>">`` for one control."""
+    """One ``<tr class="vl-control vl-<status>">`` for one control, followed by a
+    ``<tr class="vl-groups">`` with its per-group bars when it has any.
+
+    The bars get a row of their own, as wide as the table: in a column of their own
+    they were squeezed (or pushed out of view) as soon as the sidebar took room from
+    the notebook."""
     reason = ""
     if r.status in EXPLAINED:
         s = STATUS_STYLE[r.status]
@@ -48,7 +64,7 @@ def control_row(r: ControlResult) -> str:
         reason = f'<div class="vl-reason" style="color:{colour}">{s.icon} {esc(explain(r))}</div>'
     meta = r.metadata
     params = meta.get("params") or {}
-    bars = svg_bars(group_bars(meta), r.status, params.get("min_group_size"))
+    bars = html_bars(group_bars(meta), r.status, params.get("min_group_size"))
     as_written = meta.get("metric_as_written")
     metric = f"<code>{esc(r.metric_key)}</code>" + (
         f'<div style="color:{MUTED}">as {esc(as_written)}</div>' if as_written else ""
@@ -60,10 +76,15 @@ def control_row(r: ControlResult) -> str:
         _value(r),
         _threshold(r),
         esc(r.severity),
-        bars,
     ]
     attrs = f'data-control="{esc(r.control_id)}" data-status="{r.status}"'
-    return row(cells, css_class=f"vl-control vl-{r.status}", attrs=attrs)
+    html = row(cells, css_class=f"vl-control vl-{r.status}", attrs=attrs)
+    if bars:
+        html += (
+            f'<tr class="vl-groups" data-control="{esc(r.control_id)}"><td></td>'
+            f'<td colspan="{len(REPORT_HEADERS) - 1}" style="padding:0 8px 6px">{bars}</td></tr>'
+        )
+    return html
 
 
 def explain(r: ControlResult) -> str:
@@ -113,7 +134,7 @@ def _header(report: Report) -> str:
     name = f" · {esc(report.name)}" if report.name else ""
     body = (
         f"{badge(report.status)} <b>{esc(policy.get('title'))}</b> "
-        f'<span style="color:{MUTED}">v{esc(policy.get("version"))}</span>{name}'
+        f'<span style="color:{MUTED}">{esc(version_label(policy.get("version")))}</span>{name}'
         f' · score <b class="vl-score">{report.score:.0%}</b> '
         f"({passed}/{len(report.evaluated)} evaluated controls passed) · {tally}"
         f'<div style="color:{MUTED}">data: {esc(data.get("rows", "?"))} rows × '
@@ -123,7 +144,12 @@ def _header(report: Report) -> str:
     if report.phase:
         body += f" · phase {esc(report.phase)}"
     if report.evidence_id:
-        body += f" · evidence <code>{esc(report.evidence_id)}</code>"
+        # the sidebar opens this record on a click (data-vl-record); plain text elsewhere
+        body += (
+            f' · evidence <code class="vl-evidence-id" data-vl-record="{esc(report.evidence_id)}"'
+            f' title="click to show this record in the Compliance sidebar"'
+            f' style="cursor:pointer">{esc(report.evidence_id)}</code>'
+        )
     else:
         body += " · not recorded as evidence"
     return banner(report.status, body + "</div>", css_class="vl-report-header")

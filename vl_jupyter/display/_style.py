@@ -27,13 +27,18 @@ STATUS_STYLE: dict[str, StatusStyle] = {
     "error": StatusStyle("#57606a", "#eaeef2", "⊘", "ERROR"),
     "skipped": StatusStyle("#8c959f", "#f6f8fa", "–", "SKIPPED"),
 }
-#: Secondary text (reasons, units, counts).
-MUTED = "#57606a"
+#: Secondary text (reasons, units, counts): the theme's secondary text colour where the
+#: page has JupyterLab's variables (Lab, Notebook 7, nbconvert's lab template), else grey.
+MUTED = "var(--jp-content-font-color2, #57606a)"
+#: Primary text, the same way.
+TEXT = "var(--jp-content-font-color1, #24292f)"
+#: Rules between rows, the same way.
+RULE = "var(--jp-border-color2, #d0d7de)"
 FONT = (
     "font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;"
     "font-size:13px;line-height:1.4"
 )
-_CELL = "padding:4px 8px;border-top:1px solid #d0d7de;text-align:left;vertical-align:top"
+_CELL = f"padding:4px 8px;border-top:1px solid {RULE};text-align:left;vertical-align:top"
 
 
 def esc(value: Any) -> str:
@@ -50,6 +55,15 @@ def fmt_number(value: Any, digits: int = 3) -> str:
     if float(value).is_integer() and abs(value) < 1e9:
         return str(int(value))
     return f"{value:.{digits}g}"
+
+
+def version_label(version: Any) -> str:
+    """``v1.0`` for a version number, the word itself otherwise (``unversioned``, not
+    ``vunversioned``), empty when there is none."""
+    text = "" if version is None else str(version).strip()
+    if not text:
+        return ""
+    return f"v{text}" if text[0].isdigit() else text
 
 
 def badge(status: str) -> str:

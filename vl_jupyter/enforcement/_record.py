@@ -98,7 +98,8 @@ def record_report(
     data["origin"] = _context.origin()
     run_id = current_session()
     with store.lock():
-        record = store.append("enforce", data, session=run_id, summary=report.summary())
+        summary = {**report.summary(), **data["origin"]}  # the sidebar's heading
+        record = store.append("enforce", data, session=run_id, summary=summary)
         sdk_results = [
             {**sdk_record(r), "result_key": result_key(report, r), "evidence_id": record.id}
             for r in report

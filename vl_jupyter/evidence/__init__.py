@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ._history import check_tag, history, record_origin, tag, tagged, tags
+from ._hooks import register_signer
 from ._jsonable import to_jsonable
 from ._record import EvidenceRecord, Problem, VerifyResult
 from ._record import format_created as format_timestamp
@@ -56,6 +57,7 @@ __all__ = [
     "record_origin",
     "records",
     "register_run_writer",
+    "register_signer",
     "session",
     "tag",
     "tagged",

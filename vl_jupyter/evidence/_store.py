@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError
-from . import _files, _lock
-from ._jsonable import record_hash, to_jsonable
+from . import _files, _hooks, _lock
+from ._jsonable import to_jsonable
 from ._record import (
     GENESIS,
     SCHEMA,
@@ -38,6 +38,12 @@ from ._session import check_id, check_kind, check_session, current_session, new_
 _MISSING = object()
 #: root -> the index/records state this process left after its last append (see _refuse_fork)
 _LAST_APPEND: dict[str, tuple[int, ...] | None] = {}
+
+
+def _record_bytes(doc: dict[str, Any]) -> bytes:
+    """A record file's bytes: compact JSON, one line."""
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8") + b"\n"
 
 
 def default_root() -> Path:
@@ -84,6 +90,7 @@ class EvidenceStore:
         *,
         session: str | None = None,
         summary: Mapping[str, Any] | None = None,
+        signer: Any = None,
     ) -> EvidenceRecord:
         """Append one record and return it. ``data`` is stored at full precision.
 
@@ -91,7 +98,8 @@ class EvidenceStore:
         record's own. ``summary`` is a small dict copied into the index so listing can
         show it without opening the record. Raises TypeError for values
         :func:`to_jsonable` cannot store, EvidenceError for a bad kind/session or a
-        store that cannot be written.
+        store that cannot be written. ``signer`` (see ``_hooks``): None lets the registered
+        provider decide, False writes the record unsigned.
         """
         check_kind(kind)
         if not isinstance(data, Mapping):
@@ -103,14 +111,16 @@ class EvidenceStore:
             raise EvidenceError(f"summary must be a dict, got {type(summary).__name__}")
         try:
             with self.lock():
-                return self._append_locked(kind, payload, sid, small)
+                return self._append_locked(
+                    kind, payload, sid, small, _hooks.signer_for(kind, signer)
+                )
         except UnicodeEncodeError as exc:
             raise EvidenceError(f"evidence text is not valid Unicode: {exc}") from None
         except OSError as exc:
             raise EvidenceError(f"cannot write evidence under {self.root}: {exc}") from exc
 
     def _append_locked(
-        self, kind: str, payload: dict[str, Any], sid: str, small: dict[str, Any]
+        self, kind: str, payload: dict[str, Any], sid: str, small: dict[str, Any], signer: Any
     ) -> EvidenceRecord:
         self.records_dir.mkdir(parents=True, exist_ok=True)
         outside = _files.records_dir_problem(self.records_dir)
@@ -133,16 +143,21 @@ class EvidenceStore:
             "prev_hash": head["hash"] if head else GENESIS,
             "data": payload,
         }
-        doc["hash"] = record_hash(doc)
         name = f"{seq:08d}_{rid}.json"
-        text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        # the hash (and, when signing, the signer's key and the envelope over the bytes)
+        signer = _hooks.signatures_dir_ok(self.root, signer)
+        raw, envelope = _hooks.seal(doc, name, signer, _record_bytes)
         pending = self.records_dir / _files.PENDING
-        _files.place_record(pending, self.records_dir / name, text.encode("utf-8") + b"\n")
+        _files.place_record(pending, self.records_dir / name, raw)
         entry = _files.index_entry(doc, name)
         _files.append_line(self.index_path, entry)
         # committed; a marker left by a kill here is harmless (it names a seq <= head)
         pending.unlink(missing_ok=True)
         _LAST_APPEND[str(self.root)] = self._state()
+        if envelope is not None:  # signatures/ is not read by verify(): see docs/audit.md
+            sig_dir = self.root / "signatures"
+            sig_dir.mkdir(exist_ok=True)
+            _files.write_atomic(sig_dir / f"{name[:-5]}.dsse.json", envelope, 0o444)
         return record_from_entry(entry, self.records_dir, payload)
 
     def _state(self) -> tuple[int, ...] | None:

@@ -78,11 +78,36 @@ def _unquote(token: str) -> str:
 
 
 def parse(magic: Any, line: str) -> argparse.Namespace | None:
-    """Parse ``line`` with ``magic``'s magic_arguments parser; None after ``--help``."""
+    """Parse ``line`` with ``magic``'s magic_arguments parser; None after ``--help``.
+
+    An option the magic does not have (``--polcy``) is refused with the closest
+    options it does have, before argparse would report it as a stray argument.
+    """
+    tokens = split_line(line)
+    check_options(magic.parser, tokens)
     try:
-        return magic.parser.parse_intermixed_args(split_line(line))
+        return magic.parser.parse_intermixed_args(tokens)
     except HelpShown:
         return None
+
+
+def check_options(parser: argparse.ArgumentParser, tokens: list[str]) -> None:
+    """Raise a UsageError naming the closest known options for an unknown ``--option``."""
+    known = [s for action in parser._actions for s in action.option_strings]
+    long_ = [s for s in known if s.startswith("--")]
+    for token in tokens:
+        if not token.startswith("--") or token == "--":
+            continue
+        option = token.split("=", 1)[0]
+        if option in known:
+            continue
+        close = difflib.get_close_matches(option, long_, n=2, cutoff=0.75)
+        hint = (
+            "did you mean " + " or ".join(close) + "?"
+            if close
+            else "options: " + ", ".join(sorted(long_))
+        )
+        raise UsageError(f"unknown option {option} ({hint})")
 
 
 def find_frame(shell: Any, expression: str) -> Any:
@@ -123,19 +148,40 @@ def find_frame(shell: Any, expression: str) -> Any:
     return value
 
 
+def shipped_policies() -> list[str]:
+    """Names of the example policies shipped in ``vl_jupyter/policies``."""
+    from importlib import resources
+
+    root = Path(str(resources.files("vl_jupyter") / "policies"))
+    return sorted(p.stem for p in root.glob("*.yaml"))
+
+
 def policy_source(value: str) -> str | Path:
     """An existing file, else a shipped example policy by name, else ``value`` as is
-    (``load_policy`` then says it was not found)."""
+    (``load_policy`` then says it was not found).
+
+    A bare name (no folder, no suffix) that is neither a file nor a shipped policy is
+    refused here with the closest shipped names and the list of all of them: a
+    misspelled ``german_credit_dta`` deserves better than "file not found".
+    """
     from .. import datasets
 
     path = Path(value).expanduser()
     if path.is_file():
         return path
+    if value in shipped_policies():  # a name may hold a dot (loan.oscal)
+        return datasets.policy_path(value)
     if value and all(sep not in value for sep in "/\\.") and not path.suffix:
         try:
             return datasets.policy_path(value)
         except FileNotFoundError:
-            pass
+            shipped = shipped_policies()
+            close = difflib.get_close_matches(value, shipped, n=2, cutoff=0.6)
+            hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+            raise UsageError(
+                f"no policy file or shipped policy named '{value}' ({hint}shipped policies: "
+                f"{', '.join(shipped)}; or give the path of a policy file)"
+            ) from None
     return value
 
 

@@ -1,7 +1,8 @@
 """Human review of a Report (EU AI Act Article 14, human oversight).
 
 A reviewer records a decision on each control that did not pass: accept the risk (with a
-justification), reject, or send back as needing work. Each decision is one ``review``
+justification), reject, or send back as needing work; then signs the whole report off
+(approve, reject, needs work). Each decision is one ``review``
 record in the evidence store, linked to the report's ``enforce`` record by
 ``report_id`` and sharing its evidence session.
 
@@ -16,7 +17,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ._record import DECISIONS, REVIEWABLE, record_review, reviews, summary_html
+from ._record import DECISIONS, REVIEWABLE, record_review, reviews
+from ._signoff import SIGNOFFS, latest_signoff, sign_off
+from ._summary import summary_html
 
 if TYPE_CHECKING:
     from ..enforcement import Report
@@ -25,10 +28,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DECISIONS",
     "REVIEWABLE",
+    "SIGNOFFS",
     "ReviewPanel",
+    "latest_signoff",
     "open_review",
     "record_review",
     "reviews",
+    "sign_off",
     "summary_html",
 ]
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..display import MUTED, badge, banner, esc, row, table
 from ..errors import EvidenceError
 from ..evidence import EvidenceRecord, EvidenceStore
 
@@ -26,6 +25,7 @@ def record_review(
     reviewer: str,
     justification: str = "",
     evidence_dir: str | Path | None = None,
+    signing_key: str | Path | None = None,
 ) -> EvidenceRecord:
     """Record ``reviewer``'s ``decision`` on one control of ``report``; return the record.
 
@@ -33,7 +33,9 @@ def record_review(
     ``"accept risk"``). Accepting a risk needs a justification. The record goes to the
     store that holds the report (``evidence_dir``, default ``$VL_EVIDENCE_DIR`` or
     ``./.venturalitica``) with the report's session. Raises ValueError, with a message
-    for the reviewer, when something is missing.
+    for the reviewer, when something is missing. ``signing_key`` is the reviewer's own
+    key file (Annex IV 2(g): reports signed by the responsible persons); without it the
+    record is signed by the user's key if there is one (docs/audit.md).
     """
     key = _decision_key(decision)
     name = (reviewer or "").strip()
@@ -82,7 +84,12 @@ def record_review(
         "decision": key,
         "reviewer": name,
     }
-    return store.append("review", data, session=report.session, summary=summary)
+    signer = None
+    if signing_key is not None:
+        from ..signing import signer_for_key
+
+        signer = signer_for_key(signing_key)
+    return store.append("review", data, session=report.session, summary=summary, signer=signer)
 
 
 def reviews(report: Report | str, evidence_dir: str | Path | None = None) -> list[EvidenceRecord]:
@@ -95,46 +102,14 @@ def reviews(report: Report | str, evidence_dir: str | Path | None = None) -> lis
 
 
 def latest_decisions(records: list[EvidenceRecord]) -> dict[str, EvidenceRecord]:
-    """The newest decision per control (``records`` newest first)."""
+    """The newest decision per control (``records`` newest first); a whole-report
+    sign-off (no control) is not a control's decision."""
     latest: dict[str, EvidenceRecord] = {}
     for rec in records:
-        latest.setdefault(rec.summary.get("control_id"), rec)
+        control = rec.summary.get("control_id")
+        if control is not None:
+            latest.setdefault(control, rec)
     return latest
-
-
-def summary_html(report: Report, records: list[EvidenceRecord]) -> str:
-    """Plain-HTML review summary (no widget, no script): what needs a decision, what was
-    decided, by whom. It is what an exported or reopened notebook shows of a review."""
-    decided = latest_decisions(records)
-    open_ = [r for r in report if r.status in REVIEWABLE]
-    rows = []
-    for r in open_:
-        rec = decided.get(r.control_id)
-        if rec is None:
-            cells = [badge(r.status), f"<b>{esc(r.control_id)}</b>", "<i>no decision yet</i>", ""]
-        else:
-            d = rec.data
-            cells = [
-                badge(r.status),
-                f"<b>{esc(r.control_id)}</b>",
-                f'<b class="vl-decision">{esc(d["decision_label"])}</b> by {esc(d["reviewer"])}'
-                f'<div style="color:{MUTED}">{esc(rec.created)}</div>',
-                esc(d.get("justification", "")),
-            ]
-        rows.append(
-            row(cells, css_class="vl-review-row", attrs=f'data-control="{esc(r.control_id)}"')
-        )
-    waiting = sum(1 for r in open_ if r.control_id not in decided)
-    head = (
-        f"<b>Human review</b> (EU AI Act Art. 14) of "
-        f"<code>{esc(report.evidence_id or 'unrecorded report')}</code>: "
-        f"{len(open_) - waiting}/{len(open_)} controls decided"
-    )
-    status = "pass" if not waiting else "warn"
-    if not open_:
-        return banner("pass", head + " · nothing to decide", css_class="vl-review-summary")
-    body = head + table("vl-review-table", ("status", "control", "decision", "justification"), rows)
-    return banner(status, body, css_class="vl-review-summary")
 
 
 def _decision_key(decision: str) -> str:

@@ -24,7 +24,9 @@ from IPython import get_ipython
 from IPython.display import display
 
 from ..display import MUTED, REPORT_HEADERS, STATUS_STYLE, control_row, esc, table
-from ._record import DECISIONS, REVIEWABLE, latest_decisions, record_review, reviews, summary_html
+from ._record import DECISIONS, REVIEWABLE, latest_decisions, record_review, reviews
+from ._signoff import SIGNOFFS, latest_signoff, sign_off
+from ._summary import summary_html
 
 if TYPE_CHECKING:
     from ..enforcement import Report
@@ -82,7 +84,18 @@ class ReviewPanel:
         )
         self.save = widgets.Button(description="Record decision", button_style="primary")
         self.message = widgets.HTML()
-        self.decided = widgets.HTML()
+        self.signoff = widgets.RadioButtons(
+            options=[(words, key) for key, words in SIGNOFFS.items()],
+            value=None,
+            description="report",
+        )
+        self.signoff_why = widgets.Textarea(
+            description="why",
+            placeholder="justification (required to reject the report)",
+            layout=widgets.Layout(width="60%"),
+        )
+        self.sign = widgets.Button(description="Sign off report", button_style="info")
+        self._outcome: _Note | None = None
         self.widget = widgets.VBox(
             [
                 widgets.HTML(f"<b>Review</b> of <code>{esc(report.evidence_id)}</code>"),
@@ -95,12 +108,16 @@ class ReviewPanel:
                 self.decision,
                 self.justification,
                 widgets.HBox([self.save, self.message]),
-                self.decided,
+                widgets.HTML("<b>Sign-off</b> of the whole report"),
+                self.signoff,
+                self.signoff_why,
+                self.sign,
             ]
         )
         self.filter.observe(lambda _: self._refilter(), names="value")
         self.controls.observe(lambda _: self._select(), names="value")
         self.save.on_click(lambda _: self.record())
+        self.sign.on_click(lambda _: self.sign_off())
         self._existing = reviews(report, evidence_dir) if report.evidence_id else []
         self._refilter()
         self._refresh_summary()
@@ -125,22 +142,58 @@ class ReviewPanel:
                 evidence_dir=self.evidence_dir,
             )
         except ValueError as exc:
-            self.message.value = _note("fail", str(exc))
+            self._say("fail", str(exc))
             return None
         self.records.insert(0, rec)
-        self.message.value = _note(
-            "pass", f"recorded: {DECISIONS[rec.data['decision']]} on {control_id} ({rec.id})"
-        )
+        self._say("pass", f"recorded: {DECISIONS[rec.data['decision']]} on {control_id} ({rec.id})")
         self.justification.value = ""
         self.decision.value = None
         self._refresh_summary()
         self._refilter()
         return rec
 
+    def sign_off(self) -> EvidenceRecord | None:
+        """Record the whole report's sign-off in the form; say what happened."""
+        try:
+            if self.signoff.value is None:
+                raise ValueError("choose a sign-off: " + ", ".join(SIGNOFFS.values()))
+            rec = sign_off(
+                self.report,
+                self.signoff.value,
+                reviewer=self.reviewer.value,
+                justification=self.signoff_why.value,
+                evidence_dir=self.evidence_dir,
+            )
+        except ValueError as exc:
+            self._say("fail", str(exc))
+            return None
+        self.records.insert(0, rec)
+        self._say(
+            "pass", f"report {rec.data['decision_label']} by {rec.data['reviewer']} ({rec.id})"
+        )
+        self.signoff.value = None
+        self.signoff_why.value = ""
+        self._refresh_summary()
+        return rec
+
+    @property
+    def outcome(self) -> _Note | None:
+        """What the last action did, as a note that shows as HTML and as text (a cell's
+        last line ``panel.outcome``, instead of the raw HTML of ``panel.message.value``)."""
+        return self._outcome
+
     def show(self) -> None:
-        """Display the HTML summary (its own output) and the panel."""
+        """Display the HTML summary (its own output) and the panel.
+
+        The panel's plain-text fallback says what it is: a saved or exported notebook
+        without widget state shows that sentence, not ``VBox(children=...)``."""
         self._summary = display(self._summary_bundle(), raw=True, display_id=True)
-        display(self.widget)
+        bundle = self.widget._repr_mimebundle_() or {}
+        bundle["text/plain"] = (
+            "Review panel (interactive: needs a running kernel). "
+            "The decisions are in the review summary above and in the evidence store."
+        )
+        display(bundle, raw=True)
         shell = get_ipython()
         self._shown_in = getattr(shell, "execution_count", None)
 
@@ -186,9 +239,9 @@ class ReviewPanel:
         reviewable = result.status in REVIEWABLE
         self._enable(reviewable)
         if not reviewable:
-            self.message.value = _note(
+            self.message.value = _Note(
                 "skipped", f"{control_id} is {result.status}: nothing to decide"
-            )
+            )._repr_html_()
         elif self.message.value.startswith('<span class="vl-note vl-note-skipped"'):
             self.message.value = ""
         self._draw(result)
@@ -213,9 +266,12 @@ class ReviewPanel:
         with self.chart:
             display(bundle, raw=True)
 
+    def _say(self, status: str, text: str) -> None:
+        self._outcome = _Note(status, text)
+        self.message.value = self._outcome._repr_html_()
+
     def _refresh_summary(self) -> None:
         html = self.summary_html()
-        self.decided.value = html
         if self._summary is not None:
             self._summary.update(self._summary_bundle(html), raw=True)
 
@@ -232,12 +288,28 @@ class ReviewPanel:
             for r in self.report
             if r.status in REVIEWABLE
         ]
+        signoff = latest_signoff(self.records + self._existing)
+        lines.append(
+            f"  report sign-off: {signoff.data['decision_label']} by {signoff.data['reviewer']}"
+            if signoff
+            else "  report sign-off: not yet signed"
+        )
         return {"text/html": html or self.summary_html(), "text/plain": "\n".join(lines)}
 
 
-def _note(status: str, text: str) -> str:
-    s = STATUS_STYLE[status]
-    return (
-        f'<span class="vl-note vl-note-{status}" style="color:{s.colour}">{s.icon} '
-        f"{esc(text)}</span>"
-    )
+class _Note:
+    """One line saying what an action did: HTML with its status icon, or plain text."""
+
+    def __init__(self, status: str, text: str) -> None:
+        self.status = status
+        self.text = text
+
+    def _repr_html_(self) -> str:
+        s = STATUS_STYLE[self.status]
+        return (
+            f'<span class="vl-note vl-note-{self.status}" style="color:{s.colour}">{s.icon} '
+            f"{esc(self.text)}</span>"
+        )
+
+    def __repr__(self) -> str:
+        return f"{STATUS_STYLE[self.status].icon} {self.text}"

@@ -11,6 +11,7 @@ also needs the XSRF token, and everything that connects or writes is a POST)::
     POST /vl-jupyter/api/sync                start a sync job (runs off the event loop)
     GET  /vl-jupyter/api/sync/<job>          that job's progress and result
     GET  /vl-jupyter/api/verify              verify every store
+    POST /vl-jupyter/api/export              export a store for an auditor (docs/audit.md)
 
 Evidence is read from every ``.venturalitica/`` directory under the server's root
 directory (the working directory of each notebook). The logic lives in

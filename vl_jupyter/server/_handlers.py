@@ -248,5 +248,12 @@ def setup_handlers(web_app: Any, root_dir: str) -> None:
             (url_path_join(base, "sync"), SyncHandler, kwargs),
             (url_path_join(base, r"sync/([0-9a-f]{1,32})"), SyncJobHandler, kwargs),
             (url_path_join(base, "verify"), VerifyHandler, kwargs),
+            *_export_routes(base, kwargs),
         ],
     )
+
+
+def _export_routes(base: str, kwargs: dict[str, Any]) -> list[Any]:
+    from ._export_handler import routes  # the auditor export (docs/audit.md)
+
+    return routes(base, kwargs)

@@ -128,11 +128,12 @@ def record_status(kind: str, summary: dict[str, Any]) -> str:
     if kind == "telemetry":
         success = summary.get("success", True)
         return ("pass" if success else "error") if type(success) is bool else "error"
-    if kind == "review":  # a human decision on a control (vl_jupyter.review)
+    if kind == "review":  # a human decision on a control, or a report's sign-off
         decision = summary.get("decision")
         if not isinstance(decision, str):
             return "warn"
-        return {"accept_risk": "pass", "reject": "fail"}.get(decision, "warn")
+        # an accepted risk is still a risk: amber, never the green of a pass
+        return {"approve": "pass", "reject": "fail"}.get(decision, "warn")
     return "info"
 
 

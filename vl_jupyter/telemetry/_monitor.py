@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import evidence
+from .._context import origin as record_origin
 from ..errors import EvidenceError, VLWarning
 from . import _artifacts, _code, _context, _energy, _settings
 from ._counters import Counters
@@ -218,6 +219,8 @@ class _Run:
             store = evidence.EvidenceStore(owner.evidence_dir)
             keys = ("name", "success", "wall_s", "peak_rss_bytes", "energy_kwh", "co2e_g")
             summary = {k: data[k] for k in keys}
+            # which notebook and cell: the sidebar's heading and its jump to the cell
+            summary.update(record_origin())
             filename = f"trace_{safe_name(self.name)}.json"
             # one acquisition of the store's lock for the record and both trace copies
             # (it is re-entrant; each write alone would take and release it again)

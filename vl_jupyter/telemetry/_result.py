@@ -16,11 +16,12 @@ def fmt_bytes(n: float | None) -> str:
     if n is None:
         return "n/a"
     sign, n = ("-" if n < 0 else ""), abs(float(n))
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
+    # binary units, as the kernel counts memory (VmHWM is in KiB) and as the sidebar shows it
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
             return f"{sign}{n:.0f} {unit}" if unit == "B" else f"{sign}{n:.1f} {unit}"
-        n /= 1000
-    return f"{sign}{n:.1f} TB"  # pragma: no cover
+        n /= 1024
+    return f"{sign}{n:.1f} TiB"  # pragma: no cover
 
 
 def fmt_seconds(s: float) -> str:
@@ -79,7 +80,7 @@ class Telemetry:
         return bool(self.data["success"])
 
     def summary_line(self) -> str:
-        """``train_v1: 1.23 s · peak 412.0 MB (+400.1 MB) · 3.1 Wh · 1.2 g CO2e (DEU)``."""
+        """``train_v1: 1.23 s · peak 392.9 MiB (+381.6 MiB) · 3.1 Wh · 1.2 g CO2e (DEU)``."""
         d = self.data
         where = d["carbon_intensity_source"]
         where = where.split(":", 1)[1] if where.startswith("country:") else where

@@ -185,7 +185,12 @@ describe('sync', () => {
       s,
       job({
         state: 'error',
-        error: { code: 'SYNC_FAILED', message: 'no W&B credentials', hint: 'use offline mode', pending: [a.id] }
+        error: {
+          code: 'SYNC_FAILED',
+          message: 'no W&B credentials',
+          hint: 'use offline mode',
+          pending: [a.id]
+        }
       })
     );
     expect(s.sync).toMatchObject({ state: 'error' });
@@ -203,26 +208,30 @@ describe('sync', () => {
 
 describe('formatting', () => {
   it('formats telemetry figures with units', () => {
-    expect(formatSeconds(0.0421)).toBe('42 ms');
-    expect(formatSeconds(12.34)).toBe('12.3 s');
+    expect(formatSeconds(0.0421)).toBe('42.1 ms');
+    expect(formatSeconds(12.34)).toBe('12.34 s');
     expect(formatSeconds(125)).toBe('2 min 5 s');
     expect(formatSeconds(null)).toBe('–');
     expect(formatBytes(512)).toBe('512 B');
     expect(formatBytes(3 * 1024 * 1024)).toBe('3.0 MiB');
-    expect(formatEnergy(2.5e-6)).toBe('2.50 mWh');
+    expect(formatEnergy(2.5e-6)).toBe('2.5 mWh');
     expect(formatEnergy(0.0123)).toBe('12.3 Wh');
-    expect(formatCo2(0.004)).toBe('4.00 mg CO2e');
-    expect(formatCo2(5.2)).toBe('5.20 g CO2e');
+    expect(formatCo2(0.004)).toBe('4 mg CO2e');
+    expect(formatCo2(4e-7)).toBe('400 ng CO2e');
+    expect(formatCo2(5.2)).toBe('5.2 g CO2e');
   });
 
   it('says how many controls passed and failed', () => {
     expect(controlsLine({ counts: { pass: 3, fail: 1, warn: 0 } })).toBe('3 passed · 1 failed');
     expect(controlsLine({ controls: 0 })).toBe('0 controls');
+    expect(controlsLine({ counts: { error: 1 } })).toBe('1 error');
+    expect(controlsLine({ counts: { error: 2, pass: 1 } })).toBe('1 passed · 2 errors');
+    expect(controlsLine({ counts: 'junk', controls: 1 })).toBe('1 control');
   });
 
   it('shows operators as symbols', () => {
     expect(operatorSymbol('gt')).toBe('>');
-    expect(operatorSymbol('le')).toBe('≤');
+    expect(operatorSymbol('le')).toBe('<=');
     expect(operatorSymbol('between')).toBe('between');
   });
 });

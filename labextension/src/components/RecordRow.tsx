@@ -1,0 +1,181 @@
+import * as React from 'react';
+
+import { EvidenceController } from '../controller';
+import {
+  IEvidenceRecord,
+  TARGET_LABELS,
+  Target,
+  controlsLine,
+  formatBytes,
+  formatCo2,
+  formatEnergy,
+  formatSeconds,
+  recordHeading
+} from '../model';
+import { Detail, IRecordActions } from './Detail';
+import { Light } from './status';
+
+const DECISION_WORDS: { [key: string]: string } = {
+  accept_risk: 'risk accepted',
+  reject: 'rejected',
+  needs_work: 'needs work',
+  approve: 'approved'
+};
+
+/** The one-line summary under a record's heading. */
+export function RecordLine({ rec }: { rec: IEvidenceRecord }): JSX.Element | null {
+  const s = rec.summary;
+  if (rec.kind === 'enforce') {
+    return <div className="vl-Record-line">{controlsLine(s)}</div>;
+  }
+  if (rec.kind === 'telemetry' && rec.telemetry) {
+    const t = rec.telemetry;
+    // words, not glyphs: a stopwatch has no glyph in Debian's fonts, and ▲ is the
+    // warn icon, not "memory"
+    return (
+      <div className="vl-Record-line vl-Telemetry">
+        {formatSeconds(t.wall_s)} · peak {formatBytes(t.peak_rss_bytes)} ·{' '}
+        {formatEnergy(t.energy_kwh)} · {formatCo2(t.co2e_g)}
+      </div>
+    );
+  }
+  if (rec.kind === 'review') {
+    const decision = typeof s.decision === 'string' ? s.decision : '';
+    return (
+      <div className="vl-Record-line">
+        <b>{DECISION_WORDS[decision] ?? (decision || 'pending')}</b>
+        {typeof s.reviewer === 'string' && s.reviewer ? ` by ${s.reviewer}` : ''}
+      </div>
+    );
+  }
+  return null;
+}
+
+function Badges({ rec }: { rec: IEvidenceRecord }): JSX.Element | null {
+  const entries = Object.entries(rec.synced);
+  if (!entries.length) {
+    return null;
+  }
+  return (
+    <div className="vl-Badges">
+      {entries.map(([target, link]) => {
+        const name = TARGET_LABELS[target as Target] ?? target;
+        return link.url && /^https?:\/\//.test(link.url) ? (
+          <a
+            key={target}
+            className={`vl-Badge vl-Badge-${target}`}
+            href={link.url}
+            target="_blank"
+            rel="noreferrer"
+            title={`synced to ${name}: run ${link.run_id ?? ''}`}
+            onClick={e => e.stopPropagation()}
+          >
+            {name} ↗
+          </a>
+        ) : (
+          <span
+            key={target}
+            className={`vl-Badge vl-Badge-${target}`}
+            title={`synced to ${name}: ${link.url ?? link.run_id ?? ''}`}
+          >
+            {name} ✓
+          </span>
+        );
+      })}
+    </div>
+  );
+}
+
+/** One record: stacked lines that fit 250 px (heading, where and when, summary). */
+export function RecordRow({
+  controller,
+  rec,
+  actions,
+  position
+}: {
+  controller: EvidenceController;
+  rec: IEvidenceRecord;
+  actions: IRecordActions;
+  /** Its place in the whole list: a virtualised list tells assistive technology. */
+  position?: { index: number; size: number };
+}): JSX.Element {
+  const { state } = controller;
+  const open = state.open === rec.id;
+  const h = recordHeading(rec);
+  const where = [h.source, h.cell].filter(Boolean).join(' ');
+  const toggle = () => controller.toggleOpen(rec);
+  return (
+    <li
+      className={`vl-Record${open ? ' vl-Record-open' : ''}`}
+      data-record-id={rec.id}
+      data-kind={rec.kind}
+      data-status={rec.status}
+      aria-posinset={position?.index}
+      aria-setsize={position?.size}
+    >
+      <div className="vl-Record-row">
+        {rec.syncable && (
+          <input
+            type="checkbox"
+            className="vl-Record-check"
+            checked={state.selected.has(rec.id)}
+            aria-label={`Select ${h.title} (${h.when}) for sync`}
+            onChange={() => controller.toggleSelected(rec.id)}
+          />
+        )}
+        <Light status={rec.status} />
+        <div
+          className="vl-Record-main"
+          role="button"
+          tabIndex={0}
+          aria-expanded={open}
+          aria-label={`${rec.kind} ${h.title}, ${rec.status}, ${where}, ${h.when}`}
+          onClick={toggle}
+          onKeyDown={e => {
+            if (e.key === 'Enter' || e.key === ' ') {
+              e.preventDefault();
+              toggle();
+            }
+          }}
+        >
+          <div className="vl-Record-title" title={h.title}>
+            {h.title}
+          </div>
+          <div className="vl-Record-where">
+            <span
+              className="vl-Source"
+              title={String(rec.summary.notebook || rec.summary.script || rec.store)}
+            >
+              {where}
+            </span>
+          </div>
+          <div className="vl-Record-when">
+            <span className="vl-Kind">{rec.kind}</span> ·{' '}
+            <time className="vl-Time" dateTime={rec.created} title={rec.created}>
+              {h.when}
+            </time>
+          </div>
+          {rec.integrity === 'damaged' && (
+            <div className="vl-Integrity vl-Integrity-damaged" title={rec.integrity_reason ?? ''}>
+              damaged: does not match its hash chain
+            </div>
+          )}
+          <RecordLine rec={rec} />
+          <Badges rec={rec} />
+        </div>
+      </div>
+      {open && (
+        <Detail
+          rec={controller.details(rec.id)}
+          listed={rec}
+          actions={actions}
+          reviews={
+            rec.kind === 'enforce'
+              ? state.records.filter(r => r.kind === 'review' && r.summary.report_id === rec.id)
+              : []
+          }
+        />
+      )}
+    </li>
+  );
+}
