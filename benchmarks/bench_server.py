@@ -77,6 +77,8 @@ def old_page(catalogue: _stores.Catalogue, **kw) -> dict:
     """The page as it was computed before the poll cache: a pass over every record."""
     params = {"kind": None, "excluded": set(), "status": None, "session": None,
               "sync": None, "target": None, "offset": 0, "limit": 50, **kw}  # fmt: skip
+    for store in catalogue.stores():
+        store._filtered.clear()  # no cached pass: every record filtered again
     return catalogue._page(catalogue.stores(), *params.values())
 
 
