@@ -107,17 +107,19 @@ def _walk(
     """
     base_seq = start.seq if start else 0
     files: dict[int, str] = {}  # seq (from the file name) -> file name, beyond the start
-    for name in names:
+    for listed in names:
         if start is not None:
-            match = _files.RECORD_RE.match(name)
-            if not name.startswith(_files.TMP_PREFIX) and (not match or int(match[1]) <= base_seq):
+            match = _files.RECORD_RE.match(listed)
+            if not listed.startswith(_files.TMP_PREFIX) and (
+                not match or int(match[1]) <= base_seq
+            ):
                 continue  # covered by the checkpoint's digest of records/
-        _check_name(name, files, out)
+        _check_name(listed, files, out)
     positions = _read_index(store, out, start)
     pending = _pending_name(store)
     idx_max = max(positions, default=base_seq)
     unindexed = [s for s in files if s not in positions]
-    prev_hash = start.hash if start else GENESIS
+    prev_hash: str | None = start.hash if start else GENESIS
     checked = start.files if start else 0
     fd = _open_index(store)
     try:
@@ -134,7 +136,7 @@ def _walk(
                     msg = f"{label} is listed by the index but its file is missing: deleted"
                 else:
                     msg = f"the record with seq {seq} is missing (no file, no index line): deleted"
-                out.problem("deleted", msg, entry and entry["id"], seq, rel)
+                out.problem("deleted", msg, entry["id"] if entry else None, seq, rel)
                 continue
             if doc is None:
                 continue  # unreadable: already reported
@@ -142,6 +144,7 @@ def _walk(
                 msg = f"{label} does not link to the record before it (its prev_hash is not "
                 msg += f"the hash of seq {seq - 1}): a record was replaced, removed or reordered"
                 out.problem("broken_link", msg, doc["id"], seq, rel)
+            assert rel is not None  # set with name, which is set here
             if entry is not None:
                 _compare(entry, doc, name, label, rel, out)
             elif unindexed == [seq] == [idx_max + 1] and pending == name and expected is not None:
@@ -155,6 +158,7 @@ def _walk(
     finally:
         if fd is not None:
             os.close(fd)
+    head: tuple[int, str] | None
     if last is not None:
         head = (last["seq"], last["hash"])
     else:
