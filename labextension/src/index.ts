@@ -25,11 +25,8 @@ export const COMMANDS = {
   reveal: 'vl-jupyter:reveal'
 };
 
-/**
- * Where "Export for audit" posts. The evidence export endpoint is not on this server
- * yet: until it is, the command is listed, disabled, and says why.
- */
-export const EXPORT_ENDPOINT: string | null = null;
+/** Where "Export for audit" posts (vl_jupyter/server/_export_handler.py). */
+export const EXPORT_ENDPOINT = 'export';
 
 /** Select the cell run as ``In [count]`` of ``panel``'s notebook and scroll to it. */
 async function selectCell(panel: NotebookPanel, count: number | null): Promise<void> {
@@ -132,11 +129,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     commands.addCommand(COMMANDS.export, {
       label: 'Compliance: Export for Audit',
-      caption: EXPORT_ENDPOINT
-        ? 'Write an audit bundle of the evidence'
-        : 'Not available: this server has no evidence export endpoint yet',
-      isEnabled: () => EXPORT_ENDPOINT !== null,
-      execute: () => undefined
+      caption: 'Write the evidence for an auditor: bundle, Annex IV, OSCAL or model card',
+      isEnabled: () => controller.exportState?.state !== 'running',
+      execute: () => {
+        app.shell.activateById(panel.id);
+        controller.exportOpen = true;
+      }
     });
     commands.addCommand(COMMANDS.reveal, {
       label: 'Compliance: Show Record',
