@@ -71,9 +71,9 @@ export interface ICompareLoad extends ILoad<IComparison> {
 
 /** The audit export formats the server writes (docs/audit.md). */
 export const EXPORT_FORMATS: { format: string; label: string }[] = [
-  { format: 'bundle', label: 'Audit bundle (everything, verifiable)' },
-  { format: 'annex-iv', label: 'EU AI Act Annex IV (Markdown)' },
-  { format: 'oscal', label: 'OSCAL assessment results (JSON)' },
+  { format: 'bundle', label: 'Audit bundle (zip)' },
+  { format: 'annex-iv', label: 'Annex IV (Markdown)' },
+  { format: 'oscal', label: 'OSCAL results (JSON)' },
   { format: 'model-card', label: 'Model card (Markdown)' }
 ];
 

@@ -333,9 +333,18 @@ describe('over time: the views', () => {
     expect(node.querySelector('.vl-Comparison-added')!.textContent).toBe('added: new-control');
     expect(node.querySelector('.vl-Comparison-removed')!.textContent).toBe('removed: old-control');
     expect(node.querySelector('.vl-Comparison-head')!.textContent).toContain('worst: critical');
+    expect(node.querySelector('.vl-PolicyDiff-versions')!.textContent).toBe(
+      'German credit v1.0 aaaaaaaa → German credit v1.1 bbbbbbbb'
+    );
     unmount();
-    const same = render(<ComparisonView cmp={{ ...cmp, policy_changed: false }} />);
+    const same = render(
+      <ComparisonView
+        cmp={{ ...cmp, policy_changed: false, baseline: { ...cmp.baseline, label: 'then' } }}
+      />
+    );
     expect(same.node.querySelector('.vl-PolicyDiff')).toBeNull();
+    // a baseline picked by id is named by its date, never by the raw id
+    expect(same.node.querySelector('.vl-Comparison-head b')!.textContent).toBe('the record');
     same.unmount();
     const improved = render(
       <ChangeItem change={{ ...cmp.changes[0], change: 0.1, degradation: -0.1, level: 'none' }} />
@@ -436,9 +445,10 @@ describe('over time: the views', () => {
         .dispatchEvent(new Event('submit', { bubbles: true, cancelable: true }));
       await new Promise(r => setTimeout(r, 0));
     });
-    expect(node.querySelector('.vl-Export-done')!.textContent).toContain(
-      '1 record exported as annex-iv to audit-export'
+    expect(node.querySelector('.vl-Export-done div')!.textContent).toBe(
+      '1 record exported as annex-iv to'
     );
+    expect(node.querySelector('.vl-Export-done code')!.textContent).toBe('audit-export/');
     expect(node.querySelector('.vl-Export-files')!.textContent).toBe('annex-iv.md');
     act(() => node.querySelector<HTMLButtonElement>('button[type="button"]')!.click());
     expect(closed).toEqual(['x']);

@@ -1,7 +1,14 @@
 import * as React from 'react';
 
 import { ICompareLoad } from '../controller';
-import { IEvidenceRecord, errorText, formatDateTime, formatValue, recordHeading } from '../model';
+import {
+  IEvidenceRecord,
+  errorText,
+  formatDateTime,
+  formatValue,
+  recordHeading,
+  versionLabel
+} from '../model';
 import { IChange, IComparison, arrow, changeText, direction, pText } from '../overtime';
 import { Light } from './status';
 
@@ -111,7 +118,9 @@ export function ChangeItem({ change }: { change: IChange }): JSX.Element {
 /** The comparison's body: policy diff, per-control changes, added and removed. */
 export function ComparisonView({ cmp }: { cmp: IComparison }): JSX.Element {
   const base = cmp.baseline;
-  const label = base.label || base.how || 'baseline';
+  // never a raw 32-character id as a name: a record picked by id is "the record of <date>"
+  const label =
+    base.label && base.label !== base.id ? base.label : base.id ? 'the record' : 'baseline';
   const pb = cmp.policies.baseline;
   const pc = cmp.policies.current;
   return (
@@ -133,9 +142,9 @@ export function ComparisonView({ cmp }: { cmp: IComparison }): JSX.Element {
         <div className="vl-PolicyDiff" role="note">
           <b>policy changed</b>
           <div className="vl-Muted vl-PolicyDiff-versions">
-            {[pb.title, pb.version].filter(Boolean).join(' ')}{' '}
+            {[pb.title, versionLabel(pb.version)].filter(Boolean).join(' ')}{' '}
             <code title={pb.sha256 ?? ''}>{(pb.sha256 ?? '').slice(0, 8)}</code> →{' '}
-            {[pc.title, pc.version].filter(Boolean).join(' ')}{' '}
+            {[pc.title, versionLabel(pc.version)].filter(Boolean).join(' ')}{' '}
             <code title={pc.sha256 ?? ''}>{(pc.sha256 ?? '').slice(0, 8)}</code>
           </div>
           {cmp.policy_changes.length > 0 && (

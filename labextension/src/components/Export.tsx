@@ -85,9 +85,11 @@ export function ExportBar({
       )}
       {ex?.state === 'done' && (
         <div className="vl-Message vl-Export-done" role="status">
-          {ex.records ?? '?'} record{ex.records === 1 ? '' : 's'} exported as {ex.format} to{' '}
+          <div>
+            {ex.records ?? '?'} record{ex.records === 1 ? '' : 's'} exported as {ex.format} to
+          </div>
           <code className="vl-Path" title={ex.out}>
-            {ex.out}
+            {ex.out}/
           </code>
           <ul className="vl-Export-files" aria-label="files written">
             {ex.files.map(f => (
