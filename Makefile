@@ -62,10 +62,12 @@ bench: install
 	$(BIN)/python benchmarks/bench_server.py
 	$(BIN)/python benchmarks/bench_monitor.py
 	$(BIN)/python benchmarks/bench_sync.py
+	$(BIN)/python benchmarks/bench_policy.py
 	$(BIN)/python benchmarks/bench_audit.py
 
 docs: install
 	$(BIN)/python -m vl_jupyter.metrics._docs > docs/metrics.md
+	$(BIN)/python -m vl_jupyter.policy._schema --write
 	$(BIN)/python -m vl_jupyter.metrics._docs --schema
 
 clean:

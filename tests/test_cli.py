@@ -12,6 +12,7 @@ import pytest
 
 from vl_jupyter import datasets
 from vl_jupyter.cli import main
+from vl_jupyter.errors import VLWarning
 
 DATA_POLICY = str(datasets.policy_path("german_credit_data"))
 
@@ -75,13 +76,27 @@ def test_control_error_exits_2(credit_csv, tmp_path):
 
 def test_bad_policy_is_one_line_on_stderr_and_exit_2(credit_csv, tmp_path, capsys):
     policy = tmp_path / "bad.yaml"
-    policy.write_text(
-        "vl-policy: 1\ncontrols:\n  - {id: x, metric: disparate_impakt, operator: gt, threshold: 1}\n"
-    )
+    policy.write_text("vl-policy: 1\ncontrols:\n  - {id: x, metric: [unclosed\n")
     code = main(["enforce", "--data", str(credit_csv), "--policy", str(policy)], out=io.StringIO())
     err = capsys.readouterr().err
     assert code == 2
-    assert err.startswith("error: ") and "bad.yaml:3" in err and "disparate_impact" in err
+    assert err.startswith("error: ") and "bad.yaml:" in err and "cannot read the policy" in err
+
+
+def test_unevaluable_control_is_an_error_result_and_exit_2(credit_csv, tmp_path, capsys):
+    policy = tmp_path / "bad.yaml"
+    policy.write_text(
+        "vl-policy: 1\ncontrols:\n  - {id: x, metric: disparate_impakt, operator: gt, threshold: 1}\n"
+        "  - {id: y, metric: class_imbalance, operator: gt, threshold: 0.1, inputs: {target: class}}\n"
+    )
+    out = io.StringIO()
+    with pytest.warns(VLWarning, match="bad.yaml:3: control 'x' cannot be evaluated"):
+        code = main(["enforce", "--data", str(credit_csv), "--policy", str(policy),
+                     "--evidence-dir", str(tmp_path / "ev")], out=out)  # fmt: skip
+    assert code == 2
+    text = out.getvalue()
+    assert "ERROR   x" in text and "unknown metric 'disparate_impakt'" in text
+    assert "closest known metrics: disparate_impact" in text and "PASS    y" in text
 
 
 def test_missing_bound_column_names_close_matches(credit_csv, tmp_path, capsys):

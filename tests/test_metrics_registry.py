@@ -748,3 +748,28 @@ def test_new_keys_on_ragged_data_give_a_number_or_a_reason_never_a_crash(df: pd.
             assert result.reason
         else:
             assert np.isfinite(result.actual_value), key
+
+
+def test_keys_of_the_sdk_samples_column_mean_and_predictive_equality() -> None:
+    """Two keys the SDK samples use outside its registry: the medical scenario's mean of a
+    per-case score column, and predictive equality (the false-positive-rate gap)."""
+    report = run(
+        RICH,
+        [
+            control("dice", "column_mean", {"target": "s"}),
+            control(
+                "fpr",
+                "predictive_equality_diff",
+                {"target": "y", "prediction": "p", "dimension": "g"},
+            ),
+            control(
+                "fpr2",
+                "false_positive_rate_diff",
+                {"target": "y", "prediction": "p", "dimension": "g"},
+            ),
+        ],
+        pos_label=1,
+    )
+    assert value_of(report, "dice") == pytest.approx(RICH["s"].mean())
+    assert value_of(report, "fpr") == value_of(report, "fpr2")
+    assert report["fpr"].metadata["metric_as_written"] == "predictive_equality_diff"

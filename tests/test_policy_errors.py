@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+import warnings
 from pathlib import Path
 
 import pytest
 
-from vl_jupyter.errors import PolicyError
+from vl_jupyter.errors import PolicyError, VLWarning
 from vl_jupyter.policy import load_policy
 
 
@@ -16,14 +17,30 @@ def yml(text: str) -> str:
 
 
 def fails(tmp_path: Path, text: str, name: str = "policy.yaml") -> PolicyError:
-    """Write ``text`` to a file, load it and return the PolicyError it must raise."""
+    """Write ``text`` to a file, load it strictly and return the PolicyError it raises.
+
+    Loaded without ``strict``, the same text either raises the same error (a problem of
+    the file) or loads with the control carrying that error as its ``problem`` and a
+    warning naming file, line and control (a control the engine cannot compute).
+    """
     path = tmp_path / name
     path.write_text(yml(text))
     with pytest.raises(PolicyError) as info:
-        load_policy(path)
+        load_policy(path, strict=True)
     err = info.value
     assert err.file == str(path)
     assert str(err).startswith(str(path))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", VLWarning)
+            policy = load_policy(path)
+    except PolicyError as again:
+        assert str(again) == str(err)
+        return err
+    control = policy.control(err.control_id)
+    assert control.problem is not None and err.message in control.problem
+    where = f"{path}:{control.line}: control '{control.id}' cannot be evaluated"
+    assert any(w.startswith(where) and err.message in w for w in policy.warnings)
     return err
 
 
@@ -72,20 +89,28 @@ def test_python_tags_are_refused(tmp_path: Path) -> None:
     assert "python/object" in err.message and "tags" in err.hint
 
 
-def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
-    err = fails(
-        tmp_path,
-        """
+def test_duplicate_key_warns_naming_both_lines_and_the_later_wins(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text(
+        yml(
+            """
         controls:
           - id: a
             metric: class_imbalance
             operator: gt
             metric: disparate_impact
             threshold: 0.5
-    """,
+    """
+        )
     )
-    assert err.line == 5
-    assert "duplicate key 'metric' (first written at line 3)" in err.message
+    with pytest.warns(VLWarning) as caught:
+        policy = load_policy(path, strict=True)  # a warning, even when strict
+    expected = (
+        f"{path}:5: key 'metric' is written twice in one mapping (lines 3 and 5); the later "
+        "value is used, as YAML 1.1 loaders do: remove one"
+    )
+    assert policy.warnings[0] == expected and str(caught[0].message) == expected
+    assert policy.control("a").metric == "disparate_impact"
 
 
 def test_unknown_root_lists_the_recognised_shapes(tmp_path: Path) -> None:
@@ -118,6 +143,7 @@ def test_unknown_root_lists_the_recognised_shapes(tmp_path: Path) -> None:
             "assessment-plan",
         ),
         ("vl-policy: 1\ncontrols: []\n", "native"),
+        ("vl-policy: 1\ntitle: not written yet\n", "native"),
         (
             "system-security-plan:\n  control-implementation: {implemented-requirements: []}\n",
             "system-security-plan",
@@ -149,7 +175,7 @@ def test_control_without_id(tmp_path: Path) -> None:
 {DI}
     """,
     )
-    assert err.line == 8 and err.control_id is None
+    assert err.line == 8 and err.control_id == "controls[1]"
     assert "a control has no id (at controls[1])" in err.message
     assert "id:" in err.hint
 
@@ -483,9 +509,8 @@ def test_only_the_dimension_is_intersectional(tmp_path: Path) -> None:
     assert err.message == "input 'target' names several variables"
 
 
-def test_a_prop_given_twice(tmp_path: Path) -> None:
-    err = fails(
-        tmp_path,
+def test_a_prop_given_twice_warns_and_the_later_wins() -> None:
+    text = yml(
         f"""
         catalog:
           controls:
@@ -493,15 +518,30 @@ def test_a_prop_given_twice(tmp_path: Path) -> None:
               props:
 {DI}
                 - {{name: metric, value: demographic_parity_ratio}}
-    """,
+                - {{name: operator, value: ge}}
+    """
     )
-    assert (err.line, err.control_id) == (8, "di")
-    assert err.message == "'metric' is given twice (also 'metric_key' at line 5)"
+    with pytest.warns(VLWarning):
+        policy = load_policy(text)
+    control = policy.control("di")
+    assert (control.metric, control.operator, control.problem) == (
+        "demographic_parity_ratio",
+        "ge",
+        None,
+    )
+    assert policy.warnings == (
+        "<string>:8: control 'di': 'metric' is given twice (lines 5 and 8) (first as "
+        "'metric_key'); the later value is used: keep one of them",
+        "<string>:9: control 'di': 'operator' is given twice (lines 6 and 9); the later "
+        "value is used: keep one of them",
+    )
 
 
 def test_error_from_a_string_names_string_and_line() -> None:
     with pytest.raises(PolicyError) as info:
-        load_policy("- {id: a, metric_key: nope, operator: gt, threshold: 1}\n- {id: b}\n")
+        load_policy(
+            "- {id: a, metric_key: nope, operator: gt, threshold: 1}\n- {id: b}\n", strict=True
+        )
     assert str(info.value).startswith("<string>:1: control 'a': unknown metric 'nope'")
 
 

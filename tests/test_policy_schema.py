@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 import yaml
 
+from vl_jupyter.errors import PolicyError, VLWarning
 from vl_jupyter.metrics import CATALOGUE, ROLES, known_keys
 from vl_jupyter.policy import (
     ENFORCEMENT_MODES,
@@ -75,13 +76,6 @@ def test_vocabulary_enums_match_the_model(schema: dict) -> None:
         {
             "id": "a",
             "metric": "disparate_impact",
-            "metric_key": "disparate_impact",
-            "operator": "gt",
-            "threshold": 0.8,
-        },
-        {
-            "id": "a",
-            "metric": "disparate_impact",
             "operator": "gt",
             "threshold": 0.8,
             "mode": "stop",
@@ -99,5 +93,41 @@ def test_schema_and_loader_both_reject(schema: dict, control: dict) -> None:
     policy = {"vl-policy": 1, "controls": [control]}
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(policy, schema, cls=jsonschema.Draft202012Validator)
-    with pytest.raises(Exception, match="control 'a'"):
-        load_policy(policy)
+    with pytest.raises(PolicyError, match="control 'a'"):
+        load_policy(policy, strict=True)
+    with pytest.warns(VLWarning, match="control 'a' cannot be evaluated"):
+        loaded = load_policy(policy)  # loads, but can never pass
+    assert loaded.control("a").problem
+
+
+def test_metric_written_twice_the_schema_rejects_the_loader_warns(schema: dict) -> None:
+    control = {"id": "a", "metric": "class_imbalance", "metric_key": "disparate_impact"}
+    policy = {"vl-policy": 1, "controls": [{**control, "operator": "gt", "threshold": 0.8}]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(policy, schema, cls=jsonschema.Draft202012Validator)
+    with pytest.warns(VLWarning, match="'metric_key' is given twice"):
+        loaded = load_policy(policy, strict=True)
+    assert (loaded.control("a").metric, loaded.control("a").problem) == ("disparate_impact", None)
+
+
+def test_committed_schema_is_what_the_generator_writes() -> None:
+    from vl_jupyter.policy._schema import render
+
+    assert SCHEMA_PATH.read_text(encoding="utf-8") == render(), (
+        "the metric catalogue or the policy model changed: run "
+        "`python -m vl_jupyter.policy._schema --write` (make docs)"
+    )
+
+
+def test_schema_knows_each_metrics_params_and_roles(schema: dict) -> None:
+    validator = jsonschema.Draft202012Validator(schema)
+
+    def errors(**extra) -> list[str]:
+        control = {"id": "a", "operator": "gt", "threshold": 0.8, **extra}
+        return [e.message for e in validator.iter_errors({"vl-policy": 1, "controls": [control]})]
+
+    assert errors(metric="disparate_impact", params={"min_group_size": 5, "bins": "25,60"}) == []
+    assert errors(metric_key="disparate_impact_ratio", inputs={"dimension": "gender"}) == []
+    assert errors(metric="disparate_impact", params={"quasi_identifiers": "a"})  # not DI's
+    assert errors(metric="class_imbalance", inputs={"dimension": "gender"})  # not read
+    assert errors(metric="k_anonymity", params={"quasi_identifiers": "age,zip"}) == []

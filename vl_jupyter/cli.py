@@ -180,8 +180,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_keys_cli(commands)
     _add_export_cli(commands)
 
-    show = commands.add_parser("policy", help="validate a policy and list its controls")
+    show = commands.add_parser(
+        "policy",
+        help="validate a policy and list its controls and warnings "
+        "(exit 2 if a control cannot be evaluated)",
+    )
     show.add_argument("path")
+    show.add_argument(
+        "--strict", action="store_true", help="refuse the file at its first unevaluable control"
+    )
 
     commands.add_parser("metrics", help="list the metric keys a policy may use")
 
@@ -438,7 +445,8 @@ def _print_table(report, out: TextIO) -> None:
         status = _paint(r.status, f"{_ICONS[r.status]} {r.status.upper():7}", out)
         print(
             f"  {status} {_safe(r.control_id):28} {_safe(r.metric_key):26} {value:24} "
-            f"{operator_symbol(r.operator)} {r.threshold:g}",
+            f"{_safe(operator_symbol(r.operator))} "
+            f"{'—' if r.threshold is None else f'{r.threshold:g}'}",
             file=out,
         )
         if r.reason:
@@ -497,26 +505,38 @@ def _export(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _policy(args: argparse.Namespace, out: TextIO) -> int:
+    """List what a policy will check; exit 2 when a control cannot be evaluated (each is
+    an error result at enforce time) so a CI step catches it before the data arrives."""
+    import warnings as _warnings
+
+    from .errors import VLWarning
     from .policy import load_policy
 
-    policy = load_policy(Path(_policy_arg(args.path)))
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore", VLWarning)  # listed below, once each
+        policy = load_policy(Path(_policy_arg(args.path)), strict=args.strict)
+    t = _safe  # policy text never acts on the terminal
     print(
-        f"{_safe(policy.title)} v{_safe(policy.version)} ({policy.dialect}, {len(policy)} controls, "
-        f"sha256 {policy.sha256[:12]})",
+        f"{t(policy.title)} v{t(policy.version)} ({policy.dialect}, {len(policy)} controls, "
+        f"{len(policy.problems)} cannot be evaluated, sha256 {policy.sha256[:12]})",
         file=out,
     )
     for c in policy:
         inputs = ", ".join(
             f"{role}={v if isinstance(v, str) else '+'.join(v)}" for role, v in c.inputs.items()
         )
+        threshold = "—" if c.threshold is None else f"{c.threshold:g}"
+        flag = "ERROR " if c.problem else ""
         print(
-            f"  {_safe(c.id):28} {_safe(c.metric):26} {c.operator_symbol} {c.threshold:g}  "
-            f"[{_safe(c.severity)}, {_safe(c.enforcement_mode)}] {_safe(inputs)}",
+            t(
+                f"  {flag}{c.id:28} {c.metric or '—':26} {c.operator_symbol or '—'} {threshold}  "
+                f"[{c.severity}, {c.enforcement_mode}] {inputs}"
+            ),
             file=out,
         )
     for warning in policy.warnings:
-        print(f"warning: {_safe(warning)}", file=out)
-    return EXIT_PASSED
+        print(f"warning: {t(warning)}", file=out)
+    return EXIT_ERROR if policy.problems else EXIT_PASSED
 
 
 def _metrics(args: argparse.Namespace, out: TextIO) -> int:

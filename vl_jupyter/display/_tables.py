@@ -59,8 +59,10 @@ class PolicyView:
                     attrs=f'data-control="{esc(c.id)}"',
                 )
             )
+        # a policy whose controls cannot all be evaluated is not "valid": it cannot pass
+        verdict = badge("error").replace("ERROR", "INCOMPLETE") if p.problems else None
         head = (
-            f"{badge('pass').replace('PASS', 'VALID')} <b>{esc(p.title)}</b> "
+            f"{verdict or badge('pass').replace('PASS', 'VALID')} <b>{esc(p.title)}</b> "
             f'<span style="color:{MUTED}">{esc(version_label(p.version))} · {len(p)} controls · '
             f"{esc(p.dialect)} · {esc(p.source)} · sha256 <code>{esc(p.sha256[:12])}</code>"
             "</span>"
@@ -70,7 +72,7 @@ class PolicyView:
             f"{STATUS_STYLE['warn'].icon} {esc(w)}</div>"
             for w in p.warnings
         )
-        status = "warn" if p.warnings else "pass"
+        status = "error" if p.problems else "warn" if p.warnings else "pass"
         return (
             f'<div class="vl-policy" style="{FONT}">'
             f"{banner(status, head + warnings, css_class='vl-policy-header')}"
@@ -79,9 +81,11 @@ class PolicyView:
 
     def __repr__(self) -> str:
         p = self.policy
-        lines = [f"{p.title} v{p.version}: {len(p)} controls (valid)"]
+        verdict = f"{len(p.problems)} cannot be evaluated" if p.problems else "valid"
+        lines = [f"{p.title} v{p.version}: {len(p)} controls ({verdict})"]
         for c in p:
-            lines.append(f"  {c.id}: {c.metric} {c.operator_symbol} {c.threshold:g}")
+            condition = f"{c.operator_symbol} {fmt_number(c.threshold, 4)}"
+            lines.append(f"  {c.id}: {c.metric} {condition}")
         return "\n".join(lines)
 
 

@@ -73,14 +73,16 @@ def enforce_each(
     if not policies:
         raise EnforcementError("policy=[] names no policy; give at least one")
     from ..binding import Binder
-    from ..metrics import get_spec
+    from ..metrics import canonical_key, get_spec
     from ..policy import load_policy
 
     loaded = [load_policy(p) for p in policies]
     data = call.get("data")
     if hasattr(data, "columns"):
         controls = [c for policy in loaded for c in policy.controls]
-        column_params = {n for c in controls for n in get_spec(c.metric).column_params}
+        column_params = {  # an unknown metric's control is an error result, not a crash
+            n for c in controls if canonical_key(c.metric) for n in get_spec(c.metric).column_params
+        }
         keywords = {k: call.get(k) for k in ("target", "prediction", "score")}
         Binder(data.columns, {**keywords, **bindings}).check_used(bindings, controls, column_params)
     reports: list[Report] = []

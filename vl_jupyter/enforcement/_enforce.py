@@ -28,6 +28,7 @@ from ..metrics import (
     MetricSpec,
     NoBaseline,
     Statistics,
+    canonical_key,
     coerce_bins,
     get_spec,
     measure,
@@ -142,7 +143,12 @@ def enforce(
     stats = statistics_for(data)
     binder = Binder(stats.columns, keywords)
     if not bindings_checked():  # policy=[p1, p2] checks them against all policies at once
-        column_params = {n for c in policy.controls for n in get_spec(c.metric).column_params}
+        column_params = {  # a control whose metric is unknown is an error result later on
+            n
+            for c in policy.controls
+            if canonical_key(c.metric)
+            for n in get_spec(c.metric).column_params
+        }
         binder.check_used(bindings, policy.controls, column_params)
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
@@ -268,6 +274,10 @@ def _evaluate(
         )
         metadata["skipped_for"] = PHASE_SKIP  # out of the results, as the SDK leaves it out
         return _result(control, None, "skipped", metadata)
+    if control.problem is not None:  # loaded, but the policy reader could not understand it
+        metadata["reason"] = f"cannot be evaluated as the policy is written: {control.problem}"
+        metadata["error_code"] = "POLICY_INVALID"
+        return _result(control, None, "error", metadata)
     spec = get_spec(control.metric)
     try:
         bound = binder.bind(control, spec)

@@ -83,6 +83,12 @@ def evaluate(
     metadata: dict[str, Any],
 ) -> tuple[float | None, str, dict[str, Any]]:
     """``(value, status, metadata)`` of one control judged from ``metrics``."""
+    if not control.judgeable:  # no operator or threshold could be read: nothing to judge
+        metadata["reason"] = f"cannot be evaluated as the policy is written: {control.problem}"
+        metadata["error_code"] = "POLICY_INVALID"
+        return None, "error", metadata
+    if control.problem is not None:  # e.g. a metric we cannot compute: its value is given
+        metadata["policy_problem"] = control.problem
     keys = [k for k in (control.metric_as_written, control.metric, control.id) if k]
     found = next((k for k in keys if k in metrics), None)
     metadata["source"] = SOURCE

@@ -116,6 +116,12 @@ def _describe(path: Path, root: Path) -> dict[str, Any]:
         sha256=policy.sha256,
         warnings=list(policy.warnings) or [str(w.message) for w in caught],
     )
+    if policy.problems:  # it loads, but a control of it can never pass: not a pass either
+        first = policy.problems[0]
+        entry["error"] = (
+            f"{path}: {len(policy.problems)} control(s) cannot be evaluated; first: "
+            f"control '{first.id}': {first.problem}"
+        )
     return entry
 
 

@@ -439,6 +439,21 @@ _add(
 )
 _add(
     MetricSpec(
+        "column_mean",
+        "dataset",
+        "Mean of a numeric column bound as the target (e.g. a per-case Dice score).",
+        "mean(target)",
+        "higher",
+        "gt 0.7",
+        ("target",),
+        "scores",
+        compute=lambda m: S.run(m, S.overall_mean, role="target"),
+        note="The Venturalítica samples' medical scenario uses it for mean Dice and Jaccard "
+        "scores; a missing value is an error, not skipped.",
+    )
+)
+_add(
+    MetricSpec(
         "subtitle_diversity",
         "dataset",
         "The SDK's per-report subtitle count (not computed).",
@@ -722,7 +737,7 @@ _FAMILY = [
     ("group_max_positive_rate", "selection_rate", "max", "Selection rate of the most-favoured group.", "lt 0.9", (), ""),
     ("equal_opportunity_diff", "tpr", "diff", "Largest gap in true positive rate between groups.", "lt 0.1", ("equal_opportunity_difference", "true_positive_rate_diff"), _EOD_SDK),
     ("equal_opportunity_ratio", "tpr", "ratio", "Lowest group true positive rate over the highest.", "gt 0.8", ("true_positive_rate_ratio",), ""),
-    ("false_positive_rate_diff", "fpr", "diff", "Largest gap in false positive rate between groups.", "lt 0.1", ("false_positive_rate_difference",), ""),
+    ("false_positive_rate_diff", "fpr", "diff", "Largest gap in false positive rate between groups (predictive equality).", "lt 0.1", ("false_positive_rate_difference", "predictive_equality_diff"), ""),
     ("false_positive_rate_ratio", "fpr", "ratio", "Lowest group false positive rate over the highest.", "gt 0.8", (), ""),
     ("false_negative_rate_diff", "fnr", "diff", "Largest gap in false negative rate between groups.", "lt 0.1", ("false_negative_rate_difference",), ""),
     ("predictive_parity_diff", "ppv", "diff", "Largest gap in precision (positive predictive value) between groups.", "lt 0.1", ("predictive_parity_difference", "predictive_parity"), _PP_SDK),

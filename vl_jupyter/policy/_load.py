@@ -13,17 +13,29 @@ from ._normalise import Context, build_control, direction_warning
 from ._yaml import read_source
 
 
-def load_policy(source: str | Path | dict[str, Any] | list[Any] | Policy) -> Policy:
+def load_policy(
+    source: str | Path | dict[str, Any] | list[Any] | Policy, *, strict: bool = False
+) -> Policy:
     """Read a policy in any supported dialect and return it normalised.
 
     ``source`` is a path (``Path``, or a one-line ``str`` naming an existing file or ending
     in .yaml/.yml/.json), YAML text, an already parsed ``dict``/``list``, or a ``Policy``
-    (returned as is). Anything that cannot be understood raises :class:`PolicyError` naming
-    the file, line and control; an empty policy is an error, never an empty pass. Lesser
-    problems (an unknown prop, an operator that points against the metric's direction) are
-    kept in ``Policy.warnings`` and also emitted as :class:`VLWarning`.
+    (returned as is).
+
+    What makes the *file* unreadable (bad YAML, a ``!!python`` tag, an unknown shape, no
+    controls, two controls with one id, a file over the size, depth or alias limits)
+    raises :class:`PolicyError` naming the file and line. A *control* that cannot be
+    computed (an unknown metric, no threshold, an unparseable operator, a bad parameter)
+    does not: it loads with ``Control.problem`` set, is listed in ``Policy.warnings``
+    (file, line, control) and becomes an ``error`` result at enforce time, so the report
+    cannot pass. With ``strict=True`` the first such problem raises instead. Lesser
+    findings (an unknown prop, a key written twice, an operator that points against the
+    metric's direction) are kept in ``Policy.warnings`` and also emitted as
+    :class:`VLWarning`.
     """
     if isinstance(source, Policy):
+        if strict and source.problems:
+            raise _first_problem(source)
         return source
     src = read_source(source)
     located = find_controls(src.data, src.name, src.stem)
@@ -37,6 +49,7 @@ def load_policy(source: str | Path | dict[str, Any] | list[Any] | Policy) -> Pol
     ctx = Context(src.name, defaults=located.defaults)
     controls: list[Control] = []
     first_line: dict[str, int | None] = {}
+    notes: list[str] = list(src.warnings)
     for found in located.controls:
         control = build_control(found, ctx)
         if control.id in first_line:
@@ -48,11 +61,20 @@ def load_policy(source: str | Path | dict[str, Any] | list[Any] | Policy) -> Pol
                 hint="control ids must be unique: rename one of them",
             )
         first_line[control.id] = control.line
+        if strict and ctx.problems:
+            raise ctx.problems[0]
+        if control.problem is not None:
+            where = src.name + (f":{control.line}" if control.line else "")
+            notes.append(
+                f"{where}: control '{control.id}' cannot be evaluated and will be an error "
+                f"result: {control.problem}"
+            )
         note = direction_warning(control)
         if note:
             ctx.warnings.append(f"{src.name}:{control.line}: control '{control.id}': {note}")
         controls.append(control)
-    for text in ctx.warnings:
+    found_warnings = [*notes, *ctx.notes, *ctx.warnings]
+    for text in found_warnings:
         warnings.warn(text, VLWarning, stacklevel=2)
     return Policy(
         title=located.title,
@@ -62,5 +84,15 @@ def load_policy(source: str | Path | dict[str, Any] | list[Any] | Policy) -> Pol
         sha256=src.sha256,
         text=src.text,
         dialect=located.dialect,
-        warnings=tuple(ctx.warnings),
+        warnings=tuple(found_warnings),
+    )
+
+
+def _first_problem(policy: Policy) -> PolicyError:
+    control = policy.problems[0]
+    return PolicyError(
+        f"cannot be evaluated: {control.problem}",
+        file=policy.source,
+        line=control.line,
+        control_id=control.id,
     )

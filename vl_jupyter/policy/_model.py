@@ -53,12 +53,18 @@ class Control:
     a tuple of names (intersectional ``dimension``). ``params`` are the metric's own
     parameters (``min_group_size``, ``quasi_identifiers``, ``pos_label``...), already
     converted to Python values by the policy reader.
+
+    ``problem`` is set when the reader could not understand the control (an unknown
+    metric, no threshold, an operator it cannot parse...): the control still loads, so
+    one bad entry never hides the rest of a file, but it can never pass: ``enforce``
+    reports it as an ``error`` with this reason. The fields the reader could not read
+    are then as written (``metric``, ``operator``) or None (``threshold``).
     """
 
     id: str
     metric: str
     operator: str
-    threshold: float
+    threshold: float | None
     description: str = ""
     warn_threshold: float | None = None
     severity: str = "medium"
@@ -71,6 +77,20 @@ class Control:
     metric_as_written: str | None = None
     #: when a change against a baseline is an alert (see ``_regression``); None: defaults
     regression: RegressionRule | None = None
+    #: why this control cannot be evaluated (None for a control that can)
+    problem: str | None = None
+
+    @property
+    def evaluable(self) -> bool:
+        """True when ``enforce`` can compute and judge this control from data."""
+        return self.problem is None
+
+    @property
+    def judgeable(self) -> bool:
+        """True when a value could be judged (operator and threshold were read), even if
+        the metric cannot be computed here: ``enforce(metrics={"global_dice": 0.9})``
+        judges a precomputed value of a metric our catalogue does not know."""
+        return self.operator in OPERATORS and self.threshold is not None
 
     @property
     def operator_symbol(self) -> str:
@@ -78,6 +98,8 @@ class Control:
 
     def compare(self, value: float, threshold: float | None = None) -> bool:
         """Strict comparison: ``0.8 gt 0.8`` is False."""
+        if not self.judgeable:
+            raise ValueError(f"control '{self.id}' cannot be judged: {self.problem}")
         fn = OPERATORS[self.operator][0]
         return bool(fn(value, self.threshold if threshold is None else threshold))
 
@@ -96,6 +118,8 @@ class Policy:
     source: str  # a path, or "<string>" / "<dict>"
     sha256: str  # of the source text exactly as read (of canonical JSON for a dict)
     text: str  # the source text, kept for the evidence snapshot
+    #: ``native`` for our own format, else the name of the reader that understood the
+    #: file (``assessment-plan``, ``catalog``, ... see ``DIALECTS``)
     dialect: str
     warnings: tuple[str, ...] = ()
 
@@ -110,6 +134,11 @@ class Policy:
             if c.id == control_id:
                 return c
         raise KeyError(control_id)
+
+    @property
+    def problems(self) -> tuple[Control, ...]:
+        """The controls that loaded but cannot be evaluated (each an ``error`` at enforce)."""
+        return tuple(c for c in self.controls if c.problem is not None)
 
     def summary(self) -> dict[str, Any]:
         """The small JSON-ready description stored with every evidence record."""

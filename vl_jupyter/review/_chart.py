@@ -66,14 +66,15 @@ def control_figure(result: ControlResult) -> go.Figure:
             row=1,
             col=2,
         )
-    fig.add_hline(
-        y=result.threshold,
-        line_dash="solid",
-        line_color="#24292f",
-        annotation_text=f"threshold {result.threshold:g}",
-        row=1,
-        col=2,
-    )
+    if result.threshold is not None:  # None: the policy gave none (an error result)
+        fig.add_hline(
+            y=result.threshold,
+            line_dash="solid",
+            line_color="#24292f",
+            annotation_text=f"threshold {result.threshold:g}",
+            row=1,
+            col=2,
+        )
     warn = result.metadata.get("warn_threshold")
     if warn is not None:
         fig.add_hline(
