@@ -8,6 +8,7 @@ import { EvidenceController, ITrackerSettings } from './controller';
 import { IRecordActions } from './components/Detail';
 import { complianceIcon } from './icon';
 import { CompliancePanel } from './panel';
+import { ensureQuickstart } from './quickstart';
 import { requestAPI } from './request';
 import { VerdictItem } from './statusbar';
 
@@ -22,7 +23,8 @@ export const COMMANDS = {
   syncWandb: 'vl-jupyter:sync-wandb',
   verify: 'vl-jupyter:verify',
   export: 'vl-jupyter:export',
-  reveal: 'vl-jupyter:reveal'
+  reveal: 'vl-jupyter:reveal',
+  quickstart: 'vl-jupyter:quickstart'
 };
 
 /** Where "Export for audit" posts (vl_jupyter/server/_export_handler.py). */
@@ -143,6 +145,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const id = typeof args.id === 'string' ? args.id : '';
         if (id && !controller.reveal(id)) {
           controller.refreshSoon(); // revealed once the refresh lists it
+        }
+      }
+    });
+    commands.addCommand(COMMANDS.quickstart, {
+      label: 'Compliance: Open Quickstart Notebook',
+      caption: 'Open vl_quickstart.ipynb (written to the server root the first time)',
+      execute: async () => {
+        try {
+          const path = await ensureQuickstart(app.serviceManager.contents);
+          await app.commands.execute('docmanager:open', { path });
+        } catch (reason) {
+          Notification.error(`Could not open the quickstart: ${reason}`, { autoClose: 6000 });
         }
       }
     });

@@ -11,6 +11,7 @@ to docs/img/screens/ when missing there (VL_UPDATE_SCREENSHOT=1 refreshes them).
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -219,3 +220,21 @@ def test_trend_and_compare_in_the_dark_theme(lab, tmp_path, browser_page):
         page.wait_for_timeout(300)  # the theme's transition: a screenshot, not an assertion
         shoot(panel, ".vl-Controls", shots / "sidebar-trend-dark-250.png")
         shoot(panel, ".vl-Comparison", shots / "sidebar-compare-dark-250.png")
+
+
+def test_help_menu_opens_the_quickstart(lab, tmp_path, browser_page):
+    from playwright.sync_api import expect
+
+    base, root = lab
+    shots = tmp_path / "screenshots"
+    with browser_page(shots) as page:
+        page.goto(f"{base}/lab/workspaces/overtime-help?reset&token={TOKEN}")
+        expect(page.locator(".jp-Launcher")).to_be_focused()
+        page.get_by_role("menuitem", name="Help", exact=True).click()
+        page.get_by_role("menuitem", name="Compliance: Open Quickstart Notebook").click()
+        expect(page.locator(".jp-NotebookPanel .jp-Cell")).to_have_count(5)
+        expect(page.locator(".lm-DockPanel-tabBar .lm-TabBar-tabLabel")).to_contain_text(
+            ["vl_quickstart.ipynb"]
+        )
+        nb = json.loads((root / "vl_quickstart.ipynb").read_text())
+        assert nb["nbformat"] == 4 and len(nb["cells"]) == 5
