@@ -123,6 +123,7 @@ def sync(
 
     Example::
 
+        >>> # skipped in the doctests: imports MLflow (~10 s) and writes ./mlflow.db
         >>> result = vl_jupyter.sync("mlflow")          # doctest: +SKIP
         >>> result.runs[0]["url"]                       # doctest: +SKIP
         'sqlite:////home/me/project/mlflow.db/#/experiments/1/runs/5f0c...'
