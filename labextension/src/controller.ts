@@ -205,7 +205,16 @@ export class EvidenceController {
         }
         records = records.concat(next.records);
       }
+      const before = this._state.version;
       this._set(withPage(this._state, { ...first, records }));
+      if (before !== null && this._state.version !== before && this._history.size) {
+        // new evidence may be a new run of an open record's policy: its trend is stale
+        this._history.clear();
+        const open = this._state.records.find(r => r.id === this._state.open);
+        if (open) {
+          void this.loadHistory(open);
+        }
+      }
       this._announce(records);
       if (this._pendingReveal) {
         this.reveal(this._pendingReveal);

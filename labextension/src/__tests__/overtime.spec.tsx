@@ -219,6 +219,35 @@ describe('over time: the controller', () => {
     c.dispose();
   });
 
+  it("reloads the open record's trend when new evidence arrives", async () => {
+    const rec = record();
+    let version = 'v1';
+    let historyCalls = 0;
+    const request = async (endPoint: string) => {
+      if (endPoint === 'evidence') {
+        return { records: [rec], total: 1, offset: 0, limit: 200, stores: [], version };
+      }
+      if (endPoint.endsWith('/history')) {
+        historyCalls += 1;
+        return { record_id: rec.id, controls: { c: Array(historyCalls + 1).fill(point('x', 1)) } };
+      }
+      return detail(rec);
+    };
+    const c = new EvidenceController(request);
+    await c.refresh();
+    c.toggleOpen(rec);
+    await new Promise(r => setTimeout(r, 0));
+    expect(c.history(rec.id)?.value?.controls.c).toHaveLength(2);
+    await c.refresh(); // same version: nothing reloaded
+    expect(historyCalls).toBe(1);
+    version = 'v2';
+    await c.refresh();
+    await new Promise(r => setTimeout(r, 0));
+    expect(historyCalls).toBe(2);
+    expect(c.history(rec.id)?.value?.controls.c).toHaveLength(3);
+    c.dispose();
+  });
+
   it('keeps the newest comparison when an older answer arrives late', async () => {
     const rec = record();
     const pending: { [baseline: string]: (v: unknown) => void } = {};
