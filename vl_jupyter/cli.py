@@ -108,6 +108,8 @@ def _policy_arg(value: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .trackers import targets_hint, tracker_names
+
     parser = _Parser(prog="vl-jupyter", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -158,7 +160,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
     check.add_argument(
         "--against",
-        choices=("mlflow", "wandb"),
+        choices=tracker_names(),
         help="also check the head hashes the tracker keeps (catches a rewritten chain)",
     )
     check.add_argument("--tracking-uri", help="MLflow tracking URI (for --against mlflow)")
@@ -193,7 +195,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("metrics", help="list the metric keys a policy may use")
 
     push = commands.add_parser("sync", help="push evidence to MLflow and/or W&B")
-    push.add_argument("--to", default="mlflow", help="mlflow, wandb or mlflow,wandb")
+    push.add_argument("--to", default="mlflow", help=targets_hint())
     push.add_argument("--ids", nargs="+", metavar="ID", help="only these evidence records")
     push.add_argument("--force", action="store_true", help="log again into the same runs")
     push.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")

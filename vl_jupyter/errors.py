@@ -147,3 +147,21 @@ class ExportError(VLError):
     """Evidence could not be exported (empty selection, bad option, unwritable folder)."""
 
     code = "EXPORT_FAILED"
+
+
+class TrackerSettingsError(VLError, ValueError):
+    """A tracker setting is unknown or invalid (``vl_jupyter.yaml``, ``settings=``, env).
+
+    Also a ``ValueError``: callers written before the error family caught that.
+    """
+
+    code = "TRACKER_SETTINGS_INVALID"
+
+
+class UnknownTargetError(SyncError, ValueError):
+    """A sync target (``--to``, ``verify --against``, ``%vl_sync``) that is not registered.
+
+    Also a ``ValueError``: callers written before the error family caught that.
+    """
+
+    code = "UNKNOWN_TARGET"

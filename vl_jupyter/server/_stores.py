@@ -279,8 +279,11 @@ class Catalogue:
             raise ApiError(400, "BAD_FILTER", f"status must be one of {', '.join(STATUSES)}")
         if sync is not None and sync not in SYNC_STATES:
             raise ApiError(400, "BAD_FILTER", "sync must be 'pending' or 'synced'")
-        if target is not None and target not in ("mlflow", "wandb"):
-            raise ApiError(400, "BAD_FILTER", "target must be 'mlflow' or 'wandb'")
+        from ..trackers import tracker_names
+
+        if target is not None and target not in tracker_names():
+            known = " or ".join(repr(n) for n in tracker_names())
+            raise ApiError(400, "BAD_FILTER", f"target must be {known}")
         if offset < 0 or not 1 <= limit <= MAX_LIMIT:
             raise ApiError(400, "BAD_PAGE", f"offset must be >= 0 and limit 1..{MAX_LIMIT}")
         stores = self.stores()

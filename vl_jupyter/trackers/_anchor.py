@@ -1,4 +1,4 @@
-"""``verify --against mlflow|wandb``: hold the store against the head hashes the tracker
+"""``verify --against mlflow|wandb`` (any registered tracker with ``anchors``): hold the store against the head hashes the tracker
 keeps.
 
 Every sync tags its run with the store's head at that moment (``vl.evidence.head_seq``,
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import UnknownTargetError
 from ..evidence import EvidenceStore
 from ._ledger import Ledger
 from ._redact import redact_uri
@@ -151,21 +152,24 @@ def check_wandb(store: EvidenceStore, settings: dict[str, Any]) -> AnchorCheck:
 
 def check_anchors(target: str, evidence_dir: Any = None, settings: Any = None) -> AnchorCheck:
     """Check the store at ``evidence_dir`` against the anchors kept by ``target``."""
+    from ._registry import tracker_spec
     from ._settings import credentials, find_project_dir, resolve_settings
     from ._target import Unavailable
 
-    if target not in ("mlflow", "wandb"):
-        raise ValueError(f"unknown tracker {target!r}: use mlflow or wandb")
+    spec = tracker_spec(target)
+    if spec.anchors is None:
+        raise UnknownTargetError(
+            f"tracker {target!r} keeps no anchors to verify against", target=target
+        )
     store = EvidenceStore(evidence_dir)
     folder = find_project_dir()
     resolved = resolve_settings(settings, folder)
     with credentials(folder):
         try:
-            return (check_mlflow if target == "mlflow" else check_wandb)(store, resolved)
+            return spec.anchors(store, resolved)
         except Unavailable as exc:
-            where = (
-                redact_uri(str(resolved["mlflow_tracking_uri"])) if target == "mlflow" else target
-            )
+            key = spec.endpoint_key
+            where = redact_uri(str(resolved[key])) if key else target
             out = AnchorCheck(target, where)
             out.problems.append(f"the tracker cannot be used: {exc}")
             return out
