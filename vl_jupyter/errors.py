@@ -49,6 +49,11 @@ class VLError(Exception):
             text += f" ({self.hint})"
         return text
 
+    @property
+    def http_status(self) -> int:
+        """The HTTP status the server answers this error with (:data:`HTTP_STATUS`)."""
+        return http_status(self.code)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the CLI, evidence and the server API."""
         return {
@@ -95,6 +100,18 @@ class EvidenceError(VLError):
     """The evidence store could not be read or written."""
 
     code = "EVIDENCE_FAILED"
+
+
+class RecordNotFoundError(EvidenceError):
+    """No evidence record with that id in the store."""
+
+    code = "RECORD_NOT_FOUND"
+
+
+class EvidenceLockedError(EvidenceError):
+    """Another writer held the evidence store's lock for longer than the timeout."""
+
+    code = "EVIDENCE_LOCKED"
 
 
 class EnforcementError(VLError):
@@ -165,3 +182,46 @@ class UnknownTargetError(SyncError, ValueError):
     """
 
     code = "UNKNOWN_TARGET"
+
+
+class TelemetryError(VLError, ValueError):
+    """A monitoring option is invalid (country, PUE, sampling interval, artifact path...).
+
+    Also a ``ValueError``: callers written before the error family caught that.
+    """
+
+    code = "TELEMETRY_INVALID"
+
+
+class ReviewError(VLError, ValueError):
+    """A review or sign-off cannot be recorded (no decision, unknown control, a control
+    that needs none, a report that is not evidence). Also a ``ValueError``."""
+
+    code = "REVIEW_INVALID"
+
+
+#: HTTP status per error code, grouped by status as MLflow's ``mlflow/exceptions.py``
+#: groups its error codes. Every code not listed is a mistake in the request: 400. The
+#: server's own codes (``BAD_*``, ``*_NOT_FOUND``) are listed here too, so one table says
+#: what the API answers.
+HTTP_STATUS_GROUPS: dict[int, tuple[str, ...]] = {
+    404: (
+        RecordNotFoundError.code,
+        "STORE_NOT_FOUND",
+        "JOB_NOT_FOUND",
+        "BASELINE_NOT_FOUND",
+        "NO_EVIDENCE",
+    ),
+    405: ("USE_POST",),
+    409: (EvidenceLockedError.code, ComplianceBlockError.code),
+    502: (SyncError.code,),
+    503: ("SYNC_UNAVAILABLE",),
+}
+HTTP_STATUS: dict[str, int] = {
+    code: status for status, codes in HTTP_STATUS_GROUPS.items() for code in codes
+}
+
+
+def http_status(code: str) -> int:
+    """The HTTP status for error ``code`` (400 unless :data:`HTTP_STATUS` says otherwise)."""
+    return HTTP_STATUS.get(code, 400)

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import EvidenceError
+from ..errors import EvidenceError, VLError
 from ..evidence import EvidenceRecord, EvidenceStore, check_record_id
 
 STORE_DIR = ".venturalitica"
@@ -42,12 +42,24 @@ MAX_LIMIT = 500
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An error the API reports as JSON: HTTP status, stable code, actionable message."""
+class ApiError(VLError):
+    """An error the API reports as JSON: HTTP status, stable code, actionable message.
+
+    Part of the package's error family; its code is also in ``errors.HTTP_STATUS`` when
+    the status is not 400 (``tests/test_error_codes.py`` holds the two together).
+    """
 
     def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.hint = status, code, message, hint
+        self.status = status
+        self.code = code  # per instance: the server's codes are many and request-specific
+        super().__init__(message, hint=hint)
+
+    def _render(self) -> str:
+        return self.message  # the hint travels in its own JSON field
+
+    @property
+    def http_status(self) -> int:
+        return self.status
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "hint": self.hint}
