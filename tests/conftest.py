@@ -214,3 +214,22 @@ def _no_personal_signing_key(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("VL_CONFIG_DIR", str(tmp_path_factory.mktemp("config")))
     for name in ("VL_SIGNING_KEY", "VL_SIGN", "VL_SIGNER_NAME"):
         monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _no_mlflow_state_between_tests():
+    """MLflow keeps process-global state: ``set_experiment`` remembers the experiment id
+    and exports ``MLFLOW_EXPERIMENT_ID``; a run left active outlives its test. A later test
+    on a fresh sqlite store then fails with "No Experiment with id=1 exists". Reset it after
+    every test that imported mlflow (never import it here: most tests do not need it)."""
+    yield
+    fluent = sys.modules.get("mlflow.tracking.fluent")
+    if fluent is None:
+        return
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()
+    fluent._active_experiment_id = None
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
+    mlflow.set_tracking_uri(None)

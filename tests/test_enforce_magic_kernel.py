@@ -99,7 +99,12 @@ def test_magics_show_once_and_return_their_results(tmp_path, monkeypatch):
 
 
 def test_user_mistakes_are_one_line_without_traceback(tmp_path, monkeypatch):
-    (tmp_path / "bad.yaml").write_text("vl-policy: 1\ncontrols:\n  - {id: x, metric: nope}\n")
+    # A control the engine cannot compute loads (it is an error result); a file that is
+    # not plain YAML cannot be read at all, and that is the user mistake here.
+    (tmp_path / "bad.yaml").write_text(
+        "vl-policy: 1\ncontrols:\n  - {id: x, metric: accuracy_score, operator: gt,\n"
+        "     threshold: !!python/name:os.system }\n"
+    )
     cells = _run(
         tmp_path,
         monkeypatch,
@@ -119,7 +124,7 @@ def test_user_mistakes_are_one_line_without_traceback(tmp_path, monkeypatch):
     assert texts[1] == (
         "UsageError: target='clas': the data has no column 'clas' (closest columns: 'class')"
     )
-    assert texts[2].startswith("UsageError: bad.yaml:3: control 'x':")
+    assert texts[2].startswith("UsageError: bad.yaml:4: cannot read the policy: could not ")
     assert texts[3].startswith("UsageError: missing.yaml: policy file not found: missing.yaml")
     assert texts[4].startswith("UsageError: --policy FILE is required")
     assert texts[5].startswith("UsageError: binding 'gender' must look like VARIABLE=COLUMN")
