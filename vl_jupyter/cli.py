@@ -20,7 +20,6 @@ exits 0 when everything pending was pushed, 2 when a tracker could not be used.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import sys
@@ -28,7 +27,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from .errors import ComplianceBlockError, EnforcementError, VLError
+from .display import STATUS_STYLE
+from .errors import (
+    ComplianceBlockError,
+    EnforcementError,
+    VLError,
+    close_matches,
+    did_you_mean,
+)
 from .policy import operator_symbol
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -43,7 +49,6 @@ def _safe(text: object) -> str:
     return _UNSAFE.sub(lambda m: ascii(m.group(0))[1:-1], str(text))
 
 
-_ICONS = {"pass": "✔", "warn": "▲", "fail": "✖", "error": "⊘", "skipped": "–"}
 _COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "90", "skipped": "90"}
 
 
@@ -61,9 +66,9 @@ class _Parser(argparse.ArgumentParser):
         for token in getattr(self, "_seen", []):
             name = token.split("=", 1)[0]
             if name.startswith("--") and name not in options:
-                close = difflib.get_close_matches(name, sorted(options), n=2, cutoff=0.75)
+                close = close_matches(name, sorted(options), n=2, cutoff=0.75)
                 if close:
-                    message = f"unknown option {name} (did you mean {' or '.join(close)}?)"
+                    message = f"unknown option {name} ({did_you_mean(close, joiner=' or ')})"
                     break
         super().error(message)
 
@@ -99,8 +104,8 @@ def _policy_arg(value: str) -> str:
     except FileNotFoundError:
         from .errors import PolicyError
 
-        close = difflib.get_close_matches(value, shipped, n=2, cutoff=0.6)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        close = close_matches(value, shipped, n=2, cutoff=0.6)
+        hint = did_you_mean(close, joiner=" or ", quote=True) + " " if close else ""
         raise PolicyError(
             f"no policy file or shipped policy named '{value}' ({hint}shipped policies: "
             f"{', '.join(shipped)})"
@@ -444,7 +449,8 @@ def _print_table(report, out: TextIO) -> None:
         value = "—" if r.actual_value is None else f"{r.actual_value:.4g}"
         if r.ci:
             value += f" [{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
-        status = _paint(r.status, f"{_ICONS[r.status]} {r.status.upper():7}", out)
+        style = STATUS_STYLE[r.status]  # the icons and words of the notebook's report
+        status = _paint(r.status, f"{style.icon} {style.word:7}", out)
         print(
             f"  {status} {_safe(r.control_id):28} {_safe(r.metric_key):26} {value:24} "
             f"{_safe(operator_symbol(r.operator))} "

@@ -225,3 +225,18 @@ HTTP_STATUS: dict[str, int] = {
 def http_status(code: str) -> int:
     """The HTTP status for error ``code`` (400 unless :data:`HTTP_STATUS` says otherwise)."""
     return HTTP_STATUS.get(code, 400)
+
+
+def close_matches(word: object, choices: Any, *, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The ``choices`` closest to ``word``, best first: the one engine behind every "did
+    you mean" in the package (a word is cut to 100 characters: hostile input stays fast)."""
+    import difflib
+
+    return difflib.get_close_matches(str(word)[:100], [str(c) for c in choices], n, cutoff)
+
+
+def did_you_mean(close: list[str], *, joiner: str = ", ", quote: bool = False) -> str:
+    """``did you mean a, b?`` for the matches :func:`close_matches` found ("" for none)."""
+    if not close:
+        return ""
+    return f"did you mean {joiner.join(repr(c) if quote else c for c in close)}?"

@@ -13,13 +13,12 @@ record says ``world_average``. Resolution order, first found wins:
 from __future__ import annotations
 
 import csv
-import difflib
 import functools
 import os
 from dataclasses import dataclass
 from importlib import resources
 
-from ..errors import TelemetryError
+from ..errors import TelemetryError, close_matches
 
 #: IEA Global Energy & CO2 Status Report 2019, the figure codecarbon also uses.
 WORLD_AVERAGE_G_PER_KWH = 475.0
@@ -61,8 +60,8 @@ def country_intensity(code: str) -> tuple[str, float]:
     names = {name.upper(): iso for iso, (name, _, _) in table.items()}
     if key in names:  # a full country name is accepted too
         return names[key], table[names[key]][1]
-    near = difflib.get_close_matches(key, list(table), n=3, cutoff=0.6)
-    near += [names[n] for n in difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)]
+    near = close_matches(key, list(table), n=3, cutoff=0.6)
+    near += [names[n] for n in close_matches(key, list(names), n=3, cutoff=0.6)]
     hint = ", ".join(f"{iso} ({table[iso][0]})" for iso in dict.fromkeys(near))
     raise TelemetryError(
         f"unknown country code {code!r}: no carbon intensity for it"
