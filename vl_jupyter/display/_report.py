@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ..policy import operator_symbol
+from ..policy import fail_sentence, operator_symbol
 from ._groups import group_bars, html_bars
 from ._style import (
     FONT,
@@ -91,7 +91,7 @@ def explain(r: ControlResult) -> str:
     """One sentence saying why a control did not simply pass."""
     text = r.reason or ""
     if not text and r.status == "fail" and r.actual_value is not None:
-        text = f"{r.metric_key} = {r.actual_value:.4g}, which is not {operator_symbol(r.operator)} {r.threshold:g}"
+        text = fail_sentence(r.metric_key, r.actual_value, r.operator, r.threshold)
     if not text:
         text = {"error": "the control could not be evaluated", "skipped": "not evaluated"}.get(
             r.status, r.status

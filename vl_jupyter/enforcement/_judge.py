@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..policy import fail_sentence
+
 if TYPE_CHECKING:
     from ..metrics import Measurement
     from ..policy import Control
@@ -23,9 +25,7 @@ def judge(control: Control, m: Measurement) -> tuple[str, str | None]:
     symbol = control.operator_symbol
     value = m.value
     if not control.compare(value):
-        return "fail", (
-            f"{control.metric} = {_fmt(value)}, which is not {symbol} {_fmt(control.threshold)}"
-        )
+        return "fail", fail_sentence(control.metric, value, control.operator, control.threshold)
     if control.warn_threshold is not None and not control.compare(value, control.warn_threshold):
         return "warn", (
             f"{control.metric} = {_fmt(value)} passes {symbol} {_fmt(control.threshold)} but is "
