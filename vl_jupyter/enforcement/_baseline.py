@@ -94,9 +94,9 @@ def _previous(store: EvidenceStore, current: Report | None):
         except EvidenceError:
             mine = None
     else:
-        from .. import _context
+        from .. import environment
 
-        here = _context.origin()
+        here = environment.origin()
         mine = here.get("notebook") or here.get("script")
     for rec in store.records(kind="enforce"):
         if rec.id == current.evidence_id:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import evidence
-from .._context import origin as record_origin
+from ..environment import origin as record_origin
 from ..errors import EvidenceError, TelemetryError, VLWarning
 from . import _artifacts, _code, _context, _energy, _settings
 from ._counters import Counters
