@@ -37,11 +37,12 @@ lab: install
 	  WANDB_MODE=$${WANDB_MODE:-offline} \
 	  ../$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(LAB_PORT) $(ROOT_FLAG) $(LAB_ARGS) 01_quickstart.ipynb
 
-# Python (ruff) and the sidebar's TypeScript and CSS (the template's eslint, prettier and
+# Python (ruff, mypy) and the sidebar's TypeScript and CSS (the template's eslint, prettier and
 # stylelint; node_modules comes with the install's sidebar build).
 lint: install
-	$(BIN)/ruff check vl_jupyter tests benchmarks
-	$(BIN)/ruff format --check vl_jupyter tests benchmarks
+	$(BIN)/ruff check vl_jupyter tests benchmarks conftest.py
+	$(BIN)/ruff format --check vl_jupyter tests benchmarks conftest.py
+	$(BIN)/mypy
 	cd labextension && PATH="$(CURDIR)/$(BIN):$$PATH" jlpm lint:check
 
 # pytest runs everything: tests/test_labextension.py runs tsc and jest in labextension/,

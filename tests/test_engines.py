@@ -313,9 +313,11 @@ def test_cli_takes_data_or_sql_not_both(tmp_path: Path, capsys) -> None:
 
 
 def test_the_magic_takes_engine_frames_and_sql(tmp_path: Path) -> None:
-    from IPython.testing.globalipapp import get_ipython
+    from IPython.core.interactiveshell import InteractiveShell
 
-    shell = get_ipython()
+    # the suite's one shell (test_enforce_magic and others use InteractiveShell.instance():
+    # a TerminalInteractiveShell beside it is refused as an incompatible sibling singleton)
+    shell = InteractiveShell.instance()
     shell.run_line_magic("load_ext", "vl_jupyter")
     df = pd.DataFrame({"p": [0, 1, 0, 0], "g": ["a", "a", "b", "b"]})
     path = tmp_path / "x.parquet"
@@ -328,3 +330,24 @@ def test_the_magic_takes_engine_frames_and_sql(tmp_path: Path) -> None:
         )
         assert report["dp"].actual_value == 0.5
         assert report.data["source"]["engine"] == ("polars" if name == "lazy" else "duckdb")
+
+
+def test_a_result_left_unfinished_on_the_default_connection_does_not_break_an_audit(tmp_path):
+    """duckdb 2 refuses any query on a connection with an unfinished result; the user's
+    own ``duckdb.execute(...).fetchone()`` must not make our queries fail (found by the
+    benchmark, whose peer left one)."""
+    import duckdb
+
+    path = tmp_path / "x.parquet"
+    pd.DataFrame({"y": [0, 1, 1, 0] * 25, "p": [0, 1, 0, 0] * 25}).to_parquet(path)
+    policy = (
+        "vl-policy: 1\ncontrols:\n  - {id: a, metric: accuracy_score, operator: gt, "
+        "threshold: 0.1, inputs: {target: target, prediction: prediction}}\n"
+    )
+    duckdb.execute("SELECT * FROM range(100000)").fetchone()  # leaves the result open
+    try:
+        for data in (str(path), f"SELECT * FROM '{path}'"):
+            report = vl.enforce(data, policy, target="y", prediction="p", evidence=False)
+            assert report["a"].actual_value == pytest.approx(0.75)
+    finally:
+        duckdb.default_connection().execute("SELECT 1").fetchall()  # finish it again

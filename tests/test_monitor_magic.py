@@ -8,6 +8,7 @@ from IPython.core.interactiveshell import InteractiveShell
 import vl_jupyter
 from vl_jupyter import evidence
 from vl_jupyter.notebook import load_ipython_extension, unload_ipython_extension
+from vl_jupyter.notebook._shared_magic import parse_line
 from vl_jupyter.telemetry import configure
 
 
@@ -70,11 +71,11 @@ def test_facade_hook_when_present():
 
 def test_a_repeated_line_is_parsed_once_and_help_is_never_remembered(shell, capsys):
     magics = shell.magics_manager.registry["MonitorMagics"]
-    first = magics._parse_monitor_line("again --country DEU -q")
-    second = magics._parse_monitor_line("again --country DEU -q")
-    assert first is not second and vars(first) == vars(second)
-    first.name = "changed"  # a caller's change does not leak into the next cell
-    assert magics._parse_monitor_line("again --country DEU -q").name == "again"
-    assert magics._parse_monitor_line("--help") is None
-    assert magics._parse_monitor_line("--help") is None
+    first = parse_line(magics.vl_monitor, "again --country DEU -q")
+    second = parse_line(magics.vl_monitor, "again --country DEU -q")
+    assert first.args is not second.args and vars(first.args) == vars(second.args)
+    first.args.name = "changed"  # a caller's change does not leak into the next cell
+    assert parse_line(magics.vl_monitor, "again --country DEU -q").args.name == "again"
+    assert parse_line(magics.vl_monitor, "--help") is None
+    assert parse_line(magics.vl_monitor, "--help") is None
     assert capsys.readouterr().out.count("%vl_monitor [-h]") == 2  # shown both times

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import sys
 
-import conftest
+import _network as conftest  # the guard module (a conftest of another folder shadows "conftest")
 import pytest
 
 

@@ -103,6 +103,19 @@ def run_file(url: str) -> Path:
     return found
 
 
+def finished_run(url: str, timeout_s: float = 30.0) -> dict:
+    """The decoded run log once it is complete. wandb-core writes the log in its own
+    process and may append the last records, ``exit`` last of all, after ``finish()`` has
+    returned; on a busy machine that lag is seconds. So wait for the ``exit`` record (the
+    end of a finished run's log) instead of reading whatever is on disk at that moment."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = decoded(read_wandb(run_file(url)))
+        if got["exit"] or time.monotonic() > deadline:
+            return got
+        time.sleep(0.2)
+
+
 def test_offline_sync_logs_metrics_summary_table_and_bundle(project):
     root = project / ".venturalitica"
     ids = make_evidence(root, sessions=1)
@@ -112,7 +125,7 @@ def test_offline_sync_logs_metrics_summary_table_and_bundle(project):
     assert result.messages == [
         f"W&B ran offline (no API key): upload later with `wandb sync {run['url']}`"
     ]
-    got = decoded(read_wandb(run_file(run["url"])))
+    got = finished_run(run["url"])
     enf = next(evidence.records("enforce", root=root))
     tel = next(evidence.records("telemetry", root=root))
     rows = {h.get("vl.evidence_seq"): h for h in got["history"]}
@@ -158,12 +171,7 @@ def test_the_users_active_run_is_used_and_not_finished(project):
     finally:
         user.finish()
     assert result.runs[0]["url"].endswith(user.id)
-    deadline = time.monotonic() + 15  # wandb-core may append the exit record just after
-    while True:
-        got = decoded(read_wandb(run_file(result.runs[0]["url"])))
-        if got["exit"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
+    got = finished_run(result.runs[0]["url"])
     assert got["exit"] == 1  # only the user's own finish
     assert any("accuracy" in h for h in got["history"])
     assert "compliance_score" in got["summary"]
@@ -176,7 +184,10 @@ def test_no_secret_in_any_written_file(project, monkeypatch):
     monkeypatch.setenv("WANDB_API_KEY", FAKE_WANDB_KEY)
     (project / ".env").write_text(f"MLFLOW_TRACKING_TOKEN={FAKE_MLFLOW_TOKEN}\n")
     make_evidence(project / ".venturalitica", sessions=1)
-    sync("mlflow,wandb")
+    result = sync("mlflow,wandb")
+    for run in result.runs:  # every file wandb-core writes is on disk before the scan
+        if run["target"] == "wandb":
+            assert finished_run(run["url"])["exit"] == 1
     checked = 0
     for path in project.rglob("*"):
         if path.is_file() and not path.is_symlink() and path.name != ".env":

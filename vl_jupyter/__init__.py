@@ -27,6 +27,7 @@ Everything else is an implementation detail and may change.
 """
 
 from . import datasets, enforcement, evidence, review, signing, telemetry, trackers
+from ._version import __version__
 from .datasets import list_scenarios, load_sample, quickstart
 from .enforcement import ControlResult, Report, ScanResult, enforce, retain, scan
 from .errors import (
@@ -47,8 +48,6 @@ from .notebook import load_ipython_extension, unload_ipython_extension
 from .policy import Control, Policy, load_policy
 from .telemetry import monitor, tracecollector
 from .trackers import sync, wrap
-
-__version__ = "0.1.0"
 
 signing.install()  # records are signed when the user has a key (docs/audit.md)
 # Composition root: an enforce inside the user's active MLflow run or wandb.run logs into

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TextIO
 
 from .display import STATUS_STYLE
+from .enforcement import Status
 from .errors import (
     ComplianceBlockError,
     EnforcementError,
@@ -49,19 +50,16 @@ def _safe(text: object) -> str:
     return _UNSAFE.sub(lambda m: ascii(m.group(0))[1:-1], str(text))
 
 
-_COLOURS = {"pass": "32", "warn": "33", "fail": "31", "error": "90", "skipped": "90"}
-
-
 class _Parser(argparse.ArgumentParser):
     """argparse that answers a misspelled option (``--polcy``) with the closest ones
     (Python 3.11's argparse only says "unrecognized arguments" or that ``--policy`` is
     missing)."""
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+    def parse_known_args(self, args=None, namespace=None):
         self._seen = list(sys.argv[1:] if args is None else args)
         return super().parse_known_args(args, namespace)
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         options = _long_options(self)
         for token in getattr(self, "_seen", []):
             name = token.split("=", 1)[0]
@@ -329,7 +327,7 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
             name=args.name,
             evidence_dir=args.evidence_dir,
             baseline=args.baseline,
-            **bindings,
+            bindings=bindings,
         )
     except (ComplianceBlockError, EnforcementError) as exc:
         report = exc.report
@@ -341,7 +339,7 @@ def _enforce(args: argparse.Namespace, out: TextIO) -> int:
         _print_table(report, out)
         if report.comparison is not None:
             _print_comparison(report.comparison, out)
-    if any(r.status == "error" for r in report) or not report.evaluated:
+    if any(r.status == Status.ERROR for r in report) or not report.evaluated:
         return EXIT_ERROR
     if args.fail_on_regression and _regressed(report.comparison, args.fail_on_regression):
         return EXIT_FAILED
@@ -433,7 +431,7 @@ def _history(args: argparse.Namespace, out: TextIO) -> int:
 
 def _paint(status: str, text: str, out: TextIO) -> str:
     if hasattr(out, "isatty") and out.isatty():
-        return f"\033[{_COLOURS[status]}m{text}\033[0m"
+        return f"\033[{STATUS_STYLE[status].ansi}m{text}\033[0m"
     return text
 
 
@@ -449,8 +447,7 @@ def _print_table(report, out: TextIO) -> None:
         value = "—" if r.actual_value is None else f"{r.actual_value:.4g}"
         if r.ci:
             value += f" [{r.ci[0]:.3g}, {r.ci[1]:.3g}]"
-        style = STATUS_STYLE[r.status]  # the icons and words of the notebook's report
-        status = _paint(r.status, f"{style.icon} {style.word:7}", out)
+        status = _paint(r.status, f"{STATUS_STYLE[r.status].icon} {r.status.upper():7}", out)
         print(
             f"  {status} {_safe(r.control_id):28} {_safe(r.metric_key):26} {value:24} "
             f"{_safe(operator_symbol(r.operator))} "

@@ -8,6 +8,7 @@ being smaller than ``min_group_size`` are in ``metadata["excluded_groups"]``.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +50,7 @@ def wilson(successes: float, n: float, z: float = 1.959964) -> tuple[float, floa
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
-def group_bars(metadata: dict[str, Any]) -> list[GroupBar]:
+def group_bars(metadata: Mapping[str, Any]) -> list[GroupBar]:
     """The bars of one control's per-group values, excluded groups last."""
     bars: list[GroupBar] = []
     for name, g in (metadata.get("groups") or {}).items():

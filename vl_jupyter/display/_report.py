@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..enforcement import Status
 from ..policy import fail_sentence, operator_symbol
 from ._groups import group_bars, html_bars
 from ._style import (
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 REPORT_HEADERS = ("status", "control", "metric", "value [CI]", "threshold", "severity")
 #: Statuses whose row says why in one sentence.
-EXPLAINED = ("fail", "error", "warn", "skipped")
+EXPLAINED = (Status.FAIL, Status.ERROR, Status.WARN, Status.SKIPPED)
 
 
 def report_html(report: Report) -> str:
@@ -60,7 +61,7 @@ def control_row(r: ControlResult) -> str:
     reason = ""
     if r.status in EXPLAINED:
         s = STATUS_STYLE[r.status]
-        colour = s.colour if r.status in ("fail", "error") else MUTED
+        colour = s.colour if r.status in (Status.FAIL, Status.ERROR) else MUTED
         reason = f'<div class="vl-reason" style="color:{colour}">{s.icon} {esc(explain(r))}</div>'
     meta = r.metadata
     params = meta.get("params") or {}
@@ -90,13 +91,15 @@ def control_row(r: ControlResult) -> str:
 def explain(r: ControlResult) -> str:
     """One sentence saying why a control did not simply pass."""
     text = r.reason or ""
-    if not text and r.status == "fail" and r.actual_value is not None:
-        text = fail_sentence(r.metric_key, r.actual_value, r.operator, r.threshold)
+    value, threshold = r.actual_value, r.threshold
+    if not text and r.status == Status.FAIL and value is not None and threshold is not None:
+        text = fail_sentence(r.metric_key, value, r.operator, threshold)
     if not text:
-        text = {"error": "the control could not be evaluated", "skipped": "not evaluated"}.get(
-            r.status, r.status
-        )
-    if r.status == "fail":
+        text = {
+            Status.ERROR: "the control could not be evaluated",
+            Status.SKIPPED: "not evaluated",
+        }.get(r.status, r.status)
+    if r.status == Status.FAIL:
         spread = _spread(r)
         if spread:
             text += f" ({spread})"
@@ -105,11 +108,13 @@ def explain(r: ControlResult) -> str:
 
 def _spread(r: ControlResult) -> str:
     """``lowest <25: 0.591 (n=149); highest >=60: 0.745 (n=51)`` for a grouped control."""
-    bars = [b for b in group_bars(r.metadata) if b.value is not None and b.series == "value"]
+    bars = [
+        (b.value, b) for b in group_bars(r.metadata) if b.value is not None and b.series == "value"
+    ]
     if len(bars) < 2:
         return ""
-    low = min(bars, key=lambda b: b.value)
-    high = max(bars, key=lambda b: b.value)
+    low = min(bars, key=lambda vb: vb[0])[1]  # the first of equal values, as min() gives
+    high = max(bars, key=lambda vb: vb[0])[1]
     return (
         f"lowest {low.group}: {fmt_number(low.value)} (n={low.n}); "
         f"highest {high.group}: {fmt_number(high.value)} (n={high.n})"

@@ -8,24 +8,30 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from ..enforcement import Status
+
 
 @dataclass(frozen=True)
 class StatusStyle:
-    """How one status looks: text colour, a light background, an icon and a word."""
+    """How one status looks: text colour, a light background, an icon and a word, and the
+    ANSI colour code the CLI paints it with in a terminal."""
 
     colour: str
     background: str
     icon: str
     word: str
+    ansi: str
 
 
 #: The traffic lights: green pass, amber warn, red fail, grey error and skipped.
+#: Keyed by ``Status`` (a str, so ``STATUS_STYLE["pass"]`` finds it too); the one place the
+#: Python side declares status icons (the sidebar's TypeScript has its own copy).
 STATUS_STYLE: dict[str, StatusStyle] = {
-    "pass": StatusStyle("#1a7f37", "#dafbe1", "✔", "PASS"),
-    "warn": StatusStyle("#9a6700", "#fff8c5", "▲", "WARN"),
-    "fail": StatusStyle("#cf222e", "#ffebe9", "✖", "FAIL"),
-    "error": StatusStyle("#57606a", "#eaeef2", "⊘", "ERROR"),
-    "skipped": StatusStyle("#8c959f", "#f6f8fa", "–", "SKIPPED"),
+    Status.PASS: StatusStyle("#1a7f37", "#dafbe1", "✔", "PASS", "32"),
+    Status.WARN: StatusStyle("#9a6700", "#fff8c5", "▲", "WARN", "33"),
+    Status.FAIL: StatusStyle("#cf222e", "#ffebe9", "✖", "FAIL", "31"),
+    Status.ERROR: StatusStyle("#57606a", "#eaeef2", "⊘", "ERROR", "90"),
+    Status.SKIPPED: StatusStyle("#8c959f", "#f6f8fa", "–", "SKIPPED", "90"),
 }
 #: Secondary text (reasons, units, counts): the theme's secondary text colour where the
 #: page has JupyterLab's variables (Lab, Notebook 7, nbconvert's lab template), else grey.

@@ -5,17 +5,29 @@ from ._combine import combine
 from ._compare import Comparison, ControlChange, compare_reports
 from ._enforce import enforce
 from ._record import on_recorded, sdk_record
-from ._report import STATUSES, ControlResult, Report
+from ._report import (
+    STATUSES,
+    CIMetadata,
+    ControlMetadata,
+    ControlResult,
+    RegressionMetadata,
+    Report,
+    Status,
+)
 from ._retain import retain
 from ._scan import ScanResult, scan
 
 __all__ = [
     "STATUSES",
+    "CIMetadata",
     "Comparison",
     "ControlChange",
+    "ControlMetadata",
     "ControlResult",
+    "RegressionMetadata",
     "Report",
     "ScanResult",
+    "Status",
     "combine",
     "compare_reports",
     "enforce",

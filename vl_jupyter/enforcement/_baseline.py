@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import EvidenceError, close_matches, did_you_mean
 from ..evidence import EvidenceStore, check_record_id, format_timestamp, record_origin, tags
-from ._report import ControlResult, Report
+from ._report import ControlResult, Report, Status
 
 
 def resolve_baseline(
@@ -87,7 +87,7 @@ def _previous(store: EvidenceStore, current: Report | None):
     """The newest earlier enforce record of the same policy and notebook/script."""
     if current is None:
         raise EvidenceError("baseline 'previous' needs the current report to compare with")
-    mine = None
+    mine: object = None  # a notebook or script path, compared with each record's origin
     if current.evidence_id:
         try:
             mine = record_origin(store.get(current.evidence_id).data)
@@ -141,7 +141,7 @@ def _mlflow(run_id: str, store: EvidenceStore, current: Report | None):
         results.append(
             ControlResult(
                 result.control_id, result.description, result.metric_key, result.threshold,
-                float(value), result.operator, True, result.severity, "pass", {},
+                float(value), result.operator, True, result.severity, Status.PASS, {},
             )
         )  # fmt: skip
     if not results:

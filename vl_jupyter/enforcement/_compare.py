@@ -28,6 +28,7 @@ from statistics import NormalDist
 from typing import Any
 
 from ..policy import RegressionRule, alert_rank
+from ._report import PASSING, Status
 
 _ALPHA = 0.05
 
@@ -164,10 +165,10 @@ def compare_reports(current, baseline, *, baseline_info: Mapping[str, Any] | Non
     comparison = Comparison(baseline=info)
     current_ids = {r.control_id for r in current}
     for result in current:
-        if result.status == "skipped":
+        if result.status == Status.SKIPPED:
             continue
         before = base.get(result.control_id)
-        if before is None or before.status == "skipped":
+        if before is None or before.status == Status.SKIPPED:
             comparison.added.append(result.control_id)
             continue
         comparison.changes.append(_change(result, before))
@@ -200,7 +201,7 @@ def apply_regressions(report, comparison: Comparison) -> None:
         if (
             rule.fails(change.level)
             and change.significant is not False
-            and result.status in ("pass", "warn")
+            and result.status in PASSING
         ):
             amount = (
                 f"{change.relative_degradation:.1%}"
@@ -208,7 +209,7 @@ def apply_regressions(report, comparison: Comparison) -> None:
                 and change.relative_degradation is not None
                 else f"{change.degradation:.4g}"
             )
-            result.status = "fail"
+            result.status = Status.FAIL
             result.passed = False
             result.metadata["reason"] = (
                 f"regressed {amount} against baseline {comparison.baseline.get('label')} "

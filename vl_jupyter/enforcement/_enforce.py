@@ -40,7 +40,7 @@ from . import _sdk_args
 from ._combine import bindings_checked
 from ._fingerprint import fingerprint, source_fingerprint
 from ._judge import judge
-from ._report import PHASE_SKIP, ControlResult, Report
+from ._report import PASSING, PHASE_SKIP, ControlMetadata, ControlResult, Report, Status
 
 
 def enforce(
@@ -64,7 +64,8 @@ def enforce(
     evidence: bool = True,
     evidence_dir: str | Path | None = None,
     baseline: Any = None,
-    **bindings: str | list[str],
+    bindings: Mapping[str, str | list[str]] | None = None,
+    **keyword_bindings: str | list[str],
 ) -> Report:
     """Evaluate ``policy`` on ``data`` and return a :class:`Report`.
 
@@ -75,7 +76,10 @@ def enforce(
 
     Keyword arguments bind the policy's variables to columns: ``target="class"`` binds the
     variable ``target``; ``gender="Attribute9"`` binds ``gender``; a list binds an
-    intersectional dimension. ``pos_label`` and ``min_group_size`` apply to every control
+    intersectional dimension. ``bindings={"name": "applicant", "seed": "s"}`` binds the
+    same way and always works, also for a variable that shares its name with one of these
+    options (``name``, ``phase``, ``bins``, ``seed``, ...); a variable bound both ways must
+    be bound to the same column. ``pos_label`` and ``min_group_size`` apply to every control
     that does not set its own; ``bins`` maps a variable or column to bins for a numeric
     dimension (``{"age": [25, 60]}``). Confidence intervals (``ci``) use ``n_boot``
     multinomial replicates of the per-group counts, seeded by ``seed``. ``baseline`` (a
@@ -86,10 +90,12 @@ def enforce(
     Example::
 
         >>> import vl_jupyter as vl
-        >>> df = vl.datasets.load_german_credit()
+        >>> df = vl.datasets.load_german_credit(derived=True)  # adds gender and age columns
         >>> report = vl.enforce(df, vl.datasets.policy_path("german_credit_data"),
         ...                     target="class", gender="gender", age="age", evidence=False)
-        >>> report.status in {"pass", "warn", "fail", "error"}
+        >>> print(report.status, report["approvals-by-gender"].status, report.score)
+        fail pass 0.5
+        >>> report["approvals-by-age"].status == "fail"  # a Status is its string
         True
 
     The Venturalítica SDK's other entries work too: ``metrics={"accuracy_score": 0.91}``
@@ -97,12 +103,18 @@ def enforce(
     an ``error``, never a pass); ``policy=[p1, p2]`` enforces each policy (one evidence
     record each) and returns their combined Report (``r1 + r2`` does the same).
     """
-    policy = _sdk_args.policy_argument(policy, bindings)  # the SDK README's policy_path=
+    # the SDK README's policy_path= (a keyword, so never a variable of bindings=)
+    policy = _sdk_args.policy_argument(policy, keyword_bindings)
+    call = {
+        k: v for k, v in locals().items() if k not in ("policy", "bindings", "keyword_bindings")
+    }
+    roles: dict[str, Any] = {"target": target, "prediction": prediction, "score": score}
+    extra = _merge_bindings(roles, bindings, keyword_bindings)
+    target, prediction, score = roles["target"], roles["prediction"], roles["score"]
     if isinstance(policy, (list, tuple)):
-        call = {k: v for k, v in locals().items() if k not in ("policy", "bindings")}
         from ._combine import enforce_each
 
-        return enforce_each(enforce, list(policy), call, bindings)
+        return enforce_each(enforce, list(policy), {**call, **roles}, extra)
     started_at = datetime.now(timezone.utc)
     clock = time.perf_counter()
     policy = load_policy(_default_policy(policy))
@@ -113,7 +125,7 @@ def enforce(
 
         # what the baseline lookup may use of this run: its policy, its controls, its start
         stand_in = Report(
-            [_result(c, None, "skipped", {}) for c in policy.controls],
+            [_result(c, None, Status.SKIPPED, {}) for c in policy.controls],
             policy=policy.summary(), data={}, bindings={}, started=_iso(started_at),
         )  # fmt: skip
         base = resolve_baseline(baseline, current=stand_in, evidence_dir=evidence_dir)
@@ -137,7 +149,7 @@ def enforce(
     if isinstance(data, pd.DataFrame):
         data, prediction = _sdk_args.prediction_argument(data, prediction)  # an array: a column
         data = string_columns(data)  # policies and keywords name columns by text
-    keywords = {"target": target, "prediction": prediction, "score": score, **bindings}
+    keywords = {"target": target, "prediction": prediction, "score": score, **extra}
     # a pandas frame takes the numpy path; any other frame, SQL text or file is counted by
     # its engine (metrics/_engines.py)
     stats = statistics_for(data)
@@ -149,7 +161,7 @@ def enforce(
             if canonical_key(c.metric)
             for n in get_spec(c.metric).column_params
         }
-        binder.check_used(bindings, policy.controls, column_params)
+        binder.check_used(extra, policy.controls, column_params)
     ci_settings = CISettings(enabled=ci, n_boot=n_boot, level=ci_level, seed=seed)
     defaults = {"pos_label": pos_label, "min_group_size": min_group_size}
     dialect = getattr(policy, "dialect", "native")
@@ -234,6 +246,44 @@ def _finish(
     return report
 
 
+def _merge_bindings(
+    roles: dict[str, str | list[str] | None],
+    explicit: Mapping[str, str | list[str]] | None,
+    keywords: Mapping[str, str | list[str]],
+) -> dict[str, str | list[str]]:
+    """The variable bindings given besides the three role options: ``keywords`` (the SDK
+    style, ``gender="Attribute9"``) and the ``explicit`` mapping (``bindings={...}``).
+
+    A role named in ``explicit`` fills ``roles`` in place. A name bound twice to different
+    columns is refused rather than one of them silently winning.
+    """
+    if explicit is None:
+        return dict(keywords)
+    if not isinstance(explicit, Mapping):
+        raise BindingError(
+            f"bindings= must map variable names to columns, got {type(explicit).__name__}",
+            hint='e.g. bindings={"gender": "Attribute9", "seed": "seed_col"}',
+        )
+    merged: dict[str, str | list[str]] = dict(keywords)
+    for name, column in explicit.items():
+        if not isinstance(name, str):
+            raise BindingError(
+                f"bindings= keys are variable names (text), got {name!r}",
+                hint='e.g. bindings={"gender": "Attribute9"}',
+            )
+        given = roles.get(name) if name in roles else merged.get(name)
+        if given is not None and given != column:
+            raise BindingError(
+                f"variable '{name}' is bound twice, to {given!r} and in bindings= to {column!r}",
+                hint="bind each variable once",
+            )
+        if name in roles:
+            roles[name] = column
+        else:
+            merged[name] = column
+    return merged
+
+
 def _default_policy(policy: Any) -> Any:
     """The SDK's default policy file, ``risks.oscal.yaml`` in the working directory."""
     if policy is not None:
@@ -258,7 +308,7 @@ def _evaluate(
     *,
     baseline_table: Mapping[str, Any] | None = None,
 ) -> ControlResult:
-    metadata: dict[str, Any] = {
+    metadata: ControlMetadata = {
         "enforcement_mode": control.enforcement_mode,
         "phases": list(control.phases),
         "warn_threshold": control.warn_threshold,
@@ -273,11 +323,11 @@ def _evaluate(
             f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"
         )
         metadata["skipped_for"] = PHASE_SKIP  # out of the results, as the SDK leaves it out
-        return _result(control, None, "skipped", metadata)
+        return _result(control, None, Status.SKIPPED, metadata)
     if control.problem is not None:  # loaded, but the policy reader could not understand it
         metadata["reason"] = f"cannot be evaluated as the policy is written: {control.problem}"
         metadata["error_code"] = "POLICY_INVALID"
-        return _result(control, None, "error", metadata)
+        return _result(control, None, Status.ERROR, metadata)
     spec = get_spec(control.metric)
     try:
         bound = binder.bind(control, spec)
@@ -292,17 +342,17 @@ def _evaluate(
     except NoBaseline as missing:  # a drift control without a baseline: not measured
         metadata["reason"] = missing.message
         metadata["drift_table"] = missing.table
-        return _result(control, None, "skipped", metadata)
+        return _result(control, None, Status.SKIPPED, metadata)
     except (BindingError, MetricError) as exc:
         exc.control_id = exc.control_id or control.id
         metadata["reason"] = exc.message + (f" ({exc.hint})" if exc.hint else "")
         metadata["error_code"] = exc.code
-        return _result(control, None, "error", metadata)
+        return _result(control, None, Status.ERROR, metadata)
     except Exception as exc:  # a bug must not become a pass, nor lose the other results
         metadata["reason"] = f"internal error while computing {control.metric}: {exc!r}"
         metadata["error_code"] = "INTERNAL_ERROR"
         metadata["traceback"] = traceback.format_exc(limit=8)
-        return _result(control, None, "error", metadata)
+        return _result(control, None, Status.ERROR, metadata)
     status, reason = judge(control, measured)
     metadata.update(_describe(measured, ci))
     if "drift_table" in measured.details:  # kept beside the result: later runs compare with it
@@ -351,8 +401,8 @@ def _resolve_columns(binder: Binder, control: Control, names: tuple[str, ...]) -
     return tuple(columns)
 
 
-def _describe(m: Measurement, ci: CISettings) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def _describe(m: Measurement, ci: CISettings) -> ControlMetadata:
+    out: ControlMetadata = {
         "n": m.n,
         "groups": m.groups,
         "excluded_groups": m.excluded_groups,
@@ -376,7 +426,9 @@ def _describe(m: Measurement, ci: CISettings) -> dict[str, Any]:
     return out
 
 
-def _result(control: Control, value: float | None, status: str, meta: dict) -> ControlResult:
+def _result(
+    control: Control, value: float | None, status: Status, meta: ControlMetadata
+) -> ControlResult:
     return ControlResult(
         control_id=control.id,
         description=control.description,
@@ -384,7 +436,7 @@ def _result(control: Control, value: float | None, status: str, meta: dict) -> C
         threshold=control.threshold,
         actual_value=value,
         operator=control.operator,
-        passed=status in ("pass", "warn"),
+        passed=status in PASSING,
         severity=control.severity,
         status=status,
         metadata=meta,
@@ -392,7 +444,7 @@ def _result(control: Control, value: float | None, status: str, meta: dict) -> C
 
 
 def _raise_if_stopped(report: Report, policy: Policy, strict: bool) -> None:
-    errors = [r for r in report if r.status == "error"]
+    errors = [r for r in report if r.status == Status.ERROR]
     if strict and errors:
         first = errors[0]
         raise EnforcementError(
@@ -404,7 +456,7 @@ def _raise_if_stopped(report: Report, policy: Policy, strict: bool) -> None:
     blocking = [
         r
         for r in report
-        if r.metadata.get("enforcement_mode") == "block" and r.status in ("fail", "error")
+        if r.metadata.get("enforcement_mode") == "block" and r.status in (Status.FAIL, Status.ERROR)
     ]
     if blocking:
         names = ", ".join(f"{r.control_id} ({r.status})" for r in blocking)

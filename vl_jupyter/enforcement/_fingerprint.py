@@ -66,7 +66,7 @@ def fingerprint(
     }
 
 
-def _column_bytes(series: pd.Series, encode: Callable[[], Any]) -> list[np.ndarray]:
+def _column_bytes(series: pd.Series, encode: Callable[[], Any]) -> list[bytes | memoryview]:
     """The bytes hashed for one column, as zero-copy byte views where possible (hashed in
     order, which gives the same digest as hashing their concatenation)."""
     dtype = series.dtype
@@ -90,10 +90,10 @@ def _column_bytes(series: pd.Series, encode: Callable[[], Any]) -> list[np.ndarr
     return [marker, _raw(uniques.to_numpy()), _raw(enc.compact)]
 
 
-def _raw(values: np.ndarray) -> np.ndarray:
-    """A 1-D array's memory as uint8, without a copy when it is contiguous (datetime and
-    timedelta arrays too, which have no buffer format of their own)."""
-    return np.ascontiguousarray(values).reshape(-1).view(np.uint8)
+def _raw(values: np.ndarray) -> memoryview:
+    """A 1-D array's memory as uint8 bytes, without a copy when it is contiguous (datetime
+    and timedelta arrays too, which have no buffer format of their own)."""
+    return np.ascontiguousarray(values).reshape(-1).view(np.uint8).data
 
 
 SOURCE_HASH_METHOD = (

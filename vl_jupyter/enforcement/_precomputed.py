@@ -20,7 +20,7 @@ from ..errors import EnforcementError, did_you_mean
 from ..metrics import Measurement
 from ..policy import Control, Policy
 from ._judge import judge
-from ._report import PHASE_SKIP, ControlResult
+from ._report import PHASE_SKIP, ControlMetadata, ControlResult, Status
 
 #: The ``data`` summary of a report judged from precomputed values (there is no frame).
 SOURCE = "precomputed"
@@ -80,13 +80,13 @@ def evaluate(
     control: Control,
     metrics: Mapping[str, float | None],
     raw: Mapping[str, Any],
-    metadata: dict[str, Any],
-) -> tuple[float | None, str, dict[str, Any]]:
+    metadata: ControlMetadata,
+) -> tuple[float | None, Status, ControlMetadata]:
     """``(value, status, metadata)`` of one control judged from ``metrics``."""
     if not control.judgeable:  # no operator or threshold could be read: nothing to judge
         metadata["reason"] = f"cannot be evaluated as the policy is written: {control.problem}"
         metadata["error_code"] = "POLICY_INVALID"
-        return None, "error", metadata
+        return None, Status.ERROR, metadata
     if control.problem is not None:  # e.g. a metric we cannot compute: its value is given
         metadata["policy_problem"] = control.problem
     keys = [k for k in (control.metric_as_written, control.metric, control.id) if k]
@@ -101,7 +101,7 @@ def evaluate(
             "a value nobody measured is never a pass"
         )
         metadata["error_code"] = "METRIC_NOT_GIVEN"
-        return None, "error", metadata
+        return None, Status.ERROR, metadata
     value = metrics[found]
     metadata["metric_given_as"] = found
     if value is None:
@@ -110,7 +110,7 @@ def evaluate(
             f"compared with {control.operator_symbol} {control.threshold:g}"
         )
         metadata["error_code"] = "METRIC_NOT_A_NUMBER"
-        return None, "error", metadata
+        return None, Status.ERROR, metadata
     measured = Measurement(value=value, n=0)
     status, reason = judge(control, measured)
     metadata.update({"n": None, "groups": {}, "ci": None, "ci_note": "precomputed value"})
@@ -130,7 +130,7 @@ def results(
     same constructor the data path uses, so both paths give identical record shapes)."""
     out = []
     for control in policy.controls:
-        metadata: dict[str, Any] = {
+        metadata: ControlMetadata = {
             "enforcement_mode": control.enforcement_mode,
             "phases": list(control.phases),
             "warn_threshold": control.warn_threshold,
@@ -140,7 +140,7 @@ def results(
                 f"not applicable in phase '{phase}' (control phases: {', '.join(control.phases)})"
             )
             metadata["skipped_for"] = PHASE_SKIP
-            out.append(make(control, None, "skipped", metadata))
+            out.append(make(control, None, Status.SKIPPED, metadata))
             continue
         value, status, metadata = evaluate(control, metrics, raw, metadata)
         out.append(make(control, value, status, metadata))

@@ -4,11 +4,118 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, overload
+from enum import Enum
+from typing import Any, TypedDict, overload
 
-STATUSES = ("pass", "warn", "fail", "error", "skipped")
+
+class Status(str, Enum):
+    """How a control ended. A ``str``: ``Status.PASS == "pass"``, it hashes, formats and
+    serialises (JSON) as its value, so records and HTML read exactly as the bare strings did.
+
+    ``pass`` and ``warn`` count as passed (``ControlResult.passed``); only ``pass`` counts
+    towards the score; ``skipped`` (another lifecycle phase, a drift control without a
+    baseline) is not evaluated; ``error`` is a control that could not be evaluated.
+    """
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    ERROR = "error"
+    SKIPPED = "skipped"
+
+    def __str__(self) -> str:  # Python 3.11 would print "Status.PASS"
+        return self.value
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec)
+
+
+#: every status, best first (the order of ``Report.counts``)
+STATUSES = tuple(s.value for s in Status)
+#: the statuses that count as passed
+PASSING = (Status.PASS, Status.WARN)
+
+
+class CIMetadata(TypedDict):
+    """``metadata["ci"]`` of an evaluated control with a confidence interval."""
+
+    low: float
+    high: float
+    level: float
+    method: str
+    n_boot: int
+    seed: int | None
+    undefined_replicates: int
+
+
+class RegressionMetadata(TypedDict, total=False):
+    """``metadata["regression"]``: the policy's rule (always), and once compared with a
+    baseline run the change found (written by ``enforcement._compare``)."""
+
+    rule: dict[str, Any]
+    baseline: str | None
+    level: str
+    baseline_value: float | None
+    degradation: float | None
+    relative_degradation: float | None
+    p_value: float | None
+    significant: bool | None
+
+
+class ControlMetadata(TypedDict, total=False):
+    """Every key ``enforce`` writes into ``ControlResult.metadata``, and what reads it.
+
+    Written for every control (``_enforce._evaluate``): ``enforcement_mode``, ``phases``,
+    ``warn_threshold``, ``inputs``; ``metric_as_written`` when the policy used an alias;
+    ``regression`` (``{"rule": ...}``) when the control declares one. Once bound:
+    ``bindings`` (role -> variable, columns, rule) and ``params``. Evaluated controls add
+    ``n``, ``groups`` (group -> value, n, counts), ``excluded_groups`` (group -> n, below
+    ``min_group_size``), ``warnings``, ``details`` and ``ci`` (None when not drawn, with
+    ``ci_note`` saying why where there is a reason). Anything not ``pass`` has a
+    ``reason``; an ``error`` has ``error_code`` (a :mod:`vl_jupyter.errors` code) and, for
+    an internal error, the ``traceback``; a drift control keeps its ``drift_table`` so a
+    later run can compare with it; a control of another lifecycle phase has
+    ``skipped_for`` (``PHASE_SKIP``), which moves it to ``Report.skipped``. A value judged
+    from ``enforce(metrics=...)`` has ``source`` and ``metric_given_as`` (the key it was
+    found under; ``n`` is None there; ``policy_problem`` when the policy reader could not
+    understand the control but its given value could still be judged); a recorded result has ``partition_digest`` (the
+    data's content hash, the SDK's name for which data it is about).
+
+    Read by: ``display`` (groups, excluded_groups, ci, warn_threshold, enforcement_mode,
+    params, metric_as_written, reason), ``review`` (groups, warn_threshold), the evidence
+    record and SDK export (``enforcement._record``: n, groups, ci), baselines and
+    comparisons (``_baseline``: drift_table; ``_compare``: ci, regression, reason),
+    ``evidence.history`` (ci) and the sidebar (the record's results).
+    """
+
+    enforcement_mode: str
+    phases: list[str]
+    warn_threshold: float | None
+    inputs: dict[str, str | list[str]]
+    metric_as_written: str
+    regression: RegressionMetadata
+    bindings: dict[str, dict[str, Any]]
+    params: dict[str, Any]
+    n: int | None
+    groups: dict[str, dict[str, Any]]
+    excluded_groups: dict[str, int]
+    warnings: list[str]
+    details: dict[str, Any]
+    ci: CIMetadata | None
+    ci_note: str
+    reason: str
+    error_code: str
+    traceback: str
+    drift_table: dict[str, Any]
+    skipped_for: str
+    source: str
+    metric_given_as: str
+    partition_digest: str
+    policy_problem: str
+
+
 #: ``metadata["skipped_for"]`` of a control of another lifecycle phase: such a control is
 #: left out of ``Report.results`` (the SDK leaves it out) and listed in ``Report.skipped``.
 #: Other skips (a drift control without a baseline) stay in the results.
@@ -16,7 +123,7 @@ PHASE_SKIP = "phase"
 
 
 def _phase_skipped(result: ControlResult) -> bool:
-    return result.status == "skipped" and result.metadata.get("skipped_for") == PHASE_SKIP
+    return result.status == Status.SKIPPED and result.metadata.get("skipped_for") == PHASE_SKIP
 
 
 @dataclass
@@ -31,13 +138,17 @@ class ControlResult:
     control_id: str
     description: str
     metric_key: str
-    threshold: float
+    threshold: float | None  # None: the policy gave none (the result is an error)
     actual_value: float | None
     operator: str
     passed: bool
     severity: str
-    status: str
-    metadata: dict[str, Any] = field(default_factory=dict)
+    status: Status
+    metadata: ControlMetadata = field(default_factory=lambda: ControlMetadata())
+
+    def __post_init__(self) -> None:
+        # a record read back, or a caller, may give the bare string: one type from here on
+        self.status = Status(self.status)
 
     @property
     def reason(self) -> str | None:
@@ -56,7 +167,7 @@ class ControlResult:
         The CI fields are None where no interval was drawn (``metadata["ci_note"]`` says
         why)."""
         meta = self.metadata
-        ci = meta.get("ci") or {}
+        ci: Mapping[str, Any] = meta.get("ci") or {}
         groups = meta.get("groups") or {}
         return {
             "n": meta.get("n"),
@@ -139,6 +250,8 @@ class Report(Sequence[ControlResult]):
         return combine([self, other])
 
     @overload
+    def __getitem__(self, index: str) -> ControlResult: ...  # by control id
+    @overload
     def __getitem__(self, index: int) -> ControlResult: ...
     @overload
     def __getitem__(self, index: slice) -> list[ControlResult]: ...
@@ -158,12 +271,12 @@ class Report(Sequence[ControlResult]):
 
     @property
     def counts(self) -> dict[str, int]:
-        found = Counter(r.status for r in [*self.results, *self.skipped])
+        found = Counter(str(r.status) for r in [*self.results, *self.skipped])
         return {status: found.get(status, 0) for status in STATUSES}
 
     @property
     def evaluated(self) -> list[ControlResult]:
-        return [r for r in self.results if r.status != "skipped"]
+        return [r for r in self.results if r.status != Status.SKIPPED]
 
     @property
     def passed(self) -> bool:
@@ -175,17 +288,17 @@ class Report(Sequence[ControlResult]):
         evaluated = self.evaluated
         if not evaluated:
             return 0.0
-        clean = sum(r.status == "pass" for r in evaluated)
+        clean = sum(r.status == Status.PASS for r in evaluated)
         return (100 * clean // len(evaluated)) / 100  # integer floor: no float rounding up
 
     @property
-    def status(self) -> str:
+    def status(self) -> Status:
         """The worst status: error > fail > warn > pass (skipped only if all skipped)."""
         counts = self.counts
-        for status in ("error", "fail", "warn", "pass"):
+        for status in (Status.ERROR, Status.FAIL, Status.WARN, Status.PASS):
             if counts[status]:
                 return status
-        return "skipped" if counts["skipped"] else "error"
+        return Status.SKIPPED if counts[Status.SKIPPED] else Status.ERROR
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -228,8 +341,10 @@ class Report(Sequence[ControlResult]):
         >>> Report.from_dict(r.to_dict()).to_dict() == r.to_dict()
         True
         """
+        # phase-skipped controls are kept apart (``skipped``); the constructor sorts them out
+        rows = [*(data.get("results") or []), *(data.get("skipped") or [])]
         report = cls(
-            [ControlResult.from_dict(r) for r in data.get("results") or []],
+            [ControlResult.from_dict(r) for r in rows],
             policy=dict(data.get("policy") or {}),
             data=dict(data.get("data") or {}),
             bindings=dict(data.get("bindings") or {}),

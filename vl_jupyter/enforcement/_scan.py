@@ -27,7 +27,13 @@ from typing import Any
 from ..errors import PolicyError
 from ..evidence import latest_run
 
-_PATTERNS = ("*.oscal.yaml", "*.oscal.yml", "*.oscal.json", "*policy*.yaml", "*policy*.yml")
+_PATTERNS: tuple[str, ...] = (
+    "*.oscal.yaml",
+    "*.oscal.yml",
+    "*.oscal.json",
+    "*policy*.yaml",
+    "*policy*.yml",
+)
 _PATTERNS += ("risks*.yaml", "risks*.yml")
 _SKIP = {"node_modules", "venv", "site-packages", "__pycache__", "build", "dist"}
 MAX_FILES = 500

@@ -7,8 +7,11 @@ edited, deleted, reordered or is unreadable. See docs/evidence.md.
 
 Module-level functions act on the store at ``root`` (default :func:`default_root`):
 
->>> rec = append("enforce", {"accuracy": 0.8125}, summary={"passed": 3})   # doctest: +SKIP
->>> [r.kind for r in records()]                                           # doctest: +SKIP
+>>> rec = append("enforce", {"accuracy": 0.8125}, summary={"passed": 3})
+>>> [r.kind for r in records()], rec.summary
+(['enforce'], {'passed': 3})
+>>> verify().ok
+True
 """
 
 from __future__ import annotations

@@ -106,7 +106,7 @@ def read_nofollow(path: Path) -> bytes:
     never links, and following one would read outside the store."""
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
     try:
-        chunks = []
+        chunks: list[bytes] = []
         while True:
             chunk = os.read(fd, 1 << 20)
             if not chunk:

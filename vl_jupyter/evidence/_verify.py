@@ -83,8 +83,8 @@ def verify_store(store: EvidenceStore) -> VerifyResult:
             names = []
         else:
             names = sorted(os.listdir(store.records_dir)) if store.records_dir.is_dir() else []
-        for name in names:
-            _check_file(store, name, files, docs, out)
+        for listed in names:
+            _check_file(store, listed, files, docs, out)
         pending = _pending_name(store)
     idx_max = max(index, default=0)
     unindexed = [s for s in files if s not in index]
@@ -97,7 +97,7 @@ def verify_store(store: EvidenceStore) -> VerifyResult:
                 msg = f"{label} is listed by the index but its file is missing: deleted"
             else:
                 msg = f"the record with seq {seq} is missing (no file, no index line): deleted"
-            out.problem("deleted", msg, entry and entry["id"], seq, rel)
+            out.problem("deleted", msg, entry["id"] if entry else None, seq, rel)
             continue
         if doc is None:
             continue  # unreadable: already reported
@@ -108,6 +108,7 @@ def verify_store(store: EvidenceStore) -> VerifyResult:
             msg += f"hash of seq {seq - 1}): a record was replaced, removed or reordered"
             out.problem("broken_link", msg, doc["id"], seq, rel)
         if entry is not None:
+            assert rel is not None  # set with name, which is set here
             _compare(entry, doc, name, label, rel, out)
         elif unindexed == [seq] == [idx_max + 1] and pending == name and expected is not None:
             msg = f"{label} has no index line: a write was interrupted after the record was "

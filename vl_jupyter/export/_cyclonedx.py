@@ -248,7 +248,7 @@ def model_card_bom(sel: Selection, model: str | None = None) -> dict[str, Any]:
     bom.metadata.component = Component(
         name=name, type=ComponentType.MACHINE_LEARNING_MODEL, bom_ref=ref
     )
-    datasets: dict[str, Any] = {}
+    datasets: dict[str | None, Any] = {}  # by content hash (None: a record without one)
     packages: dict[str, str] = {}
     for rec in sel.of_kind("enforce"):
         d = rec.data.get("data") or {}

@@ -30,7 +30,7 @@ _STATE = {
 _TOKEN = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
-def token(text: str) -> str:
+def token(text: object) -> str:
     """An OSCAL token (letters, digits, ``_ . -``, not starting with a digit)."""
     out = _TOKEN.sub("-", str(text)) or "control"
     return out if re.match(r"[A-Za-z_]", out) else f"c-{out}"
@@ -60,8 +60,9 @@ def _metadata(sel: Selection, title: str, parties: list[dict[str, Any]]) -> dict
     return meta
 
 
-def _reviews_by_control(sel: Selection) -> dict[tuple[str, str], list[Any]]:
-    out: dict[tuple[str, str], list[Any]] = {}
+def _reviews_by_control(sel: Selection) -> dict[tuple[Any, Any], list[Any]]:
+    """(report id, control id) as the review records name them -> their records."""
+    out: dict[tuple[Any, Any], list[Any]] = {}
     for rec in sel.of_kind("review"):
         d = rec.data
         out.setdefault((d.get("report_id"), d.get("control_id")), []).append(rec)
@@ -160,7 +161,7 @@ def _risk(rec: Any, r: dict[str, Any], reviews: list[Any]) -> dict[str, Any]:
     status = "deviation-approved" if accepted else "open"
     what = f"control {r.get('control_id')} ({r.get('metric_key')}) is {r.get('status')}"
     reason = (r.get("metadata") or {}).get("reason")
-    risk = {
+    risk: dict[str, Any] = {
         "uuid": derived_uuid("risk", rec.hash, r.get("control_id")),
         "title": f"{r.get('control_id')} {r.get('status')}",
         "description": what + (f": {reason}" if reason else ""),

@@ -21,7 +21,7 @@ reading: < 0.1 stable, 0.1-0.25 moderate shift, > 0.25 a significant shift.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -127,13 +127,13 @@ def score_edges(values: np.ndarray) -> np.ndarray:
     return np.linspace(lo, hi, SCORE_BINS + 1)
 
 
-def histogram(values: np.ndarray, edges: Sequence[float]) -> np.ndarray:
+def histogram(values: np.ndarray, edges: Sequence[float] | np.ndarray) -> np.ndarray:
     """Counts of ``values`` in the bins of ``edges``; values beyond the ends fall into the
     first or last bin (so a shifted score still counts), NaN is left out."""
-    edges = np.asarray(edges, float)
+    cuts = np.asarray(edges, float)
     finite = values[np.isfinite(values)]
-    idx = np.clip(np.searchsorted(edges, finite, side="right") - 1, 0, len(edges) - 2)
-    return np.bincount(idx, minlength=len(edges) - 1)
+    idx = np.clip(np.searchsorted(cuts, finite, side="right") - 1, 0, len(cuts) - 2)
+    return np.bincount(idx, minlength=len(cuts) - 1)
 
 
 def decile_groups(counts: np.ndarray, k: int = DECILES) -> np.ndarray:
@@ -175,7 +175,7 @@ def _labels_and_counts(metric: _CountMetric) -> tuple[list[str], np.ndarray, Any
     return [str(g) for g in group.labels], counts, group
 
 
-def _baseline(metric: _CountMetric, kind: str, table: dict[str, Any]) -> dict[str, Any]:
+def _baseline(metric: _CountMetric, kind: str, table: dict[str, Any]) -> Mapping[str, Any]:
     base = metric.baseline
     if base is None:
         raise NoBaseline(
@@ -191,7 +191,7 @@ def _baseline(metric: _CountMetric, kind: str, table: dict[str, Any]) -> dict[st
     return base
 
 
-def _aligned(base: dict[str, Any], labels: list[str], counts: np.ndarray, key: str = "counts"):
+def _aligned(base: Mapping[str, Any], labels: list[str], counts: np.ndarray, key: str = "counts"):
     union = list(dict.fromkeys([*base["labels"], *labels]))
     before = dict(zip(base["labels"], base[key], strict=True))
     now = dict(zip(labels, counts.tolist(), strict=True))

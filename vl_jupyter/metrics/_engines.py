@@ -142,6 +142,14 @@ def _duckdb():
     return duckdb
 
 
+def _connection(duckdb: Any) -> Any:
+    """A connection of our own to the default database (a cursor of the default
+    connection): a result the user left unfinished on the default connection
+    (``duckdb.execute(...).fetchone()``) makes every later query there fail with
+    "connection has an unfinished result", and must not break an audit."""
+    return duckdb.default_connection().cursor()
+
+
 def _from_relation(relation: Any, origin: dict[str, Any]) -> Source:
     import narwhals as nw
 
@@ -154,7 +162,13 @@ def _open_sql(data: Any) -> Source | None:
         return None
     duckdb = _duckdb()
     try:
-        relation = duckdb.sql(data)
+        relation = _connection(duckdb).sql(data)
+    except duckdb.CatalogException:
+        # a view registered on the default connection (duckdb.register) is visible there only
+        try:
+            relation = duckdb.sql(data)
+        except duckdb.Error as exc:
+            raise DataSourceError(f"the SQL query failed in DuckDB: {exc}") from exc
     except duckdb.Error as exc:
         raise DataSourceError(f"the SQL query failed in DuckDB: {exc}") from exc
     if relation is None:
@@ -178,7 +192,8 @@ def _open_path(data: Any) -> Source | None:
         missing = text if not paths else next(p for p in paths if not Path(p).is_file())
         raise DataSourceError(f"data file '{missing}' does not exist")
     duckdb = _duckdb()
-    reader = duckdb.read_parquet if kind == "parquet" else duckdb.read_csv
+    con = _connection(duckdb)
+    reader = con.read_parquet if kind == "parquet" else con.read_csv
     try:
         relation = reader(paths if len(paths) > 1 else paths[0])
     except duckdb.Error as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -104,7 +105,7 @@ class Statistics:
                     hint='give cut points instead (e.g. bins: "25,60")',
                 )
             if bins is not None and pd.api.types.is_numeric_dtype(series.dtype):
-                part = self.cached(("bins", column, bins), lambda s=series: bin_numeric(s, bins))
+                part = self.cached(("bins", column, bins), partial(bin_numeric, series, bins))
             else:
                 part = self.encoded(column)
                 distinct = len(part.labels) - (1 if part.n_missing else 0)
@@ -245,6 +246,8 @@ class WeightedStatistics(Statistics):
     metrics, their groups and their CIs are computed by the same code as for pandas.
     """
 
+    weights: np.ndarray  # always set here (None only on the unweighted base class)
+
     def __init__(self, frame: pd.DataFrame, weights: np.ndarray, source: Any) -> None:
         super().__init__(frame)
         self.weights = np.asarray(weights, dtype=np.int64)
@@ -315,7 +318,9 @@ def statistics_for(data: Any) -> Any:
         return Statistics(data)
     from ._engines import SourceStatistics, open_source
 
-    return SourceStatistics(open_source(data))
+    source = open_source(data)
+    assert source is not None  # None only for a pandas DataFrame, handled above
+    return SourceStatistics(source)
 
 
 class _Once:
@@ -479,7 +484,7 @@ class _CountMetric:
             bins = self.params.get("bins")
             table = self.stats.cached(  # cached: the draws are keyed by the table's counts
                 ("declared bands", id(table.counts), bins),
-                lambda t=table: with_declared_bands(dimension, bins, t),
+                partial(with_declared_bands, dimension, bins, table),
             )
             check_dimension_present(dimension, table)
         keep, excluded = exclude_small_groups(self, table)

@@ -60,12 +60,14 @@ class Encoded:
     @property
     def codes(self) -> np.ndarray:
         if self._codes is None:
+            assert self._compact is not None  # __init__ refuses neither
             self._codes = self._compact.astype(np.intp)
         return self._codes
 
     @property
     def compact(self) -> np.ndarray:
         if self._compact is None:
+            assert self._codes is not None  # __init__ refuses neither
             self._compact = _narrow(self._codes, len(self.labels))
         return self._compact
 
@@ -164,9 +166,9 @@ def _encode(series: pd.Series) -> Encoded:
         sliced = _factorize_by_slices(series.array)
         if sliced is not None:
             return sliced
-    codes, uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
-    labels = tuple(uniques.tolist() if hasattr(uniques, "tolist") else list(uniques))
-    return _with_missing(codes, labels, numeric)
+    text_codes, text_uniques = pd.factorize(series, sort=True, use_na_sentinel=True)
+    labels = tuple(text_uniques.tolist() if hasattr(text_uniques, "tolist") else list(text_uniques))
+    return _with_missing(text_codes, labels, numeric)
 
 
 # Text columns are factorized a slice at a time: pandas' codes are int64 (80 MB per column
@@ -195,8 +197,8 @@ def _factorize_by_slices(values: Any) -> Encoded | None:
         uniques.append(np.asarray(found, dtype=object))
     # one sort of the distinct values, by pandas' own rules (as factorize(sort=True))
     offsets = np.cumsum([0] + [len(u) for u in uniques])
-    to_global, labels = pd.factorize(np.concatenate(uniques), sort=True)
-    labels = list(labels.tolist() if hasattr(labels, "tolist") else labels)
+    to_global, distinct = pd.factorize(np.concatenate(uniques), sort=True)
+    labels = list(distinct.tolist() if hasattr(distinct, "tolist") else distinct)
     n_labels = len(labels) + (1 if n_missing else 0)
     out = np.empty(n, dtype=code_dtype(n_labels))
     for i, codes in enumerate(slices):
@@ -351,10 +353,10 @@ def count_cells(
             counts += np.bincount(index, minlength=n_cells)
         else:
             counts += _weighted_bincount(index, weights[lo:hi], n_cells)
-    counts = counts.reshape(shape)
-    occupied = counts.reshape(shape[0], -1).sum(axis=1) > 0
+    table = counts.reshape(shape)
+    occupied = table.reshape(shape[0], -1).sum(axis=1) > 0
     labels = tuple(str(label) for label, keep in zip(group.labels, occupied, strict=True) if keep)
-    return GroupTable(labels, counts[occupied])
+    return GroupTable(labels, table[occupied])
 
 
 def _bincount(index: np.ndarray, n_cells: int) -> np.ndarray:
@@ -372,21 +374,6 @@ def _weighted_bincount(index: np.ndarray, weights: np.ndarray, n_cells: int) -> 
     """Integer counts of weighted rows (exact: float sums of integers below 2**53)."""
     sums = np.bincount(index, weights=weights, minlength=n_cells)
     return np.rint(sums).astype(np.intp)
-
-
-def weighted_sums(group: Encoded, weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
-    """Row counts and per-group sums of each weight column: (counts[G], sums[G, W])."""
-    n_groups = len(group.labels)
-    counts = np.bincount(group.codes, minlength=n_groups)
-    sums = np.stack(
-        [np.bincount(group.codes, weights=w, minlength=n_groups) for w in weights], axis=1
-    )
-    return counts, sums
-
-
-def single_group(n_rows: int) -> Encoded:
-    """The whole frame as one group, for overall (non-grouped) metrics."""
-    return Encoded(np.zeros(n_rows, dtype=np.intp), ("all",), 0, False)
 
 
 def missing_count(series: pd.Series) -> int:

@@ -21,6 +21,7 @@ import itertools
 import math
 import numbers
 from collections.abc import Mapping
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -146,13 +147,13 @@ def validate_inputs(
     """Check the bound columns of one control before anything is counted."""
     for names in columns.values():
         for column in names:
-            stats.cached(("valid column", column), lambda c=column: _check(stats.frame, c))
+            stats.cached(("valid column", column), partial(_check, stats.frame, column))
     if spec.key == "duplicate_rate" and not columns.get("columns"):  # reads every column
         frame = stats.frame
         for position, name in enumerate(frame.columns):
             stats.cached(
                 ("cells", position),
-                lambda p=position, n=name: check_cells(frame.iloc[:, p], str(n)),
+                partial(_check_position, frame, position, str(name)),
             )
     for column in columns.get("dimension", ()):
         series = stats.frame[column]
@@ -161,9 +162,7 @@ def validate_inputs(
         elif pd.api.types.is_float_dtype(series.dtype):  # inf would be binned as >= the top
             stats.cached(
                 ("finite", column, "dimension"),
-                lambda s=series, c=column: check_finite(
-                    c, "dimension", s.to_numpy(dtype=float, na_value=np.nan)
-                ),
+                partial(_check_finite_series, column, "dimension", series),
             )
     for role in _LABEL_ROLES.get(spec.statistic, ()):
         for column in columns.get(role, ()):
@@ -174,9 +173,7 @@ def validate_inputs(
             if pd.api.types.is_numeric_dtype(series.dtype):
                 stats.cached(
                     ("finite", column, role),
-                    lambda s=series, c=column, r=role: check_finite(
-                        c, r, s.to_numpy(dtype=float, na_value=np.nan)
-                    ),
+                    partial(_check_finite_series, column, role, series),
                 )
     if spec.statistic in _COMPARED and columns.get("target") and columns.get("prediction"):
         target, prediction = columns["target"][0], columns["prediction"][0]
@@ -295,6 +292,7 @@ def with_declared_bands(dimension: tuple[str, ...], bins: Any, table: GroupTable
     if not isinstance(bins, tuple) or not table.labels:
         return table
     declared = bin_numeric(pd.Series([], dtype=float, name=dimension[0]), bins).labels
+    parts: list[tuple[str, ...]]
     if len(dimension) == 1:
         parts = [(label,) for label in table.labels]
     else:
@@ -315,7 +313,7 @@ def with_declared_bands(dimension: tuple[str, ...], bins: Any, table: GroupTable
     rows = {part: table.counts[i] for i, part in enumerate(parts)}
     empty = np.zeros_like(table.counts[0])
     order = list(itertools.product(*axes))
-    counts = np.stack([rows.get(part, empty) for part in order])
+    counts = np.stack([rows.get(tuple(part), empty) for part in order])
     return GroupTable(tuple(" & ".join(part) for part in order), counts, table.class_labels)
 
 
@@ -323,7 +321,12 @@ def check_frame_column(frame: pd.DataFrame, column: str) -> None:
     """Raise when a bound column is ambiguous (its name occurs twice) or holds lists."""
     names = frame.columns
     # is_unique is cached by pandas: the common case costs one hash lookup
-    positions = [names.get_loc(column)] if names.is_unique else names.get_indexer_for([column])
+    # (get_loc of a unique Index is an int; the stubs also allow the non-unique results)
+    positions = (
+        [int(names.get_loc(column))]  # type: ignore[arg-type]
+        if names.is_unique
+        else [int(p) for p in names.get_indexer_for(pd.Index([column]))]
+    )
     if len(positions) > 1:
         raise BindingError(
             f"the data has {len(positions)} columns named '{column}' (positions "
@@ -331,7 +334,7 @@ def check_frame_column(frame: pd.DataFrame, column: str) -> None:
             hint="rename or drop the duplicates (df.loc[:, ~df.columns.duplicated()])",
         )
     if len(positions) == 1:
-        check_cells(frame.iloc[:, int(positions[0])], column)
+        check_cells(frame.iloc[:, positions[0]], column)
 
 
 def check_cells(series: pd.Series, column: str) -> None:
@@ -352,6 +355,14 @@ def check_cells(series: pd.Series, column: str) -> None:
 def _check(frame: pd.DataFrame, column: str) -> bool:
     check_frame_column(frame, column)
     return True
+
+
+def _check_position(frame: pd.DataFrame, position: int, name: str) -> None:
+    check_cells(frame.iloc[:, position], name)
+
+
+def _check_finite_series(column: str, role: str, series: pd.Series) -> None:
+    check_finite(column, role, series.to_numpy(dtype=float, na_value=np.nan))
 
 
 def _clip(text: str, limit: int = 40) -> str:

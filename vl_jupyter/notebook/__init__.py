@@ -7,7 +7,10 @@ imports IPython; the ``vl_jupyter`` facade only imports it when the extension is
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from IPython.core.magic import Magics
 
 __all__ = ["load_ipython_extension", "unload_ipython_extension"]
 
@@ -19,7 +22,7 @@ _MAGICS = (
 )
 
 
-def _classes() -> list[type]:
+def _classes() -> list[type[Magics]]:
     return [getattr(importlib.import_module(m, __name__), c) for m, c in _MAGICS]
 
 

@@ -25,9 +25,8 @@ from ._shared_magic import (
     HelpAction,
     displayed_by_ipython,
     find_frame,
-    parse,
+    parse_line,
     policy_source,
-    strip_semicolon,
 )
 
 _ROLES = ("target", "prediction", "score")
@@ -87,10 +86,10 @@ class EnforceMagics(Magics):
                  inputs: {target: target, dimension: gender}}
         """
         __tracebackhide__ = True
-        line, hidden = strip_semicolon(line)
-        args = parse(self.vl_enforce, line)
-        if args is None:
+        parsed = parse_line(self.vl_enforce, line)
+        if parsed is None:  # --help was shown
             return None
+        args, hidden = parsed.args, parsed.hidden
         policy = self._policy(args, cell)
         data = find_frame(self.shell, args.data)
         options = self._options(args)
@@ -133,6 +132,9 @@ class EnforceMagics(Magics):
 
     def _options(self, args: Any) -> dict[str, Any]:
         options: dict[str, Any] = {role: getattr(args, role) for role in _ROLES}
+        # variables go in enforce's bindings= mapping, so one named like an option
+        # (name=applicant, seed=s) binds instead of setting that option
+        variables: dict[str, Any] = {}
         for text in args.bindings:
             variable, sep, columns = text.partition("=")
             if not sep or not variable.isidentifier() or not columns:
@@ -140,10 +142,12 @@ class EnforceMagics(Magics):
                     f"binding '{text}' must look like VARIABLE=COLUMN, e.g. gender=Attribute9"
                 )
             value = columns.split(",") if "," in columns else columns
-            if options.get(variable) not in (None, value):
-                raise UsageError(f"'{variable}' is bound twice ({options[variable]} and {value})")
-            options[variable] = value
+            into = options if variable in _ROLES else variables
+            if into.get(variable) not in (None, value):
+                raise UsageError(f"'{variable}' is bound twice ({into[variable]} and {value})")
+            into[variable] = value
         options.update(
+            bindings=variables,
             strict=args.strict,
             phase=args.phase,
             name=args.name,
@@ -170,10 +174,10 @@ class EnforceMagics(Magics):
             %vl_policy german_credit_data
         """
         __tracebackhide__ = True
-        line, hidden = strip_semicolon(line)
-        args = parse(self.vl_policy, line)
-        if args is None:
+        parsed = parse_line(self.vl_policy, line)
+        if parsed is None:  # --help was shown
             return None
+        args, hidden = parsed.args, parsed.hidden
         from ..policy import load_policy
 
         try:
@@ -206,10 +210,10 @@ class EnforceMagics(Magics):
             %vl_evidence --tag latest production
         """
         __tracebackhide__ = True
-        line, hidden = strip_semicolon(line)
-        args = parse(self.vl_evidence, line)
-        if args is None:
+        parsed = parse_line(self.vl_evidence, line)
+        if parsed is None:  # --help was shown
             return None
+        args, hidden = parsed.args, parsed.hidden
         if args.last < 1:
             raise UsageError(f"--last must be at least 1, got {args.last}")
         from ..evidence import EvidenceStore, tag

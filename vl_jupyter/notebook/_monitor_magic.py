@@ -8,7 +8,6 @@ traceback; nbclient, papermill and Run-All stop), and the telemetry is recorded 
 
 from __future__ import annotations
 
-import argparse
 import ast
 from typing import Any
 
@@ -18,32 +17,12 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from ..telemetry import configure, monitor
-from ._shared_magic import HelpAction, parse
-
-_PARSED_MAX = 64
+from ._shared_magic import HelpAction, parse_line
 
 
 @magics_class
 class MonitorMagics(Magics):
     """The telemetry magics; registered by ``%load_ext vl_jupyter``."""
-
-    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
-        super().__init__(shell, **kwargs)
-        # %%vl_monitor line -> its parsed options: parsing is a pure function of the line
-        # (argparse re-formats the usage on every intermixed parse, ~0.3 ms), and a
-        # notebook re-runs the same few lines. --help and errors are never remembered.
-        self._parsed: dict[str, argparse.Namespace] = {}
-
-    def _parse_monitor_line(self, line: str) -> argparse.Namespace | None:
-        known = self._parsed.get(line)
-        if known is None:
-            known = parse(self.vl_monitor, line)
-            if known is None:  # --help was shown
-                return None
-            if len(self._parsed) >= _PARSED_MAX:
-                self._parsed.clear()
-            self._parsed[line] = known
-        return argparse.Namespace(**vars(known))  # a copy: callers may not share one
 
     @magic_arguments()
     @argument("-h", "--help", action=HelpAction, help="show this help and return")
@@ -70,9 +49,10 @@ class MonitorMagics(Magics):
             grid.fit(X, y)
         """
         __tracebackhide__ = True
-        args = self._parse_monitor_line(line)
-        if args is None:  # --help was shown
+        parsed = parse_line(self.vl_monitor, line)
+        if parsed is None:  # --help was shown
             return None
+        args = parsed.args
         try:
             mon = monitor(
                 args.name,
@@ -86,24 +66,29 @@ class MonitorMagics(Magics):
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         body, last, hide = self._compile(cell)
+        assert self.shell is not None  # registered magics always run in a shell
         glob = self.shell.user_ns
         with mon:
             exec(body, glob)
             value = eval(last, glob) if last is not None else None
-        self.result = mon.result
-        return None if hide else value
+        return None if hide or parsed.hidden else value
 
     def _compile(self, cell: str) -> tuple[Any, Any, bool]:
         """Code for all but the last statement, for the last expression, and whether a
         trailing ``;`` hides the value (IPython only looks at the magic line itself)."""
         shell = self.shell
+        assert shell is not None  # registered magics always run in a shell
         source = shell.transform_cell(cell)
         tree = shell.transform_ast(shell.compile.ast_parse(source))
         filename = shell.compile.cache(source, shell.execution_count, raw_code=cell)
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = shell.compile(ast.Expression(tree.body.pop().value), filename, "eval")
-        body = shell.compile(ast.Module(tree.body, type_ignores=[]), filename, "exec")
+            # CachingCompiler.__call__ is typed for source text; like compile() it takes an
+            # AST too (IPython's own run_ast_nodes passes one)
+            expression = ast.Expression(tree.body.pop().value)
+            last = shell.compile(expression, filename, "eval")  # type: ignore[arg-type]
+        module = ast.Module(tree.body, type_ignores=[])
+        body = shell.compile(module, filename, "exec")  # type: ignore[arg-type]
         try:
             hide = DisplayHook.semicolon_at_end_of_expression(source)
         except (SyntaxError, ValueError):  # tokenize errors on odd input: show the value
@@ -124,9 +109,10 @@ class MonitorMagics(Magics):
 
             %vl_monitor_config --country FRA --pue 1.2
         """
-        args = parse(self.vl_monitor_config, line)
-        if args is None:  # --help was shown
+        parsed = parse_line(self.vl_monitor_config, line)
+        if parsed is None:  # --help was shown
             return None
+        args = parsed.args
         try:
             settings = configure(
                 country=args.country,

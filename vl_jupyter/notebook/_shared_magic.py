@@ -5,10 +5,13 @@ DataFrame, resolving a policy name, and deciding who displays a result.
 from __future__ import annotations
 
 import argparse
+import copy
 import dis
 import shlex
 import sys
+from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -90,6 +93,41 @@ def parse(magic: Any, line: str) -> argparse.Namespace | None:
         return magic.parser.parse_intermixed_args(tokens)
     except HelpShown:
         return None
+
+
+@dataclass(frozen=True)
+class MagicLine:
+    """A parsed magic line: the options, and whether a trailing ``;`` asks to hide the
+    result (IPython passes the ``;`` to the magic as part of the line)."""
+
+    args: argparse.Namespace
+    hidden: bool
+
+
+# (magic function, line) -> its parsed options. Parsing is a pure function of the line
+# (argparse re-formats the usage on every intermixed parse, ~0.3 ms) and a notebook re-runs
+# the same few lines; --help and errors are never remembered. Module-level: the Magics
+# objects keep no state between calls.
+_PARSED: dict[tuple[Any, str], argparse.Namespace] = {}
+_PARSED_MAX = 64
+
+
+def parse_line(magic: Any, line: str) -> MagicLine | None:
+    """Parse a line of any vl magic: strip one trailing ``;`` (so ``%vl_sync mlflow;``
+    syncs MLflow, quietly), then parse with ``magic``'s magic_arguments parser. None
+    after ``--help`` was shown; a bad line raises ``UsageError``."""
+    text, hidden = strip_semicolon(line)
+    key = (getattr(magic, "__func__", magic), text)
+    known = _PARSED.get(key)
+    if known is None:
+        known = parse(magic, text)
+        if known is None:  # --help was shown
+            return None
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = known
+    # a deep copy: a caller may edit the options, lists (VAR=COLUMN bindings) included
+    return MagicLine(argparse.Namespace(**copy.deepcopy(vars(known))), hidden)
 
 
 def check_options(parser: argparse.ArgumentParser, tokens: list[str]) -> None:
@@ -193,7 +231,7 @@ def displayed_by_ipython(shell: Any) -> bool:
     expression, or not the last statement. The magic then displays the result itself,
     so it is shown exactly once either way.
     """
-    frame = sys._getframe(1)
+    frame: FrameType | None = sys._getframe(1)
     while frame is not None and frame.f_globals is not shell.user_global_ns:
         frame = frame.f_back
     if frame is None:
@@ -210,4 +248,4 @@ def displayed_by_ipython(shell: Any) -> bool:
 def strip_semicolon(line: str) -> tuple[str, bool]:
     """The line without a trailing ``;``, and whether there was one (it hides output)."""
     text = line.rstrip()
-    return (text[:-1], True) if text.endswith(";") else (line, False)
+    return (text[:-1].rstrip(), True) if text.endswith(";") else (line, False)

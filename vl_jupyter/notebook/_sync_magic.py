@@ -13,7 +13,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ._shared_magic import HelpAction, parse
+from ._shared_magic import HelpAction, parse_line
 
 
 @magics_class
@@ -52,9 +52,10 @@ class SyncMagics(Magics):
         """
         from ..trackers import SyncError, from_options, sync
 
-        args = parse(self.vl_sync, line)
-        if args is None:  # --help was shown
+        parsed = parse_line(self.vl_sync, line)
+        if parsed is None:  # --help was shown
             return None
+        args = parsed.args
         settings = from_options(
             tracking_uri=args.tracking_uri,
             experiment=args.experiment,
@@ -73,5 +74,4 @@ class SyncMagics(Magics):
             raise UsageError(str(exc)) from None
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-        self.result = result
-        return None if args.quiet else result
+        return None if args.quiet or parsed.hidden else result

@@ -231,7 +231,8 @@ def _oscal(root: str, data: Mapping[str, Any], file: str, stem: str, locate, hin
     body = data[root]
     if not isinstance(body, Mapping):
         raise PolicyError(f"`{root}` should be a mapping", file=file, line=line_of(data, root))
-    meta = body.get("metadata") if isinstance(body.get("metadata"), Mapping) else {}
+    given = body.get("metadata")
+    meta: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     title = str(meta.get("title") or body.get("title") or data.get("title") or stem)
     version = str(
         meta.get("version") or body.get("version") or data.get("version") or "unversioned"

@@ -107,7 +107,9 @@ class Control:
         if not self.judgeable:
             raise ValueError(f"control '{self.id}' cannot be judged: {self.problem}")
         fn = OPERATORS[self.operator][0]
-        return bool(fn(value, self.threshold if threshold is None else threshold))
+        limit = self.threshold if threshold is None else threshold
+        assert limit is not None  # judgeable: the threshold was read
+        return bool(fn(value, limit))
 
     def applies_to(self, phase: str | None) -> bool:
         """A control without phases applies to every phase."""

@@ -6,8 +6,14 @@ justification), reject, or send back as needing work; then signs the whole repor
 record in the evidence store, linked to the report's ``enforce`` record by
 ``report_id`` and sharing its evidence session.
 
+>>> import vl_jupyter as vl
+>>> df = vl.datasets.load_german_credit(derived=True)
+>>> report = vl.enforce(df, vl.datasets.policy_path("german_credit_data"),
+...                     target="class", gender="gender", age="age", ci=False)
 >>> rec = record_review(report, "approvals-by-age", "needs_work",
-...                     reviewer="A. Auditor", justification="reweigh first")  # doctest: +SKIP
+...                     reviewer="A. Auditor", justification="reweigh first")
+>>> rec.kind, rec.session == report.session
+('review', True)
 
 ``vl.review(report)``, ``report.review()`` (or ``%vl_enforce ... --review``) open the same thing as an
 ipywidgets panel; ipywidgets and plotly are imported only then.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..enforcement import Status
 from ..errors import EvidenceError, ReviewError
 from ..evidence import EvidenceRecord, EvidenceStore
 
@@ -14,7 +15,7 @@ if TYPE_CHECKING:
 #: Decision key -> the words the reviewer sees.
 DECISIONS = {"accept_risk": "accept risk", "reject": "reject", "needs_work": "needs work"}
 #: Controls a decision can be recorded on: the ones that did not simply pass.
-REVIEWABLE = ("fail", "error", "warn")
+REVIEWABLE = (Status.FAIL, Status.ERROR, Status.WARN)
 
 
 def record_review(

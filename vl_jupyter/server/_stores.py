@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..enforcement import STATUSES as CONTROL_STATUSES
+from ..enforcement import Status
 from ..errors import EvidenceError, VLError
 from ..evidence import EvidenceRecord, EvidenceStore, check_record_id
 
@@ -33,9 +35,11 @@ SKIP_DIRS = frozenset(("node_modules", "__pycache__", "site-packages", "venv", "
 MAX_DEPTH = 8
 #: Seconds a walk of the root is reused (stores appear rarely; records often).
 DISCOVERY_TTL_S = 3.0
-#: Kinds that are shipped to trackers (a ``sync`` record documents a sync itself).
+#: Kinds that are never shipped to trackers (a ``sync`` record documents a sync itself).
 UNSYNCABLE_KINDS = frozenset(("sync",))
-STATUSES = ("pass", "warn", "fail", "error", "skipped", "info")
+#: A record's traffic light: a control's statuses, and ``info`` for records that judge
+#: nothing (a sync, an export).
+STATUSES = (*CONTROL_STATUSES, "info")
 _STATUS_SET = frozenset(STATUSES)
 SYNC_STATES = ("pending", "synced")
 MAX_LIMIT = 500
@@ -81,7 +85,8 @@ class Store:
     _damaged: list[str] = field(default_factory=list, repr=False)
     #: (id, hash, prev, next) -> (integrity, reason); see Catalogue.integrity
     _checked: dict[tuple, tuple[str, str | None]] = field(default_factory=dict, repr=False)
-    _by_seq: tuple[list, dict[int, EvidenceRecord]] = field(
+    #: (the _records list it was built from, or None before the first build; seq -> record)
+    _by_seq: tuple[list | None, dict[int, EvidenceRecord]] = field(
         default_factory=lambda: (None, {}), repr=False
     )
 
@@ -109,24 +114,28 @@ def record_status(kind: str, summary: dict[str, Any]) -> str:
     green light by accident of truthiness.
     """
     if type(summary) is not dict:
-        return "error"
+        return Status.ERROR
     if kind == "enforce":
         status = summary.get("status")
         if type(status) is str and status in _STATUS_SET:  # the common case, first
             return status
         passed = summary.get("passed")
         return (
-            {True: "pass", False: "fail"}.get(passed, "error") if type(passed) is bool else "error"
+            {True: Status.PASS, False: Status.FAIL}.get(passed, Status.ERROR)
+            if type(passed) is bool
+            else Status.ERROR
         )
     if kind == "telemetry":
         success = summary.get("success", True)
-        return ("pass" if success else "error") if type(success) is bool else "error"
+        if type(success) is not bool:
+            return Status.ERROR
+        return Status.PASS if success else Status.ERROR
     if kind == "review":  # a human decision on a control, or a report's sign-off
         decision = summary.get("decision")
         if not isinstance(decision, str):
-            return "warn"
+            return Status.WARN
         # an accepted risk is still a risk: amber, never the green of a pass
-        return {"approve": "pass", "reject": "fail"}.get(decision, "warn")
+        return {"approve": Status.PASS, "reject": Status.FAIL}.get(decision, Status.WARN)
     return "info"
 
 
@@ -351,7 +360,9 @@ class Catalogue:
         integrity, reason = self.integrity(store, rec)
         # a record that does not match its own file and chain shows no traffic light of
         # its own: whatever its index line says, it is an error until verified
-        out["status"] = record_status(rec.kind, rec.summary) if integrity != "damaged" else "error"
+        out["status"] = (
+            record_status(rec.kind, rec.summary) if integrity != "damaged" else Status.ERROR
+        )
         out["integrity"] = integrity
         out["integrity_reason"] = reason
         found = synced.get(rec.id)

@@ -83,7 +83,7 @@ def enabled() -> bool:
     return os.environ.get("VL_SIGN", "1").strip().lower() not in _OFF
 
 
-_cache: dict[tuple[str, float], SigningKey] = {}
+_cache: dict[tuple[str, float, str], SigningKey | None] = {}  # (path, mtime, signer name)
 
 
 def _current_key() -> SigningKey | None:
@@ -95,11 +95,11 @@ def _current_key() -> SigningKey | None:
         if os.environ.get("VL_SIGNING_KEY"):
             return load_key()  # raises SigningError naming the missing file
         return None
-    key = _cache.get(stamp)  # type: ignore[arg-type]
+    key = _cache.get(stamp)
     if key is None:
         key = load_key()
         _cache.clear()
-        _cache[stamp] = key  # type: ignore[index]
+        _cache[stamp] = key
     return key
 
 

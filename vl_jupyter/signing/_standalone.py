@@ -374,7 +374,7 @@ def verify(
 ) -> dict[str, Any]:
     """Everything above for one folder or bundle; ``ok`` False when any problem."""
     src = Source.open(path)
-    manifest_problems = []
+    manifest_problems: list[dict[str, Any]] = []
     if src.bundle is not None:
         manifest = src.bundle.get("MANIFEST.sha256")
         if manifest is None:

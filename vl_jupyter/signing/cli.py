@@ -42,12 +42,12 @@ def run(args: argparse.Namespace, out: TextIO) -> int:
         return 0
     if args.keys_command == "predicate":
         return _predicate(args.record, out)
-    key = load_key()
-    if key is None:
+    current = load_key()
+    if current is None:
         print("no signing key: run `vl-jupyter keys init --name 'Your Name'`", file=out)
         return 1
-    print(key.public_line(), file=out)
-    print(f"# key id {key.keyid}, {key.path}", file=out)
+    print(current.public_line(), file=out)
+    print(f"# key id {current.keyid}, {current.path}", file=out)
     return 0
 
 

@@ -142,8 +142,10 @@ class Counters:
         self.cpu_start = cpu_times()
         self.t0 = time.perf_counter()
 
-    def stop(self, sampled_peak: int = 0) -> dict[str, Any]:
-        """The block's figures; ``sampled_peak`` is the sampler's largest own-RSS sample."""
+    def stop(self) -> dict[str, Any]:
+        """The block's figures. Without VmHWM the peak is the larger of the start and end
+        RSS, method ``sampled``: the monitor then raises it to its sampler's largest
+        sample (``Sampler.own_peak``), which these counters never see."""
         wall = time.perf_counter() - self.t0
         cpu = cpu_times()
         with _lock:
@@ -159,7 +161,7 @@ class Counters:
         if mark is not None:
             peak, method = max(mark, self.peak_seen, rss_end), "vmhwm"
         else:
-            peak, method = max(sampled_peak, self.rss_start, rss_end), "sampled"
+            peak, method = max(self.rss_start, rss_end), "sampled"
         user = cpu.user - self.cpu_start.user
         system = cpu.system - self.cpu_start.system
         return {

@@ -1,8 +1,9 @@
 """A fake NVML with pynvml's function names, so every GPU code path runs without a GPU.
 
->>> from vl_jupyter.telemetry import FakeNvml, use_gpu_backend
->>> fake = FakeNvml([FakeGpu("NVIDIA H100", energy_counter=True)])   # doctest: +SKIP
->>> use_gpu_backend(fake)                                            # doctest: +SKIP
+>>> from vl_jupyter.telemetry import FakeGpu, FakeNvml, use_gpu_backend
+>>> fake = FakeNvml([FakeGpu("NVIDIA H100", energy_counter=True)])
+>>> use_gpu_backend(fake)     # every later monitor() reads this GPU
+>>> use_gpu_backend(None)     # back to pynvml
 
 Errors raised are the real ``pynvml`` error classes when nvidia-ml-py is installed (they
 import without a driver), else stand-ins with the same names.

@@ -1,9 +1,10 @@
 """``monitor()``: measure a block or a function and record it as evidence.
 
 >>> import vl_jupyter as vl
->>> with vl.monitor("train_v1", country="DEU") as m:      # doctest: +SKIP
-...     model.fit(X, y)
->>> m.result.data["peak_delta_bytes"]                      # doctest: +SKIP
+>>> with vl.monitor("train_v1", country="DEU") as m:
+...     total = sum(range(100_000))          # model.fit(X, y) in a notebook
+>>> m.result.data["name"], m.result.data["success"], m.result.data["country"]
+('train_v1', True, 'DEU')
 
 The block runs inside an evidence session (``vl_jupyter.evidence.session``), so every
 ``enforce()`` inside it, and nested monitors, share the telemetry record's session id.
@@ -20,7 +21,7 @@ import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from .. import evidence
 from ..environment import origin as record_origin
@@ -92,16 +93,17 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
 
     def __enter__(self) -> monitor:
         frame = sys._getframe(1)
-        where = {"file": frame.f_code.co_filename, "line": frame.f_lineno}
-        if _code.is_internal(where["file"]):  # %%vl_monitor: the code is the cell
+        file, line = frame.f_code.co_filename, frame.f_lineno
+        where: dict[str, Any] = {"file": file, "line": line}
+        if _code.is_internal(file):  # %%vl_monitor: the code is the cell
             where["magic"] = True
-        fallback = f"{Path(where['file']).stem}_L{where['line']}"
+        fallback = f"{Path(file).stem}_L{line}"
         run = _Run(self, self.name or _context.default_name(fallback), where)
         self._runs.append(run)
         run.start()
         return self
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> Literal[False]:
         self.result = self._runs.pop().finish(exc)
         return False  # never swallow the block's exception
 

@@ -96,8 +96,10 @@ def configure(
 ) -> dict[str, object]:
     """Set session-wide defaults for every later ``monitor()``; returns the settings.
 
-    >>> configure(country="DEU", pue=1.2)   # doctest: +SKIP
+    >>> configure(country="DEU", pue=1.2)
     {'country': 'DEU', 'pue': 1.2}
+    >>> configure(reset=True)
+    {}
 
     ``reset=True`` clears earlier settings first. Values are checked now, so a typo in a
     country code fails here rather than in every monitored cell.

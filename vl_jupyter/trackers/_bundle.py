@@ -221,7 +221,7 @@ def _json(bundle: Bundle, obj: Any) -> bytes:
 def _enforce(
     bundle: Bundle, rec: EvidenceRecord, data: dict[str, Any], step: int, ts: int
 ) -> list[dict[str, Any]]:
-    from ..enforcement import ControlResult, sdk_record
+    from ..enforcement import ControlResult, Status, sdk_record
 
     add = bundle.metrics.append
     sdk: list[dict[str, Any]] = []
@@ -231,11 +231,11 @@ def _enforce(
         bundle.control_keys[cid] = str(result.control_id)
         if result.actual_value is not None:
             add(Metric(f"vl.{cid}.value", float(result.actual_value), step, ts))
-        if result.status != "skipped":
+        if result.status != Status.SKIPPED:
             # the SDK's pass flag: 1.0 for pass and warn (passed), 0.0 for fail and error;
             # the status tag tells warn from pass
             add(Metric(f"assurance.{cid}.score", 1.0 if result.passed else 0.0, step, ts))
-        bundle.tags[f"vl.{cid}.status"] = result.status
+        bundle.tags[f"vl.{cid}.status"] = str(result.status)  # plain text for the tracker
         bundle.rows.append(
             {
                 "record_id": rec.id,
@@ -244,14 +244,14 @@ def _enforce(
                 "actual_value": result.actual_value,
                 "operator": result.operator,
                 "threshold": result.threshold,
-                "status": result.status,
+                "status": str(result.status),
                 "passed": result.passed,
                 "severity": result.severity,
             }
         )
         sdk.append(sdk_record(result) if isinstance(result, ControlResult) else raw)
     for raw in data.get("skipped") or []:  # out of the results, still visible in the run
-        bundle.tags[f"vl.{control_key(str(raw.get('control_id')))}.status"] = "skipped"
+        bundle.tags[f"vl.{control_key(str(raw.get('control_id')))}.status"] = str(Status.SKIPPED)
     if data.get("score") is not None:
         add(Metric("compliance_score", float(data["score"]), step, ts))
     bundle.tags["vl.status"] = str(data.get("status"))
@@ -273,10 +273,11 @@ def _control(raw: dict[str, Any]) -> Any:
     from ..enforcement import ControlResult
 
     try:
-        return ControlResult(**raw)
-    except TypeError:  # a record from a newer writer: keep what we understand
+        return ControlResult.from_dict(raw)  # keys it does not know are left out
+    except TypeError:  # a field is missing (a foreign writer): keep what we understand
         names = ControlResult.__dataclass_fields__
-        return ControlResult(**{k: raw.get(k) for k in names if k != "metadata"})
+        values: dict[str, Any] = {k: raw.get(k) for k in names if k != "metadata"}
+        return ControlResult(**values)
 
 
 def _telemetry(
@@ -362,7 +363,13 @@ def report_html(records: list[EvidenceRecord], anchor: tuple[int, str] | None) -
             report.evidence_id = rec.id
             parts.append(table(report))
         elif rec.kind == "telemetry":
-            keys = ("name", "success", "wall_s", "cpu_utilisation", "peak_rss_bytes")
+            keys: tuple[str, ...] = (
+                "name",
+                "success",
+                "wall_s",
+                "cpu_utilisation",
+                "peak_rss_bytes",
+            )
             keys += ("energy_kwh", "co2e_g", "carbon_intensity_source")
             cells = "".join(
                 f"<tr><th>{k}</th><td>{escape(str(data.get(k)))}</td></tr>" for k in keys

@@ -65,7 +65,9 @@ def withhold_credentials(settings: Mapping[str, Any] | None, folder: Path) -> bo
     itself is configured to sync: then the server's credentials must not go with it."""
     for spec in specs():
         key = spec.endpoint_key
-        asked = (settings or {}).get(key) if key else None
+        if key is None:
+            continue
+        asked = (settings or {}).get(key)
         if not asked:
             continue
         configured = resolve_settings(None, folder)[key]
@@ -99,6 +101,7 @@ def sync(
 
     Example::
 
+        >>> # skipped in the doctests: imports MLflow (~10 s) and writes ./mlflow.db
         >>> result = vl_jupyter.sync("mlflow")          # doctest: +SKIP
         >>> result.runs[0]["url"]                       # doctest: +SKIP
         'sqlite:////home/me/project/mlflow.db/#/experiments/1/runs/5f0c...'

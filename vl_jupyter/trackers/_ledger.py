@@ -127,7 +127,7 @@ class Ledger:
             "records": [r.id for r in records],
             "sessions": [r.session for r in records],
         }
-        summary = {"target": target, "location": location, "state": INTENT}
+        summary: dict[str, Any] = {"target": target, "location": location, "state": INTENT}
         summary["records"] = len(records)
         rec = self.store.append(KIND, data, session=records[0].session, summary=summary)
         return rec.id
@@ -146,7 +146,7 @@ class Ledger:
         intent: str | None = None,
     ) -> None:
         """Record that ``records`` (EvidenceRecords) were logged to ``run_id``."""
-        from .. import __version__
+        from .._version import __version__
 
         data = {
             "target": target,
@@ -161,7 +161,7 @@ class Ledger:
             "vl_jupyter": __version__,
             **(extra or {}),
         }
-        summary = {"target": target, "location": location, "run_id": run_id}
+        summary: dict[str, Any] = {"target": target, "location": location, "run_id": run_id}
         summary["records"] = len(records)
         with self.store.lock():
             self.store.append(KIND, data, session=records[0].session, summary=summary)

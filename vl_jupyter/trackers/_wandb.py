@@ -140,7 +140,7 @@ class WandbTarget:
         import wandb
 
         own = self.user_run is None
-        run = self.user_run if not own else self._init(wandb, group)
+        run: Any = self.user_run if not own else self._init(wandb, group)
         try:
             if own:
                 on_created(run.id)
@@ -153,8 +153,9 @@ class WandbTarget:
             run.config.update(bundle.params, allow_val_change=True)
             if bundle.rows:
                 columns = list(bundle.rows[0])
+                header: list[str | int] = list(columns)  # the stub's type: names or indices
                 table = wandb.Table(
-                    columns=columns, data=[[r[c] for c in columns] for r in bundle.rows]
+                    columns=header, data=[[r[c] for c in columns] for r in bundle.rows]
                 )
                 run.log({"vl.controls": table})
             artifact = wandb.Artifact(

@@ -1,11 +1,20 @@
 """``wrap()``: a scikit-learn estimator that audits what it learns from and what it predicts.
 
->>> from sklearn.linear_model import LogisticRegression              # doctest: +SKIP
->>> model = vl_jupyter.wrap(LogisticRegression(), policy="model.yaml",
-...                         target="class", prediction="prediction", gender="gender")
->>> model.fit(X, y, audit_data=df)      # fits, then audits the training predictions
->>> model.predict(X_test, audit_data=df_test, y=y_test)   # predicts, then audits them
->>> model.last_audit_results           # the latest Report (the SDK's name)
+>>> import vl_jupyter
+>>> from sklearn.linear_model import LogisticRegression
+>>> df = vl_jupyter.datasets.load_german_credit(derived=True)
+>>> X = df[["Attribute2", "Attribute5", "Attribute13"]]
+>>> model = vl_jupyter.wrap(LogisticRegression(max_iter=1000),
+...                         policy=vl_jupyter.datasets.policy_path("german_credit_data"),
+...                         target="class", gender="gender", age="age")
+>>> model = model.fit(X, df["class"], audit_data=df)  # fits, then audits the training predictions
+>>> model.report_.name
+'LogisticRegression.fit'
+>>> predicted = model.predict(X, audit_data=df)      # predicts, then audits them
+>>> [report.name for report in model.reports_]
+['LogisticRegression.fit', 'LogisticRegression.predict']
+>>> model.last_audit_results.name     # the latest Report (the SDK's name)
+'LogisticRegression.predict'
 
 As in the Venturalítica SDK, bindings may also be given to ``fit`` and ``predict``
 (``vl.wrap(RandomForestClassifier(), policy=p).fit(X, y, audit_data=df,
@@ -27,7 +36,7 @@ from __future__ import annotations
 import inspect
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -57,6 +66,7 @@ def split_kwargs(
     column name goes to the estimator too, and a column name (or list of them) is an
     audit binding. Everything else is an audit binding.
     """
+    params: Mapping[str, inspect.Parameter]
     try:
         params = inspect.signature(method).parameters
     except (TypeError, ValueError):  # a builtin without a signature: trust the names
@@ -214,7 +224,7 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
                 prediction=pred_col,
                 name=f"{type(self.estimator).__name__}.{phase}",
                 evidence_dir=self.evidence_dir,
-                **bindings,
+                bindings=bindings,
             )
             self.reports_.append(report)
         except ComplianceBlockError as exc:  # the policy itself asks to stop here
@@ -243,7 +253,7 @@ class AuditedEstimator(MetaEstimatorMixin, BaseEstimator):
                 )
         wandb = sys.modules.get("wandb")
         run = getattr(wandb, "run", None) if wandb is not None else None
-        if run is not None:
+        if wandb is not None and run is not None:
             try:
                 artifact = wandb.Artifact("policy_snapshot", type="policy")
                 with artifact.new_file(name, mode="w", encoding="utf-8") as fh:
