@@ -14,6 +14,7 @@ import vl_jupyter as vl
 from vl_jupyter.cli import main
 from vl_jupyter.errors import SyncError, TrackerSettingsError, UnknownTargetError
 from vl_jupyter.trackers import (
+    AnchorCheck,
     Group,
     TargetInfo,
     Tracker,
@@ -81,6 +82,15 @@ class ToyTarget:
         return []
 
 
+def toy_anchors(store, settings):
+    """``verify --against toy``: the head each logged bundle carried."""
+    out = AnchorCheck("toy", settings["toy_folder"])
+    for run_id, bundles in LOGGED.items():
+        tags = bundles[-1].tags
+        out.add(store, run_id, tags["vl.evidence.head_seq"], tags["vl.evidence.head_hash"])
+    return out
+
+
 def toy_info(settings):
     return TargetInfo("toy", settings["toy_folder"], True, None, "memory")
 
@@ -97,6 +107,7 @@ def toy(tmp_path, monkeypatch):
         settings={"toy_folder": "TOY_FOLDER", "toy_refuse": None},
         defaults=lambda folder, name, env: {"toy_folder": str(folder), "toy_refuse": "no"},
         request_settings=("toy_folder",),
+        anchors=toy_anchors,
     )
     yield tmp_path
     unregister_tracker("toy")
@@ -159,6 +170,16 @@ def test_the_cli_and_the_server_checks_read_the_registry(toy):
     assert main(["sync", "--to", "toy", "--evidence-dir", str(root), "--no-progress"], out) == 0
     assert list(LOGGED) == ["run1"]
     assert check_target("mlflow,toy") == "mlflow,toy"
+
+    out = io.StringIO()
+    assert main(["verify", "--against", "toy", "--evidence-dir", str(root)], out) == 0
+    assert f"anchors in toy at {toy}: OK\n  ok run run1: seq 2 hash " in out.getvalue()
+    LOGGED["run1"][0].tags["vl.evidence.head_hash"] = "0" * 64  # the tracker disagrees
+    out = io.StringIO()
+    assert main(["verify", "--against", "toy", "--evidence-dir", str(root)], out) == 1
+    assert f"anchors in toy at {toy}: MISMATCH\n  problem run run1: it anchors seq 2" in (
+        out.getvalue()
+    )
     assert check_settings({"toy_folder": "here"}) == {"toy_folder": "here"}
 
 

@@ -53,6 +53,13 @@ class AnchorCheck:
         lines += [f"  problem {p}" for p in self.problems]
         return "\n".join(lines)
 
+    def add(self, store: EvidenceStore, run_id: str, seq: Any, digest: Any) -> Anchor:
+        """Judge one run's anchor (its ``vl.evidence.head_seq`` / ``head_hash``) against
+        the local chain and keep it: what a tracker's ``anchors`` function calls per run."""
+        anchor = _judge(store, run_id, seq, digest)
+        self.anchors.append(anchor)
+        return anchor
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "target": self.target,
@@ -107,11 +114,7 @@ def check_mlflow(store: EvidenceStore, settings: dict[str, Any]) -> AnchorCheck:
             out.problems.append(f"run {run_id} named by the ledger cannot be read: {exc}")
             continue
         if "vl.evidence.head_hash" in tags:
-            out.anchors.append(
-                _judge(
-                    store, run_id, tags.get("vl.evidence.head_seq"), tags["vl.evidence.head_hash"]
-                )
-            )
+            out.add(store, run_id, tags.get("vl.evidence.head_seq"), tags["vl.evidence.head_hash"])
     return out
 
 
@@ -139,13 +142,8 @@ def check_wandb(store: EvidenceStore, settings: dict[str, Any]) -> AnchorCheck:
             continue
         summary = dict(run.summary)
         if "vl.evidence.head_hash" in summary:
-            out.anchors.append(
-                _judge(
-                    store,
-                    run.id,
-                    summary.get("vl.evidence.head_seq"),
-                    summary["vl.evidence.head_hash"],
-                )
+            out.add(
+                store, run.id, summary.get("vl.evidence.head_seq"), summary["vl.evidence.head_hash"]
             )
     return out
 
