@@ -178,6 +178,11 @@ def _parser() -> argparse.ArgumentParser:
         metavar="SEQ:HASH",
         help="a head logged elsewhere (MLflow/W&B): that record must exist with that hash",
     )
+    check.add_argument(
+        "--full",
+        action="store_true",
+        help="re-hash every record, ignoring the checkpoint of the last clean verify",
+    )
 
     from .export import add_cli as _add_export_cli
     from .signing.cli import add_cli as _add_keys_cli
@@ -467,7 +472,7 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .signing import verify_store_signatures
 
     store = EvidenceStore(args.evidence_dir)
-    result = store.verify()
+    result = store.verify(full=args.full)
     anchors = None
     if args.against:
         from .trackers import check_anchors, from_options
