@@ -424,6 +424,12 @@ class FakeTrackers(types.ModuleType):
 
         return redact(text)
 
+    # the registry is real: the server checks targets and settings against it
+    from vl_jupyter.trackers import _registry
+
+    tracker_names = staticmethod(_registry.tracker_names)
+    request_setting_keys = staticmethod(_registry.request_setting_keys)
+
     def sync_status(self, evidence_dir=None, records=None):
         return self.status
 

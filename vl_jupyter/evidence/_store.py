@@ -21,7 +21,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
-from ..errors import EvidenceError
+from ..errors import EvidenceError, RecordNotFoundError
 from . import _files, _hooks, _lock
 from ._jsonable import to_jsonable
 from ._record import (
@@ -337,7 +337,7 @@ class EvidenceStore:
         entry = _files.find_entry(self.index_path, record_id)
         if entry is not None:
             return record_from_entry(entry, self.records_dir)
-        raise EvidenceError(f"no evidence record with id {record_id} in {self.root}")
+        raise RecordNotFoundError(f"no evidence record with id {record_id} in {self.root}")
 
     def head(self) -> tuple[int, str] | None:
         """``(seq, hash)`` of the newest record, or None for an empty store.

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..enforcement import STATUSES as CONTROL_STATUSES
 from ..enforcement import Status
-from ..errors import EvidenceError
+from ..errors import EvidenceError, VLError
 from ..evidence import EvidenceRecord, EvidenceStore, check_record_id
 
 STORE_DIR = ".venturalitica"
@@ -58,12 +58,24 @@ PAGE_CACHE = 32
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An error the API reports as JSON: HTTP status, stable code, actionable message."""
+class ApiError(VLError):
+    """An error the API reports as JSON: HTTP status, stable code, actionable message.
+
+    Part of the package's error family; its code is also in ``errors.HTTP_STATUS`` when
+    the status is not 400 (``tests/test_error_codes.py`` holds the two together).
+    """
 
     def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.hint = status, code, message, hint
+        self.status = status
+        self.code = code  # per instance: the server's codes are many and request-specific
+        super().__init__(message, hint=hint)
+
+    def _render(self) -> str:
+        return self.message  # the hint travels in its own JSON field
+
+    @property
+    def http_status(self) -> int:
+        return self.status
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "hint": self.hint}
@@ -358,8 +370,11 @@ class Catalogue:
             raise ApiError(400, "BAD_FILTER", f"status must be one of {', '.join(STATUSES)}")
         if sync is not None and sync not in SYNC_STATES:
             raise ApiError(400, "BAD_FILTER", "sync must be 'pending' or 'synced'")
-        if target is not None and target not in ("mlflow", "wandb"):
-            raise ApiError(400, "BAD_FILTER", "target must be 'mlflow' or 'wandb'")
+        from ..trackers import tracker_names
+
+        if target is not None and target not in tracker_names():
+            known = " or ".join(repr(n) for n in tracker_names())
+            raise ApiError(400, "BAD_FILTER", f"target must be {known}")
         if offset < 0 or not 1 <= limit <= MAX_LIMIT:
             raise ApiError(400, "BAD_PAGE", f"offset must be >= 0 and limit 1..{MAX_LIMIT}")
         stores = self.stores()
