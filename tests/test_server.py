@@ -110,14 +110,26 @@ def test_labextension_paths_point_at_the_built_extension():
 # -- listing -----------------------------------------------------------------------------
 async def test_listing_is_newest_first_across_notebooks(jp_fetch, project):
     page = await get_json(jp_fetch, "evidence")
-    assert page["total"] == 4
+    assert page["total"] == 4 and page["total_exact"] is True
     created = [r["created"] for r in page["records"]]
     assert created == sorted(created, reverse=True)
     assert [r["notebook"] for r in page["records"]] == ["b/c", "a", "a", "a"]
     assert [r["status"] for r in page["records"]] == ["warn", "pass", "pass", "fail"]
     assert page["stores"] == [
-        {"store": "a/.venturalitica", "notebook": "a", "records": 3, "damaged": []},
-        {"store": "b/c/.venturalitica", "notebook": "b/c", "records": 1, "damaged": []},
+        {
+            "store": "a/.venturalitica",
+            "notebook": "a",
+            "records": 3,
+            "damaged": [],
+            "partial": False,
+        },
+        {
+            "store": "b/c/.venturalitica",
+            "notebook": "b/c",
+            "records": 1,
+            "damaged": [],
+            "partial": False,
+        },
     ]
     first = page["records"][0]
     assert first["summary"]["policy_title"] == "German credit data"
@@ -411,6 +423,12 @@ class FakeTrackers(types.ModuleType):
         from vl_jupyter.trackers._redact import redact
 
         return redact(text)
+
+    # the registry is real: the server checks targets and settings against it
+    from vl_jupyter.trackers import _registry
+
+    tracker_names = staticmethod(_registry.tracker_names)
+    request_setting_keys = staticmethod(_registry.request_setting_keys)
 
     def sync_status(self, evidence_dir=None, records=None):
         return self.status

@@ -26,7 +26,7 @@ In a notebook, ``%load_ext vl_jupyter`` adds the magics (``%%vl_monitor``,
 Everything else is an implementation detail and may change.
 """
 
-from . import datasets, enforcement, evidence, signing, telemetry, trackers
+from . import datasets, enforcement, evidence, review, signing, telemetry, trackers
 from ._version import __version__
 from .datasets import list_scenarios, load_sample, quickstart
 from .enforcement import ControlResult, Report, ScanResult, enforce, retain, scan
@@ -94,6 +94,7 @@ __all__ = [
     "monitor",
     "quickstart",
     "retain",
+    "review",
     "scan",
     "signing",
     "sync",

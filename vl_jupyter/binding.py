@@ -17,12 +17,11 @@ finding none, binding fails with the columns that look alike, instead of quietly
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from .errors import BindingError
+from .errors import BindingError, close_matches
 
 if TYPE_CHECKING:
     from .metrics import MetricSpec
@@ -79,7 +78,7 @@ class Binder:
             self.keywords[name] = tuple(str(c) for c in names)
 
     def suggest(self, name: str) -> str:
-        close = difflib.get_close_matches(name, self.columns, n=3, cutoff=0.5)
+        close = close_matches(name, self.columns, n=3, cutoff=0.5)
         lowered = self._lower.get(name.lower())
         if lowered and lowered not in close:
             close.insert(0, lowered)
@@ -118,7 +117,7 @@ class Binder:
         ]
         if unused:
             name = unused[0]
-            close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.5)
+            close = close_matches(name, sorted(known), n=3, cutoff=0.5)
             variables = sorted(known - set(ROLES))
             raise BindingError(
                 f"keyword {name}=... binds no variable of the policy, so it would be "

@@ -20,7 +20,6 @@ exits 0 when everything pending was pushed, 2 when a tracker could not be used.
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import sys
@@ -30,7 +29,13 @@ from typing import TextIO
 
 from .display import STATUS_STYLE
 from .enforcement import Status
-from .errors import ComplianceBlockError, EnforcementError, VLError
+from .errors import (
+    ComplianceBlockError,
+    EnforcementError,
+    VLError,
+    close_matches,
+    did_you_mean,
+)
 from .policy import operator_symbol
 
 EXIT_PASSED, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
@@ -59,9 +64,9 @@ class _Parser(argparse.ArgumentParser):
         for token in getattr(self, "_seen", []):
             name = token.split("=", 1)[0]
             if name.startswith("--") and name not in options:
-                close = difflib.get_close_matches(name, sorted(options), n=2, cutoff=0.75)
+                close = close_matches(name, sorted(options), n=2, cutoff=0.75)
                 if close:
-                    message = f"unknown option {name} (did you mean {' or '.join(close)}?)"
+                    message = f"unknown option {name} ({did_you_mean(close, joiner=' or ')})"
                     break
         super().error(message)
 
@@ -97,8 +102,8 @@ def _policy_arg(value: str) -> str:
     except FileNotFoundError:
         from .errors import PolicyError
 
-        close = difflib.get_close_matches(value, shipped, n=2, cutoff=0.6)
-        hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
+        close = close_matches(value, shipped, n=2, cutoff=0.6)
+        hint = did_you_mean(close, joiner=" or ", quote=True) + " " if close else ""
         raise PolicyError(
             f"no policy file or shipped policy named '{value}' ({hint}shipped policies: "
             f"{', '.join(shipped)})"
@@ -106,6 +111,8 @@ def _policy_arg(value: str) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
+    from .trackers import targets_hint, tracker_names
+
     parser = _Parser(prog="vl-jupyter", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -156,7 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
     check.add_argument(
         "--against",
-        choices=("mlflow", "wandb"),
+        choices=tracker_names(),
         help="also check the head hashes the tracker keeps (catches a rewritten chain)",
     )
     check.add_argument("--tracking-uri", help="MLflow tracking URI (for --against mlflow)")
@@ -170,6 +177,11 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="SEQ:HASH",
         help="a head logged elsewhere (MLflow/W&B): that record must exist with that hash",
+    )
+    check.add_argument(
+        "--full",
+        action="store_true",
+        help="re-hash every record, ignoring the checkpoint of the last clean verify",
     )
 
     from .export import add_cli as _add_export_cli
@@ -191,7 +203,7 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("metrics", help="list the metric keys a policy may use")
 
     push = commands.add_parser("sync", help="push evidence to MLflow and/or W&B")
-    push.add_argument("--to", default="mlflow", help="mlflow, wandb or mlflow,wandb")
+    push.add_argument("--to", default="mlflow", help=targets_hint())
     push.add_argument("--ids", nargs="+", metavar="ID", help="only these evidence records")
     push.add_argument("--force", action="store_true", help="log again into the same runs")
     push.add_argument("--evidence-dir", help="evidence folder (default ./.venturalitica)")
@@ -460,7 +472,7 @@ def _verify(args: argparse.Namespace, out: TextIO) -> int:
     from .signing import verify_store_signatures
 
     store = EvidenceStore(args.evidence_dir)
-    result = store.verify()
+    result = store.verify(full=args.full)
     anchors = None
     if args.against:
         from .trackers import check_anchors, from_options

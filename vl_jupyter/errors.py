@@ -49,6 +49,11 @@ class VLError(Exception):
             text += f" ({self.hint})"
         return text
 
+    @property
+    def http_status(self) -> int:
+        """The HTTP status the server answers this error with (:data:`HTTP_STATUS`)."""
+        return http_status(self.code)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form for the CLI, evidence and the server API."""
         return {
@@ -95,6 +100,18 @@ class EvidenceError(VLError):
     """The evidence store could not be read or written."""
 
     code = "EVIDENCE_FAILED"
+
+
+class RecordNotFoundError(EvidenceError):
+    """No evidence record with that id in the store."""
+
+    code = "RECORD_NOT_FOUND"
+
+
+class EvidenceLockedError(EvidenceError):
+    """Another writer held the evidence store's lock for longer than the timeout."""
+
+    code = "EVIDENCE_LOCKED"
 
 
 class EnforcementError(VLError):
@@ -147,3 +164,79 @@ class ExportError(VLError):
     """Evidence could not be exported (empty selection, bad option, unwritable folder)."""
 
     code = "EXPORT_FAILED"
+
+
+class TrackerSettingsError(VLError, ValueError):
+    """A tracker setting is unknown or invalid (``vl_jupyter.yaml``, ``settings=``, env).
+
+    Also a ``ValueError``: callers written before the error family caught that.
+    """
+
+    code = "TRACKER_SETTINGS_INVALID"
+
+
+class UnknownTargetError(SyncError, ValueError):
+    """A sync target (``--to``, ``verify --against``, ``%vl_sync``) that is not registered.
+
+    Also a ``ValueError``: callers written before the error family caught that.
+    """
+
+    code = "UNKNOWN_TARGET"
+
+
+class TelemetryError(VLError, ValueError):
+    """A monitoring option is invalid (country, PUE, sampling interval, artifact path...).
+
+    Also a ``ValueError``: callers written before the error family caught that.
+    """
+
+    code = "TELEMETRY_INVALID"
+
+
+class ReviewError(VLError, ValueError):
+    """A review or sign-off cannot be recorded (no decision, unknown control, a control
+    that needs none, a report that is not evidence). Also a ``ValueError``."""
+
+    code = "REVIEW_INVALID"
+
+
+#: HTTP status per error code, grouped by status as MLflow's ``mlflow/exceptions.py``
+#: groups its error codes. Every code not listed is a mistake in the request: 400. The
+#: server's own codes (``BAD_*``, ``*_NOT_FOUND``) are listed here too, so one table says
+#: what the API answers.
+HTTP_STATUS_GROUPS: dict[int, tuple[str, ...]] = {
+    404: (
+        RecordNotFoundError.code,
+        "STORE_NOT_FOUND",
+        "JOB_NOT_FOUND",
+        "BASELINE_NOT_FOUND",
+        "NO_EVIDENCE",
+    ),
+    405: ("USE_POST",),
+    409: (EvidenceLockedError.code, ComplianceBlockError.code),
+    502: (SyncError.code,),
+    503: ("SYNC_UNAVAILABLE",),
+}
+HTTP_STATUS: dict[str, int] = {
+    code: status for status, codes in HTTP_STATUS_GROUPS.items() for code in codes
+}
+
+
+def http_status(code: str) -> int:
+    """The HTTP status for error ``code`` (400 unless :data:`HTTP_STATUS` says otherwise)."""
+    return HTTP_STATUS.get(code, 400)
+
+
+def close_matches(word: object, choices: Any, *, n: int = 3, cutoff: float = 0.6) -> list[str]:
+    """The ``choices`` closest to ``word``, best first: the one engine behind every "did
+    you mean" in the package (a word is cut to 100 characters: hostile input stays fast)."""
+    import difflib
+
+    return difflib.get_close_matches(str(word)[:100], [str(c) for c in choices], n, cutoff)
+
+
+def did_you_mean(close: list[str], *, joiner: str = ", ", quote: bool = False) -> str:
+    """``did you mean a, b?`` for the matches :func:`close_matches` found ("" for none)."""
+    if not close:
+        return ""
+    return f"did you mean {joiner.join(repr(c) if quote else c for c in close)}?"

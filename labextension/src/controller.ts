@@ -32,6 +32,7 @@ import {
   withJob,
   withPage
 } from './model';
+import { IComparison, IHistory, normalizeComparison, normalizeHistory } from './overtime';
 
 /** Tracker settings from the settings editor; sent with each request, never stored. */
 export interface ITrackerSettings {
@@ -54,6 +55,36 @@ export interface INotifier {
   success(message: string): void;
   error(message: string): void;
   info(message: string): void;
+}
+
+/** A record's runs over time or its comparison: loading, there, or why not. */
+export interface ILoad<T> {
+  state: 'loading' | 'done' | 'error';
+  value: T | null;
+  error: IApiError | null;
+}
+
+/** A comparison asked for: with what (``previous``, a tag or a record id) and the answer. */
+export interface ICompareLoad extends ILoad<IComparison> {
+  baseline: string;
+}
+
+/** The audit export formats the server writes (docs/audit.md). */
+export const EXPORT_FORMATS: { format: string; label: string }[] = [
+  { format: 'bundle', label: 'Audit bundle (zip)' },
+  { format: 'annex-iv', label: 'Annex IV (Markdown)' },
+  { format: 'oscal', label: 'OSCAL results (JSON)' },
+  { format: 'model-card', label: 'Model card (Markdown)' }
+];
+
+/** What ``POST export`` answered, or why it failed. */
+export interface IExportState {
+  state: 'running' | 'done' | 'error';
+  format: string;
+  out: string;
+  files: string[];
+  records: number | null;
+  error: IApiError | null;
 }
 
 /** The result of "verify": every store's chain checked. */
@@ -174,7 +205,16 @@ export class EvidenceController {
         }
         records = records.concat(next.records);
       }
+      const before = this._state.version;
       this._set(withPage(this._state, { ...first, records }));
+      if (before !== null && this._state.version !== before && this._history.size) {
+        // new evidence may be a new run of an open record's policy: its trend is stale
+        this._history.clear();
+        const open = this._state.records.find(r => r.id === this._state.open);
+        if (open) {
+          void this.loadHistory(open);
+        }
+      }
       this._announce(records);
       if (this._pendingReveal) {
         this.reveal(this._pendingReveal);
@@ -235,6 +275,7 @@ export class EvidenceController {
     this._set(toggleOpen(this._state, rec.id));
     if (opening) {
       void this.loadDetail(rec);
+      void this.loadHistory(rec);
     }
   }
 
@@ -282,6 +323,133 @@ export class EvidenceController {
     } catch (error) {
       this._details.set(rec.id, { ...rec, data: { error: apiErrorOf(error) } });
     }
+    this._changed.emit();
+  }
+
+  /** The record's controls over its policy's recent runs (once per record). */
+  history(id: string): ILoad<IHistory> | undefined {
+    return this._history.get(id);
+  }
+
+  async loadHistory(rec: IEvidenceRecord): Promise<void> {
+    if (this._history.has(rec.id) || rec.kind !== 'enforce') {
+      return;
+    }
+    this._history.set(rec.id, { state: 'loading', value: null, error: null });
+    this._changed.emit();
+    try {
+      const raw = await this.request(
+        `evidence/${encodeURIComponent(rec.id)}/history`,
+        {},
+        { store: rec.store }
+      );
+      this._history.set(rec.id, { state: 'done', value: normalizeHistory(raw), error: null });
+    } catch (error) {
+      this._history.set(rec.id, { state: 'error', value: null, error: apiErrorOf(error) });
+    }
+    this._changed.emit();
+  }
+
+  /** The comparison shown in ``id``'s detail, if one was asked for. */
+  comparison(id: string): ICompareLoad | undefined {
+    return this._compare.get(id);
+  }
+
+  /** Compare ``rec`` with ``baseline`` (``previous``, a tag, or another record's id);
+   * a newer request for the same record wins over an older answer still on its way. */
+  async compare(rec: IEvidenceRecord, baseline: string): Promise<void> {
+    const wanted = baseline.trim();
+    if (!wanted) {
+      this._compare.set(rec.id, {
+        baseline: '',
+        state: 'error',
+        value: null,
+        error: { code: 'NO_BASELINE', message: 'say what to compare with: a tag or a record' }
+      });
+      this._changed.emit();
+      return;
+    }
+    const load: ICompareLoad = { baseline: wanted, state: 'loading', value: null, error: null };
+    this._compare.set(rec.id, load);
+    this._changed.emit();
+    let next: ICompareLoad;
+    try {
+      const raw = await this.request(
+        `evidence/${encodeURIComponent(rec.id)}/compare`,
+        {},
+        { baseline: wanted, store: rec.store }
+      );
+      next = { baseline: wanted, state: 'done', value: normalizeComparison(raw), error: null };
+    } catch (error) {
+      next = { baseline: wanted, state: 'error', value: null, error: apiErrorOf(error) };
+    }
+    if (this._compare.get(rec.id) === load) {
+      this._compare.set(rec.id, next);
+      this._changed.emit();
+    }
+  }
+
+  closeCompare(id: string): void {
+    if (this._compare.delete(id)) {
+      this._changed.emit();
+    }
+  }
+
+  /** Whether the panel shows the export form (its button, or the command). */
+  get exportOpen(): boolean {
+    return this._exportOpen;
+  }
+
+  set exportOpen(value: boolean) {
+    if (value !== this._exportOpen) {
+      this._exportOpen = value;
+      this._changed.emit();
+    }
+  }
+
+  get exportState(): IExportState | null {
+    return this._export;
+  }
+
+  /** Write an audit export on the server (``format`` of EXPORT_FORMATS; ``out`` relative
+   * to the server root, the server's default when empty); the outcome is a toast too. */
+  async exportAudit(options: { format: string; out?: string; store?: string }): Promise<void> {
+    if (this._export?.state === 'running') {
+      return;
+    }
+    const { format } = options;
+    this._export = { state: 'running', format, out: '', files: [], records: null, error: null };
+    this._changed.emit();
+    const body: { [key: string]: string } = { format };
+    if (options.out && options.out.trim()) {
+      body.out = options.out.trim();
+    }
+    if (options.store) {
+      body.store = options.store;
+    }
+    try {
+      const r = (await this.request('export', {
+        method: 'POST',
+        body: JSON.stringify(body)
+      })) as any;
+      const files: string[] = Array.isArray(r?.files) ? r.files.map(String) : [];
+      const records = typeof r?.records === 'number' ? r.records : null;
+      const out = typeof r?.out === 'string' ? r.out : '';
+      this._export = { state: 'done', format, out, files, records, error: null };
+      this._notify.success(
+        `Exported ${records ?? '?'} record${records === 1 ? '' : 's'} as ${format}: ` +
+          `${files.length} file${files.length === 1 ? '' : 's'} in ${out || 'the export folder'}`
+      );
+    } catch (error) {
+      const err = apiErrorOf(error);
+      this._export = { state: 'error', format, out: '', files: [], records: null, error: err };
+      this._notify.error(`Export failed: ${err.message}` + (err.hint ? ` (${err.hint})` : ''));
+    }
+    this._changed.emit();
+  }
+
+  dismissExport(): void {
+    this._export = null;
     this._changed.emit();
   }
 
@@ -390,6 +558,10 @@ export class EvidenceController {
   private _verify: IVerifyState | null = null;
   private _settings: ITrackerSettings = {};
   private _details = new Map<string, IEvidenceRecord>();
+  private _history = new Map<string, ILoad<IHistory>>();
+  private _compare = new Map<string, ICompareLoad>();
+  private _export: IExportState | null = null;
+  private _exportOpen = false;
   private _changed = new Signal<this, void>(this);
   private _notify: INotifier;
   private _poll: Poll;

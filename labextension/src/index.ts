@@ -8,6 +8,7 @@ import { EvidenceController, ITrackerSettings } from './controller';
 import { IRecordActions } from './components/Detail';
 import { complianceIcon } from './icon';
 import { CompliancePanel } from './panel';
+import { ensureQuickstart } from './quickstart';
 import { requestAPI } from './request';
 import { VerdictItem } from './statusbar';
 
@@ -22,14 +23,12 @@ export const COMMANDS = {
   syncWandb: 'vl-jupyter:sync-wandb',
   verify: 'vl-jupyter:verify',
   export: 'vl-jupyter:export',
-  reveal: 'vl-jupyter:reveal'
+  reveal: 'vl-jupyter:reveal',
+  quickstart: 'vl-jupyter:quickstart'
 };
 
-/**
- * Where "Export for audit" posts. The evidence export endpoint is not on this server
- * yet: until it is, the command is listed, disabled, and says why.
- */
-export const EXPORT_ENDPOINT: string | null = null;
+/** Where "Export for audit" posts (vl_jupyter/server/_export_handler.py). */
+export const EXPORT_ENDPOINT = 'export';
 
 /** Select the cell run as ``In [count]`` of ``panel``'s notebook and scroll to it. */
 async function selectCell(panel: NotebookPanel, count: number | null): Promise<void> {
@@ -132,11 +131,12 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     commands.addCommand(COMMANDS.export, {
       label: 'Compliance: Export for Audit',
-      caption: EXPORT_ENDPOINT
-        ? 'Write an audit bundle of the evidence'
-        : 'Not available: this server has no evidence export endpoint yet',
-      isEnabled: () => EXPORT_ENDPOINT !== null,
-      execute: () => undefined
+      caption: 'Write the evidence for an auditor: bundle, Annex IV, OSCAL or model card',
+      isEnabled: () => controller.exportState?.state !== 'running',
+      execute: () => {
+        app.shell.activateById(panel.id);
+        controller.exportOpen = true;
+      }
     });
     commands.addCommand(COMMANDS.reveal, {
       label: 'Compliance: Show Record',
@@ -145,6 +145,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
         const id = typeof args.id === 'string' ? args.id : '';
         if (id && !controller.reveal(id)) {
           controller.refreshSoon(); // revealed once the refresh lists it
+        }
+      }
+    });
+    commands.addCommand(COMMANDS.quickstart, {
+      label: 'Compliance: Open Quickstart Notebook',
+      caption: 'Open vl_quickstart.ipynb (written to the server root the first time)',
+      execute: async () => {
+        try {
+          const path = await ensureQuickstart(app.serviceManager.contents);
+          await app.commands.execute('docmanager:open', { path });
+        } catch (reason) {
+          Notification.error(`Could not open the quickstart: ${reason}`, { autoClose: 6000 });
         }
       }
     });

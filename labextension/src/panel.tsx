@@ -4,6 +4,7 @@ import * as React from 'react';
 
 import { EvidenceController } from './controller';
 import { IRecordActions } from './components/Detail';
+import { ExportBar } from './components/Export';
 import { Filters } from './components/Filters';
 import { Header } from './components/Header';
 import { RecordList } from './components/RecordList';
@@ -38,6 +39,9 @@ export function PanelView({
     <div className="vl-Compliance-body">
       <Header controller={controller} />
       <SyncBar controller={controller} />
+      {controller.exportOpen && (
+        <ExportBar controller={controller} onClose={() => (controller.exportOpen = false)} />
+      )}
       <Filters controller={controller} />
       <SyncStatus controller={controller} />
       <VerifyStatus controller={controller} />

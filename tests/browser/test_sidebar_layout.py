@@ -172,14 +172,10 @@ def test_no_sideways_scroll_at_250_320_and_450_px(lab, tmp_path, browser_page):
         expect(palette).to_be_focused()
         palette.fill("Compliance:")
         for label in ("Open Panel", "Refresh", "Sync to MLflow", "Sync to W&B",
-                      "Verify Evidence"):  # fmt: skip
+                      "Verify Evidence", "Export for Audit"):  # fmt: skip
             item = page.locator(".lm-CommandPalette-item", has_text=f"Compliance: {label}")
             expect(item).to_have_count(1)
             expect(item).not_to_have_class(re.compile("lm-mod-disabled"))
-        # no export endpoint on this server yet: listed, disabled, saying why
-        export = page.locator(".lm-CommandPalette-item", has_text="Compliance: Export for Audit")
-        expect(export).to_have_count(1)
-        expect(export).to_have_class(re.compile("lm-mod-disabled"))
         page.keyboard.press("Escape")
 
         # "verify" from the palette checks every store and says so in the panel

@@ -184,6 +184,9 @@ def test_keyboard_only_reaches_a_record_opens_it_selects_it_and_syncs(
         expect(focused).to_have_text("Sync to MLflow")
         kb.press("Tab")
         expect(focused).to_have_text("Sync to W&B")
+        kb.press("Tab")
+        expect(focused).to_have_text("Export for audit…")
+        expect(focused).to_have_attribute("aria-expanded", "false")
         # then the search box and the three filters
         for label in ("Search records", "Filter by status", "Filter by kind",
                       "Filter by sync state"):  # fmt: skip
@@ -216,8 +219,8 @@ def test_keyboard_only_reaches_a_record_opens_it_selects_it_and_syncs(
         kb.press("Enter")
         expect(record.locator(".vl-Controls")).to_be_visible()
 
-        # back to the sync button: checkbox, 3 filters, search, "Clear selection", W&B,
-        # MLflow
+        # back to the sync button: checkbox, 3 filters, search, "Clear selection",
+        # "Export for audit…", W&B, MLflow
         kb.press("Shift+Tab")
         expect(check).to_be_focused()
         for _ in range(4):
@@ -225,6 +228,8 @@ def test_keyboard_only_reaches_a_record_opens_it_selects_it_and_syncs(
         expect(focused).to_have_attribute("aria-label", "Search records")
         kb.press("Shift+Tab")
         expect(focused).to_have_text("Clear selection")
+        kb.press("Shift+Tab")
+        expect(focused).to_have_text("Export for audit…")
         kb.press("Shift+Tab")
         kb.press("Shift+Tab")
         expect(focused).to_have_text("Sync 1 selected to MLflow")

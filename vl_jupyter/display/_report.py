@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..enforcement import Status
-from ..policy import operator_symbol
+from ..policy import fail_sentence, operator_symbol
 from ._groups import group_bars, html_bars
 from ._style import (
     FONT,
@@ -91,8 +91,9 @@ def control_row(r: ControlResult) -> str:
 def explain(r: ControlResult) -> str:
     """One sentence saying why a control did not simply pass."""
     text = r.reason or ""
-    if not text and r.status == Status.FAIL and r.actual_value is not None:
-        text = f"{r.metric_key} = {r.actual_value:.4g}, which is not {operator_symbol(r.operator)} {r.threshold:g}"
+    value, threshold = r.actual_value, r.threshold
+    if not text and r.status == Status.FAIL and value is not None and threshold is not None:
+        text = fail_sentence(r.metric_key, value, r.operator, threshold)
     if not text:
         text = {
             Status.ERROR: "the control could not be evaluated",

@@ -5,11 +5,10 @@ can be re-checked against the chain later."""
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any
 
-from ..errors import EvidenceError
+from ..errors import EvidenceError, close_matches, did_you_mean
 from ..evidence import EvidenceStore, check_record_id, format_timestamp, record_origin, tags
 from ._report import ControlResult, Report, Status
 
@@ -38,12 +37,12 @@ def resolve_baseline(
         return _from_record(store, known[text], how="tag", label=text)
     if _is_record_id(text):
         return _from_record(store, text, how="id", label=text)
-    close = difflib.get_close_matches(text, list(known), n=3)
+    close = close_matches(text, list(known), n=3)
     raise EvidenceError(
         f"no baseline '{text}': not a record id, a tag of {store.root}, 'previous' or "
         "'mlflow:<run id>'",
         hint=(
-            f"did you mean {', '.join(close)}?"
+            did_you_mean(close)
             if close
             else (
                 f"tags here: {', '.join(sorted(known))}"
@@ -95,9 +94,9 @@ def _previous(store: EvidenceStore, current: Report | None):
         except EvidenceError:
             mine = None
     else:
-        from .. import _context
+        from .. import environment
 
-        here = _context.origin()
+        here = environment.origin()
         mine = here.get("notebook") or here.get("script")
     for rec in store.records(kind="enforce"):
         if rec.id == current.evidence_id:

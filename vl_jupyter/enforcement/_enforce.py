@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from .. import _context
+from .. import environment
 from ..binding import Binder, Binding
 from ..errors import BindingError, ComplianceBlockError, EnforcementError, MetricError
 from ..metrics import (
@@ -141,7 +141,7 @@ def enforce(
         results = _precomputed.results(policy, values, metrics, phase, _result)
         return _finish(
             results, policy, _precomputed.data_summary(values), {}, name, phase, started_at,
-            clock, evidence, evidence_dir, strict, _context.git_state() if evidence else None,
+            clock, evidence, evidence_dir, strict, environment.git_state() if evidence else None,
             base,
         )  # fmt: skip
     if isinstance(data, Mapping):
@@ -179,7 +179,7 @@ def enforce(
         data_fingerprint = (
             pool.submit(fingerprint, data, stats.encoded) if stats.in_memory else None
         )
-        git = pool.submit(_context.git_state) if evidence else None
+        git = pool.submit(environment.git_state) if evidence else None
         results = [
             _evaluate(
                 control,

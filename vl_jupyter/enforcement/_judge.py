@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..policy import fail_sentence
 from ._report import Status
 
 if TYPE_CHECKING:
@@ -27,9 +28,7 @@ def judge(control: Control, m: Measurement) -> tuple[Status, str | None]:
     threshold = control.threshold
     assert threshold is not None  # judge() runs only on judgeable controls (enforce checks)
     if not control.compare(value):
-        return Status.FAIL, (
-            f"{control.metric} = {_fmt(value)}, which is not {symbol} {_fmt(threshold)}"
-        )
+        return Status.FAIL, fail_sentence(control.metric, value, control.operator, threshold)
     if control.warn_threshold is not None and not control.compare(value, control.warn_threshold):
         return Status.WARN, (
             f"{control.metric} = {_fmt(value)} passes {symbol} {_fmt(threshold)} but is "

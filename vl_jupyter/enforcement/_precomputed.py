@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from numbers import Real
 from typing import Any
 
-from ..errors import EnforcementError
+from ..errors import EnforcementError, did_you_mean
 from ..metrics import Measurement
 from ..policy import Control, Policy
 from ._judge import judge
@@ -95,7 +95,7 @@ def evaluate(
     if found is None:
         given = ", ".join(sorted(metrics)) or "none"
         close = _close_matches(keys, list(metrics))
-        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        hint = "; " + did_you_mean(close) if close else ""
         metadata["reason"] = (
             f"metric '{keys[0]}' was not given in metrics= (given: {given}){hint}; "
             "a value nobody measured is never a pass"

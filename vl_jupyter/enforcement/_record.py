@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import _context
+from .. import environment
 from ..errors import VLWarning
 from ..evidence import EvidenceStore, accumulate_results, current_session, open_run
 from ._report import ControlResult, Report
@@ -92,10 +92,10 @@ def record_report(
     data = report.to_dict()
     data["policy"] = report.policy  # the snapshot keeps the full policy text
     data["duration_s"] = duration_s
-    data["environment"] = _context.software()
+    data["environment"] = environment.software()
     data["git"] = git
     data["working_directory"] = str(Path.cwd())
-    data["origin"] = _context.origin()
+    data["origin"] = environment.origin()
     run_id = current_session()
     with store.lock():
         summary = {**report.summary(), **data["origin"]}  # the sidebar's heading

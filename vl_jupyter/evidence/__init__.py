@@ -101,6 +101,9 @@ def get(record_id: str, root: str | Path | None = None) -> EvidenceRecord:
     return EvidenceStore(root).get(record_id)
 
 
-def verify(root: str | Path | None = None) -> VerifyResult:
-    """Verify the store at ``root``; returns problems, never raises for damage."""
-    return EvidenceStore(root).verify()
+def verify(root: str | Path | None = None, *, full: bool = False) -> VerifyResult:
+    """Verify the store at ``root``; returns problems, never raises for damage.
+
+    Resumes from the last clean verify's checkpoint unless ``full`` (see
+    :meth:`EvidenceStore.verify`)."""
+    return EvidenceStore(root).verify(full=full)

@@ -13,6 +13,7 @@ import os
 import re
 import secrets
 import warnings
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -250,6 +251,80 @@ def read_index(path: Path, skipped: list[str] | None = None) -> list[dict[str, A
             stacklevel=3,
         )
     return entries
+
+
+def iter_index_reverse(path: Path, block: int = 1 << 16) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(end_offset, entry)`` for each complete, well-formed index line, newest first.
+
+    Reads the index backwards a block at a time (64 KiB, doubling to 4 MiB), so the newest
+    record of a 100,000-record store costs one small read instead of parsing the whole
+    file; ``end_offset`` is the byte just past the entry's line (what a poller resumes
+    from). A partial last line is ignored; a damaged or unsafe line (see
+    :func:`entry_problem`) is skipped and counted, and one ``VLWarning`` says how many when
+    the iteration ends, as :func:`read_index` does.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | _NOFOLLOW)
+    except FileNotFoundError:
+        return
+    bad = 0
+    try:
+        pos = os.fstat(fd).st_size
+        carry = b""  # the start of a line whose beginning lies before ``pos``
+        end = None  # offset just past the last complete line, once found
+        while pos > 0:
+            start = max(0, pos - block)
+            chunk = os.pread(fd, pos - start, start) + carry
+            block = min(block * 2, 1 << 22)
+            if end is None:  # drop a partial last line (a writer killed mid-append)
+                cut = chunk.rfind(b"\n")
+                if cut < 0:
+                    carry, pos = (chunk, start) if start else (b"", 0)
+                    continue
+                end = start + cut + 1
+                chunk = chunk[: cut + 1]
+            if start:
+                first = chunk.find(b"\n")
+                if first < 0:
+                    carry, pos = chunk, start
+                    continue
+                carry, body, base = chunk[: first + 1], chunk[first + 1 :], start + first + 1
+            else:
+                carry, body, base = b"", chunk, 0
+            pos = start
+            if not body:
+                continue
+            lines = body[:-1].split(b"\n")
+            ends = []
+            at = base
+            for line in lines:
+                at += len(line) + 1
+                ends.append(at)
+            try:  # one parse for the block (thousands of lines), per line only on damage
+                entries = json.loads(b"[" + body[:-1].replace(b"\n", b",") + b"]")
+                if len(entries) != len(lines) or any(map(entry_problem, entries)):
+                    raise ValueError
+            except ValueError:
+                entries = []
+                for line in lines:
+                    try:
+                        entry = json.loads(line)
+                    except ValueError:
+                        entry = None
+                    entries.append(entry if entry_problem(entry) is None else None)
+            for at, entry in zip(reversed(ends), reversed(entries), strict=True):
+                if entry is None:
+                    bad += 1
+                else:
+                    yield at, entry
+    finally:
+        os.close(fd)
+        if bad:
+            warnings.warn(
+                f"{path}: skipped {bad} unreadable index line(s); run verify() for details",
+                VLWarning,
+                stacklevel=3,
+            )
 
 
 def index_entry(doc: dict[str, Any], name: str) -> dict[str, Any]:

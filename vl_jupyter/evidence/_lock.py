@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import EvidenceError
+from ..errors import EvidenceLockedError
 
 LOCK_TIMEOUT_S = 60.0
 
@@ -47,7 +47,7 @@ def exclusive(lock_path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None
     """Hold the inter-process exclusive lock on ``lock_path`` for the block."""
     state = _for(lock_path)
     if not state.rlock.acquire(timeout=timeout):
-        raise EvidenceError(
+        raise EvidenceLockedError(
             f"timed out after {timeout:.0f} s waiting for the evidence lock held by another "
             "thread of this process",
             file=str(lock_path),
@@ -89,7 +89,7 @@ def _wait(fd: int, mode: int, lock_path: Path, timeout: float) -> None:
         except BlockingIOError:
             if time.monotonic() >= deadline:
                 os.close(fd)
-                raise EvidenceError(
+                raise EvidenceLockedError(
                     f"timed out after {timeout:.0f} s waiting for the evidence lock",
                     file=str(lock_path),
                     hint="another process is writing evidence; if none is, the file "

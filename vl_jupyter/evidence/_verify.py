@@ -70,56 +70,115 @@ class _Findings:
         self.notes.append(Problem(rid, seq, code, msg, file))
 
 
-def verify_store(store: EvidenceStore) -> VerifyResult:
-    """Verify ``store``; see the module docstring for the problem codes."""
+def verify_store(store: EvidenceStore, *, full: bool = False) -> VerifyResult:
+    """Verify ``store``; see the module docstring for the problem codes.
+
+    Streams: one record file is held at a time (the previous record's hash is all the
+    chain check needs) and the index is kept as line offsets, so memory stays bounded
+    whatever the store's size. Unless ``full``, the part of the chain a previous clean
+    ``verify()`` covered is checked against its checkpoint (``_checkpoint``) instead of
+    being re-hashed; a checkpoint that no longer matches the store is ignored and the whole
+    store is verified.
+    """
+    from . import _checkpoint
+
     out = _Findings()
-    files: dict[int, str] = {}  # seq (from the file name) -> file name
-    docs: dict[int, dict[str, Any]] = {}  # seq (from the file name) -> parsed record
     with _lock.shared(store.lock_path):
-        index = _read_index(store, out)
         outside = _files.records_dir_problem(store.records_dir)
         if outside is not None:  # never list (or read) what a symlinked records/ points at
             out.problem("outside_store", outside, file="records")
             names = []
         else:
             names = sorted(os.listdir(store.records_dir)) if store.records_dir.is_dir() else []
-        for listed in names:
-            _check_file(store, listed, files, docs, out)
-        pending = _pending_name(store)
-    idx_max = max(index, default=0)
-    unindexed = [s for s in files if s not in index]
-    for seq in range(1, max([idx_max, *files], default=0) + 1):
-        name, doc, entry = files.get(seq), docs.get(seq), index.get(seq)
-        rel = f"records/{name}" if name else None
-        label = _label(seq, doc, entry, rel)
-        if name is None:
-            if entry:
-                msg = f"{label} is listed by the index but its file is missing: deleted"
-            else:
-                msg = f"the record with seq {seq} is missing (no file, no index line): deleted"
-            out.problem("deleted", msg, entry["id"] if entry else None, seq, rel)
-            continue
-        if doc is None:
-            continue  # unreadable: already reported
-        prev = docs.get(seq - 1)
-        expected = GENESIS if seq == 1 else prev["hash"] if prev else None
-        if expected is not None and doc["prev_hash"] != expected:
-            msg = f"{label} does not link to the record before it (its prev_hash is not the "
-            msg += f"hash of seq {seq - 1}): a record was replaced, removed or reordered"
-            out.problem("broken_link", msg, doc["id"], seq, rel)
-        if entry is not None:
+        start = None if full or outside else _checkpoint.resume(store, names)
+        head, checked, positions = _walk(store, names, out, start)
+        if not out.problems and head is not None and outside is None:
+            _checkpoint.save(store, names, positions, start)
+    return VerifyResult(not out.problems, checked, out.problems, out.notes, head)
+
+
+def _walk(
+    store: EvidenceStore, names: list[str], out: _Findings, start: Any
+) -> tuple[tuple[int, str] | None, int, dict[int, tuple[int, int, int]]]:
+    """Check every record after ``start`` (a checkpoint, or None for the whole chain).
+
+    Returns the index head ``(seq, hash)``, how many record files the result covers, and
+    ``{seq: (offset, length, line number)}`` of the index lines read.
+    """
+    base_seq = start.seq if start else 0
+    files: dict[int, str] = {}  # seq (from the file name) -> file name, beyond the start
+    for listed in names:
+        if start is not None:
+            match = _files.RECORD_RE.match(listed)
+            if not listed.startswith(_files.TMP_PREFIX) and (
+                not match or int(match[1]) <= base_seq
+            ):
+                continue  # covered by the checkpoint's digest of records/
+        _check_name(listed, files, out)
+    positions = _read_index(store, out, start)
+    pending = _pending_name(store)
+    idx_max = max(positions, default=base_seq)
+    unindexed = [s for s in files if s not in positions]
+    prev_hash: str | None = start.hash if start else GENESIS
+    checked = start.files if start else 0
+    fd = _open_index(store)
+    try:
+        for seq in range(base_seq + 1, max([idx_max, *files], default=0) + 1):
+            name = files.get(seq)
+            entry = _entry_at(fd, positions.get(seq))
+            doc = _check_file(store, seq, name, out) if name else None
+            checked += name is not None
+            rel = f"records/{name}" if name else None
+            label = _label(seq, doc, entry, rel)
+            expected, prev_hash = prev_hash, (doc["hash"] if doc else None)
+            if name is None:
+                if entry:
+                    msg = f"{label} is listed by the index but its file is missing: deleted"
+                else:
+                    msg = f"the record with seq {seq} is missing (no file, no index line): deleted"
+                out.problem("deleted", msg, entry["id"] if entry else None, seq, rel)
+                continue
+            if doc is None:
+                continue  # unreadable: already reported
+            if expected is not None and doc["prev_hash"] != expected:
+                msg = f"{label} does not link to the record before it (its prev_hash is not "
+                msg += f"the hash of seq {seq - 1}): a record was replaced, removed or reordered"
+                out.problem("broken_link", msg, doc["id"], seq, rel)
             assert rel is not None  # set with name, which is set here
-            _compare(entry, doc, name, label, rel, out)
-        elif unindexed == [seq] == [idx_max + 1] and pending == name and expected is not None:
-            msg = f"{label} has no index line: a write was interrupted after the record was "
-            out.note(
-                "unindexed_tail", msg + "placed; the next append indexes it", doc["id"], seq, rel
-            )
-        else:
-            msg = f"{label} has no index line: the index was edited or lost"
-            out.problem("missing_index", msg, doc["id"], seq, rel)
-    head = (index[idx_max]["seq"], index[idx_max]["hash"]) if index else None
-    return VerifyResult(not out.problems, len(files), out.problems, out.notes, head)
+            if entry is not None:
+                _compare(entry, doc, name, label, rel, out)
+            elif unindexed == [seq] == [idx_max + 1] and pending == name and expected is not None:
+                msg = f"{label} has no index line: a write was interrupted after the record "
+                msg += "was placed; the next append indexes it"
+                out.note("unindexed_tail", msg, doc["id"], seq, rel)
+            else:
+                msg = f"{label} has no index line: the index was edited or lost"
+                out.problem("missing_index", msg, doc["id"], seq, rel)
+        last = _entry_at(fd, positions.get(idx_max))
+    finally:
+        if fd is not None:
+            os.close(fd)
+    head: tuple[int, str] | None
+    if last is not None:
+        head = (last["seq"], last["hash"])
+    else:
+        head = (start.seq, start.hash) if start else None
+    return head, checked, positions
+
+
+def _open_index(store: EvidenceStore) -> int | None:
+    try:
+        return os.open(store.index_path, os.O_RDONLY | os.O_CLOEXEC | _files._NOFOLLOW)
+    except OSError:
+        return None
+
+
+def _entry_at(fd: int | None, where: tuple[int, int, int] | None) -> dict[str, Any] | None:
+    """The index entry whose line is at ``where`` (offset, length): parsed again on demand,
+    so verify() never holds the whole index in memory."""
+    if fd is None or where is None:
+        return None
+    return json.loads(os.pread(fd, where[1], where[0]))
 
 
 def _pending_name(store: EvidenceStore) -> str | None:
@@ -131,47 +190,54 @@ def _pending_name(store: EvidenceStore) -> str | None:
         return None
 
 
-def _read_index(store: EvidenceStore, out: _Findings) -> dict[int, dict[str, Any]]:
-    index: dict[int, dict[str, Any]] = {}
+def _read_index(
+    store: EvidenceStore, out: _Findings, start: Any
+) -> dict[int, tuple[int, int, int]]:
+    """``{seq: (offset, length, line number)}`` of each valid index line after ``start``
+    (offsets only: verify() never holds the whole index); reports damaged lines."""
+    positions: dict[int, tuple[int, int, int]] = {}
+    at, n = (start.offset, start.lines) if start else (0, 0)
     try:
-        raw = _files.read_nofollow(store.index_path)
+        fd = os.open(store.index_path, os.O_RDONLY | os.O_CLOEXEC | _files._NOFOLLOW)
     except FileNotFoundError:
-        return index
+        return positions
     except OSError as exc:
         out.problem("outside_store", f"index.jsonl cannot be read ({exc})", file="index.jsonl")
-        return index
-    lines = raw.split(b"\n")
-    if lines[-1]:
-        msg = "index.jsonl ends with a partial line: a write was interrupted; the next "
-        out.note("partial_index_line", msg + "append trims it", file="index.jsonl")
-    last = 0
-    for n, line in enumerate(lines[:-1], start=1):
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            entry = None
-        why = _files.entry_problem(entry)
-        if why is not None:
-            rid = entry.get("id") if isinstance(entry, dict) else None
-            msg = f"index.jsonl line {n} is not a valid index entry: {why}"
-            out.problem("index_corrupt", msg, rid if isinstance(rid, str) else None,
-                        file="index.jsonl")  # fmt: skip
-            continue
-        seq = entry["seq"]
-        if seq in index or seq <= last:
-            msg = (
-                f"index.jsonl line {n} lists seq {seq} (record {entry['id']}) again or out of order"
-            )
-            out.problem("index_mismatch", msg, entry["id"], seq, "index.jsonl")
-            continue
-        index[seq] = entry
-        last = seq
-    return index
+        return positions
+    last = start.seq if start else 0
+    with open(fd, "rb") as fh:
+        fh.seek(at)
+        for line in fh:
+            n += 1
+            if not line.endswith(b"\n"):
+                msg = "index.jsonl ends with a partial line: a write was interrupted; the next "
+                out.note("partial_index_line", msg + "append trims it", file="index.jsonl")
+                break
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                entry = None
+            why = _files.entry_problem(entry)
+            if why is not None:
+                rid = entry.get("id") if isinstance(entry, dict) else None
+                msg = f"index.jsonl line {n} is not a valid index entry: {why}"
+                out.problem("index_corrupt", msg, rid if isinstance(rid, str) else None,
+                            file="index.jsonl")  # fmt: skip
+            else:
+                seq = entry["seq"]
+                if seq <= last:
+                    msg = f"index.jsonl line {n} lists seq {seq} (record {entry['id']}) again "
+                    out.problem("index_mismatch", msg + "or out of order", entry["id"], seq,
+                                "index.jsonl")  # fmt: skip
+                else:
+                    positions[seq] = (at, len(line), n)
+                    last = seq
+            at += len(line)
+    return positions
 
 
-def _check_file(store: EvidenceStore, name: str, files: dict[int, str],
-                docs: dict[int, dict[str, Any]], out: _Findings) -> None:  # fmt: skip
-    """Read one file of ``records/``: name, JSON, fields, own hash, name vs content."""
+def _check_name(name: str, files: dict[int, str], out: _Findings) -> None:
+    """File-name checks of one entry of ``records/``: temp, foreign, duplicate seq."""
     rel = f"records/{name}"
     if name.startswith(_files.TMP_PREFIX):
         msg = f"{rel} is a temp file left by an interrupted write; the next append deletes it"
@@ -182,27 +248,32 @@ def _check_file(store: EvidenceStore, name: str, files: dict[int, str],
         msg = f"{rel} is not a record file name (renamed or foreign file)"
         out.problem("unexpected_file", msg, file=rel)
         return
-    seq, rid = int(match[1]), match[2]
-    what = f"record {rid} (seq {seq}, {rel})"
+    seq = int(match[1])
     if seq in files:
         msg = f"{rel} and records/{files[seq]} both claim seq {seq}"
-        out.problem("duplicate_seq", msg, rid, seq, rel)
+        out.problem("duplicate_seq", msg, match[2], seq, rel)
         return
     files[seq] = name
+
+
+def _check_file(store: EvidenceStore, seq: int, name: str, out: _Findings) -> dict[str, Any] | None:
+    """Read one record file: JSON, fields, own hash, name vs content; the doc or None."""
+    rel = f"records/{name}"
+    rid = name[9:-5]
+    what = f"record {rid} (seq {seq}, {rel})"
     path = store.records_dir / name
     if os.path.islink(path):
         msg = f"{what} is a symlink (to {os.readlink(path)!r}): it is never followed"
         out.problem("outside_store", msg, rid, seq, rel)
-        return
+        return None
     try:
         doc = json.loads(_files.read_nofollow(path))
     except (OSError, ValueError) as exc:
         out.problem("truncated", f"{what} is not valid JSON: {exc}", rid, seq, rel)
-        return
+        return None
     if not isinstance(doc, dict) or not doc.keys() >= RECORD_KEYS:
         out.problem("malformed", f"{what} lacks record fields", rid, seq, rel)
-        return
-    docs[seq] = doc
+        return None
     if record_hash(doc) != doc["hash"]:
         msg = f"{what} was edited after it was written: its content does not match its hash"
         out.problem("edited", msg, rid, seq, rel)
@@ -214,6 +285,7 @@ def _check_file(store: EvidenceStore, name: str, files: dict[int, str],
     elif doc["id"] != rid:
         msg = f"{rel} holds record {doc['id']}, not record {rid}: the file was renamed"
         out.problem("renamed", msg, doc["id"], seq, rel)
+    return doc
 
 
 def _compare(entry: dict[str, Any], doc: dict[str, Any], name: str, label: str, rel: str,

@@ -16,12 +16,11 @@ a metric" section of docs/metrics.md.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import MetricError
+from ..errors import MetricError, close_matches
 from . import _continuous
 from . import _drift as D
 from . import _formulas as F
@@ -1236,7 +1235,7 @@ def known_keys() -> list[str]:
 def closest_keys(name: str, n: int = 3) -> list[str]:
     """Known keys and aliases that look like ``name``, best first (for error hints)."""
     vocabulary = list(CATALOGUE) + list(_ALIASES)
-    return difflib.get_close_matches(str(name).lower(), vocabulary, n=n, cutoff=0.5)
+    return close_matches(str(name).lower(), vocabulary, n=n, cutoff=0.5)
 
 
 def get_spec(key: str) -> MetricSpec:

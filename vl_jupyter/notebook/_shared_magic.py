@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import difflib
 import dis
 import shlex
 import sys
@@ -16,6 +15,8 @@ from types import FrameType
 from typing import Any
 
 from IPython.core.error import UsageError
+
+from ..errors import close_matches, did_you_mean
 
 _OPEN, _CLOSE = "([{", ")]}"
 
@@ -139,11 +140,9 @@ def check_options(parser: argparse.ArgumentParser, tokens: list[str]) -> None:
         option = token.split("=", 1)[0]
         if option in known:
             continue
-        close = difflib.get_close_matches(option, long_, n=2, cutoff=0.75)
+        close = close_matches(option, long_, n=2, cutoff=0.75)
         hint = (
-            "did you mean " + " or ".join(close) + "?"
-            if close
-            else "options: " + ", ".join(sorted(long_))
+            did_you_mean(close, joiner=" or ") if close else "options: " + ", ".join(sorted(long_))
         )
         raise UsageError(f"unknown option {option} ({hint})")
 
@@ -159,7 +158,7 @@ def find_frame(shell: Any, expression: str) -> Any:
     except NameError as exc:
         name = getattr(exc, "name", None) or expression
         frames = [k for k, v in namespace.items() if isinstance(v, pd.DataFrame) and k[0] != "_"]
-        close = difflib.get_close_matches(name, frames, n=3, cutoff=0.6)
+        close = close_matches(name, frames, n=3, cutoff=0.6)
         if close:
             hint = "did you mean " + " or ".join(repr(c) for c in close) + "?"
         elif frames:
@@ -214,7 +213,7 @@ def policy_source(value: str) -> str | Path:
             return datasets.policy_path(value)
         except FileNotFoundError:
             shipped = shipped_policies()
-            close = difflib.get_close_matches(value, shipped, n=2, cutoff=0.6)
+            close = close_matches(value, shipped, n=2, cutoff=0.6)
             hint = f"did you mean {' or '.join(repr(c) for c in close)}? " if close else ""
             raise UsageError(
                 f"no policy file or shipped policy named '{value}' ({hint}shipped policies: "

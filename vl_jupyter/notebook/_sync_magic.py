@@ -23,7 +23,10 @@ class SyncMagics(Magics):
     @magic_arguments()
     @argument("-h", "--help", action=HelpAction, help="show this help and return")
     @argument(
-        "target", nargs="?", default="mlflow", help="mlflow, wandb or mlflow,wandb (default mlflow)"
+        "target",
+        nargs="?",
+        default="mlflow",
+        help="a registered tracker: mlflow, wandb or mlflow,wandb (default mlflow)",
     )
     @argument("--ids", nargs="+", metavar="ID", help="only these evidence record ids")
     @argument("--force", action="store_true", help="log again into the same runs")

@@ -25,6 +25,7 @@ from ._model import (
     OPERATORS,
     Control,
     Policy,
+    fail_sentence,
     operator_symbol,
 )
 from ._regression import ALERT_LEVELS, DEFAULT_LEVELS, RegressionRule, alert_rank
@@ -54,6 +55,7 @@ __all__ = [
     "Reader",
     "RegressionRule",
     "alert_rank",
+    "fail_sentence",
     "load_policy",
     "operator_symbol",
 ]

@@ -11,12 +11,12 @@ understood it loads carrying its problem (the SDK's silent drop is the trap).
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import PolicyError
+from ..errors import PolicyError, close_matches
+from ..errors import did_you_mean as _did_you_mean
 from ._yaml import LIMITS, line_of
 
 OSCAL_ROOTS = (
@@ -145,12 +145,8 @@ def find_controls(data: Any, file: str, stem: str) -> Located:
                 )
             return located
     keys = ", ".join(f"{k!s:.40}" for k in list(data)[:10]) or "none"
-    close = [
-        m
-        for k in list(data)[:50]
-        for m in difflib.get_close_matches(str(k)[:100], [*OSCAL_ROOTS, "controls"], n=1)
-    ]
-    hint = f"did you mean {', '.join(close)}? " if close else ""
+    close = [m for k in list(data)[:50] for m in close_matches(k, [*OSCAL_ROOTS, "controls"], n=1)]
+    hint = _did_you_mean(close) + " " if close else ""
     raise PolicyError(
         f"unrecognised policy shape (top-level keys: {keys})",
         file=file,
@@ -575,9 +571,9 @@ def _bare_list(data: Any, file: str, stem: str) -> Located:
 
 
 def did_you_mean(word: Any, vocabulary: tuple[str, ...] | list[str]) -> str:
-    close = difflib.get_close_matches(str(word), list(vocabulary), n=1)
+    close = close_matches(word, vocabulary, n=1)
     known = "known: " + ", ".join(vocabulary)
-    return f"did you mean '{close[0]}'? {known}" if close else known
+    return f"{_did_you_mean(close, quote=True)} {known}" if close else known
 
 
 def check_native_root(data: Mapping[str, Any], file: str) -> None:

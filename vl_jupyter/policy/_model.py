@@ -40,6 +40,12 @@ def operator_symbol(operator: str) -> str:
     return OPERATORS[operator][1] if operator in OPERATORS else operator
 
 
+def fail_sentence(metric: str, value: float, operator: str, threshold: float) -> str:
+    """Why a control failed, in the one wording (and number format) the evidence, the
+    report and the sidebar share: ``disparate_impact = 0.7927, which is not > 0.8``."""
+    return f"{metric} = {value:.4g}, which is not {operator_symbol(operator)} {threshold:.4g}"
+
+
 ENFORCEMENT_MODES = ("monitor", "warn", "block")
 LIFECYCLE_PHASES = ("training", "validation", "monitoring", "incident")
 

@@ -15,12 +15,14 @@ record in the evidence store, linked to the report's ``enforce`` record by
 >>> rec.kind, rec.session == report.session
 ('review', True)
 
-``report.review()`` (or ``%vl_enforce ... --review``) opens the same thing as an
+``vl.review(report)``, ``report.review()`` (or ``%vl_enforce ... --review``) open the same thing as an
 ipywidgets panel; ipywidgets and plotly are imported only then.
 """
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from ._record import DECISIONS, REVIEWABLE, record_review, reviews
@@ -58,3 +60,14 @@ def __getattr__(name: str) -> Any:
 
         return ReviewPanel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _ReviewModule(types.ModuleType):
+    """``vl_jupyter.review`` is also callable: ``vl.review(report)`` opens the panel, so
+    the report model need not import its review room (``report.review()`` is an alias)."""
+
+    def __call__(self, report: Report, **kwargs: Any) -> ReviewPanel:
+        return open_review(report, **kwargs)
+
+
+sys.modules[__name__].__class__ = _ReviewModule

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..enforcement import Status
-from ..errors import EvidenceError
+from ..errors import EvidenceError, ReviewError
 from ..evidence import EvidenceRecord, EvidenceStore
 
 if TYPE_CHECKING:
@@ -41,17 +41,17 @@ def record_review(
     key = _decision_key(decision)
     name = (reviewer or "").strip()
     if not name:
-        raise ValueError("enter the reviewer's name: a decision must say who took it")
+        raise ReviewError("enter the reviewer's name: a decision must say who took it")
     why = (justification or "").strip()
     if key == "accept_risk" and not why:
-        raise ValueError("accepting a risk needs a justification: say why the risk is acceptable")
+        raise ReviewError("accepting a risk needs a justification: say why the risk is acceptable")
     try:
         result = report[control_id]
     except (KeyError, IndexError, TypeError):
         known = ", ".join(r.control_id for r in report)
-        raise ValueError(f"the report has no control '{control_id}' (controls: {known})") from None
+        raise ReviewError(f"the report has no control '{control_id}' (controls: {known})") from None
     if result.status not in REVIEWABLE:
-        raise ValueError(
+        raise ReviewError(
             f"control '{control_id}' is {result.status}: decisions are recorded on "
             f"{', '.join(REVIEWABLE)} controls"
         )
@@ -118,7 +118,7 @@ def _decision_key(decision: str) -> str:
     for key, words in DECISIONS.items():
         if text in (words, key.replace("_", " ")):
             return key
-    raise ValueError(
+    raise ReviewError(
         f"choose a decision: {', '.join(DECISIONS.values())} (got {decision or 'none'!r})"
     )
 
@@ -126,14 +126,14 @@ def _decision_key(decision: str) -> str:
 def _store_of(report: Report, evidence_dir: str | Path | None) -> EvidenceStore:
     store = EvidenceStore(evidence_dir)
     if not report.evidence_id:
-        raise ValueError(
+        raise ReviewError(
             "this report was not recorded as evidence (enforce(..., evidence=False)): "
             "run enforce with evidence to review it"
         )
     try:
         store.get(report.evidence_id)
     except EvidenceError:
-        raise ValueError(
+        raise ReviewError(
             f"report {report.evidence_id} is not in the evidence store at {store.root}: "
             "pass evidence_dir= where enforce() wrote it"
         ) from None

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import ReviewError
 from ._record import REVIEWABLE, _store_of, latest_decisions, reviews
 
 if TYPE_CHECKING:
@@ -35,23 +36,23 @@ def sign_off(
     key = _key(decision)
     name = (reviewer or "").strip()
     if not name:
-        raise ValueError("enter the reviewer's name: a sign-off must say who gave it")
+        raise ReviewError("enter the reviewer's name: a sign-off must say who gave it")
     why = (justification or "").strip()
     if key == "reject" and not why:
-        raise ValueError("rejecting the report needs a justification: say why")
+        raise ReviewError("rejecting the report needs a justification: say why")
     store = _store_of(report, evidence_dir)
     if key == "approve":
         decided = latest_decisions(reviews(report, evidence_dir))
         open_ = [r.control_id for r in report if r.status in REVIEWABLE]
         waiting = [c for c in open_ if c not in decided]
         if waiting:
-            raise ValueError(
+            raise ReviewError(
                 f"decide {', '.join(waiting)} before approving the report "
                 f"({len(waiting)} of {len(open_)} controls have no decision)"
             )
         blocking = [c for c in open_ if decided[c].data["decision"] != "accept_risk"]
         if blocking:
-            raise ValueError(
+            raise ReviewError(
                 f"cannot approve: {', '.join(blocking)} "
                 f"{'is' if len(blocking) == 1 else 'are'} rejected or needs work"
             )
@@ -84,4 +85,4 @@ def _key(decision: str) -> str:
     for key, words in SIGNOFFS.items():
         if text in (words, key.replace("_", " ")):
             return key
-    raise ValueError(f"choose a sign-off: {', '.join(SIGNOFFS)} (got {decision or 'none'!r})")
+    raise ReviewError(f"choose a sign-off: {', '.join(SIGNOFFS)} (got {decision or 'none'!r})")

@@ -24,6 +24,7 @@ from IPython import get_ipython
 from IPython.display import display
 
 from ..display import MUTED, REPORT_HEADERS, STATUS_STYLE, control_row, esc, table
+from ..errors import ReviewError
 from ._record import DECISIONS, REVIEWABLE, latest_decisions, record_review, reviews
 from ._signoff import SIGNOFFS, latest_signoff, sign_off
 from ._summary import summary_html
@@ -130,9 +131,9 @@ class ReviewPanel:
         control_id = self.controls.value
         try:
             if control_id is None:
-                raise ValueError("select a control first")
+                raise ReviewError("select a control first")
             if self.decision.value is None:
-                raise ValueError("choose a decision: " + ", ".join(DECISIONS.values()))
+                raise ReviewError("choose a decision: " + ", ".join(DECISIONS.values()))
             rec = record_review(
                 self.report,
                 control_id,
@@ -156,7 +157,7 @@ class ReviewPanel:
         """Record the whole report's sign-off in the form; say what happened."""
         try:
             if self.signoff.value is None:
-                raise ValueError("choose a sign-off: " + ", ".join(SIGNOFFS.values()))
+                raise ReviewError("choose a sign-off: " + ", ".join(SIGNOFFS.values()))
             rec = sign_off(
                 self.report,
                 self.signoff.value,

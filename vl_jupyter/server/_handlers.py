@@ -47,12 +47,9 @@ class _Handler(APIHandler):
         self.finish(json.dumps(body))
 
     def _execute_error(self, err: ApiError | VLError) -> None:
-        if isinstance(err, ApiError):
-            self.set_status(err.status)
-            body = err.to_dict()
-        else:
-            self.set_status(400)
-            body = err.to_dict()
+        # one table for every code (errors.HTTP_STATUS); an ApiError carries its own
+        self.set_status(err.http_status)
+        body = err.to_dict()
         self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(body))
 

@@ -24,23 +24,22 @@ from ._stores import ApiError, Catalogue
 
 log = logging.getLogger(__name__)
 
-TARGETS = ("mlflow", "wandb")
-SETTING_KEYS = (
-    "mlflow_tracking_uri",
-    "mlflow_experiment",
-    "wandb_project",
-    "wandb_entity",
-    "wandb_mode",
-)
 KEEP_JOBS = 50
 
 
 def check_target(target: Any) -> str:
-    """``mlflow``, ``wandb`` or ``mlflow,wandb``; ApiError 400 otherwise."""
+    """Registered tracker names, comma-separated, each once (``mlflow,wandb``); ApiError
+    400 otherwise."""
+    from ..trackers import tracker_names
+
+    known = tracker_names()
     names = str(target or "").replace(" ", "").split(",")
-    if not target or not all(n in TARGETS for n in names) or len(set(names)) != len(names):
+    if not target or not all(n in known for n in names) or len(set(names)) != len(names):
         raise ApiError(
-            400, "BAD_TARGET", f"unknown sync target {target!r}: use 'mlflow', 'wandb' or both"
+            400,
+            "BAD_TARGET",
+            f"unknown sync target {target!r}: use {', '.join(repr(n) for n in known)} "
+            "or a comma-separated list of them",
         )
     return ",".join(names)
 
@@ -63,12 +62,15 @@ def check_settings(raw: Any, root: str | os.PathLike[str] | None = None) -> dict
         return {}
     if not isinstance(raw, dict):
         raise ApiError(400, "BAD_SETTINGS", "settings must be a JSON object")
-    unknown = sorted(set(raw) - set(SETTING_KEYS))
+    from ..trackers import request_setting_keys
+
+    allowed = request_setting_keys()
+    unknown = sorted(set(raw) - set(allowed))
     if unknown:
         raise ApiError(
             400,
             "BAD_SETTINGS",
-            f"unknown settings {', '.join(unknown)}; allowed: {', '.join(SETTING_KEYS)}",
+            f"unknown settings {', '.join(unknown)}; allowed: {', '.join(allowed)}",
             "credentials are never sent from the browser: set MLFLOW_TRACKING_TOKEN or "
             "WANDB_API_KEY in the server's environment",
         )

@@ -25,7 +25,7 @@ from typing import Any
 
 from ..enforcement import STATUSES as CONTROL_STATUSES
 from ..enforcement import Status
-from ..errors import EvidenceError
+from ..errors import EvidenceError, VLError
 from ..evidence import EvidenceRecord, EvidenceStore, check_record_id
 
 STORE_DIR = ".venturalitica"
@@ -43,15 +43,39 @@ STATUSES = (*CONTROL_STATUSES, "info")
 _STATUS_SET = frozenset(STATUSES)
 SYNC_STATES = ("pending", "synced")
 MAX_LIMIT = 500
+#: An index at least this big is first listed from its end (TAIL_ENTRIES lines), the rest
+#: in a background thread: the first page of a 100,000-record store does not wait for a
+#: parse of every line (about 1 s).
+TAIL_MIN_BYTES = 8 << 20
+TAIL_ENTRIES = MAX_LIMIT
+#: The background listing waits this long first, so the page that started it is not
+#: slowed down by it (they share the GIL).
+TAIL_DEFER_S = 0.25
+#: The index key a background read leaves: the next poll reads what was appended since.
+_KEY_SENTINEL = (-1, -1)
+#: How many distinct page requests (filters, offsets) are kept for unchanged polls.
+PAGE_CACHE = 32
 log = logging.getLogger(__name__)
 
 
-class ApiError(Exception):
-    """An error the API reports as JSON: HTTP status, stable code, actionable message."""
+class ApiError(VLError):
+    """An error the API reports as JSON: HTTP status, stable code, actionable message.
+
+    Part of the package's error family; its code is also in ``errors.HTTP_STATUS`` when
+    the status is not 400 (``tests/test_error_codes.py`` holds the two together).
+    """
 
     def __init__(self, status: int, code: str, message: str, hint: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.hint = status, code, message, hint
+        self.status = status
+        self.code = code  # per instance: the server's codes are many and request-specific
+        super().__init__(message, hint=hint)
+
+    def _render(self) -> str:
+        return self.message  # the hint travels in its own JSON field
+
+    @property
+    def http_status(self) -> int:
+        return self.status
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, "hint": self.hint}
@@ -77,6 +101,13 @@ class Store:
     _by_seq: tuple[list | None, dict[int, EvidenceRecord]] = field(
         default_factory=lambda: (None, {}), repr=False
     )
+    #: True while only the index's newest lines are listed (a big store's first read);
+    #: a background thread lists the rest (see Catalogue._load)
+    _partial: bool = field(default=False, repr=False)
+    _gen: int = field(default=0, repr=False)  # bumped by every full (re)read
+    #: page filters -> (records, sync state, matching rows) of the last pass, so a poll
+    #: after an append filters only the appended records
+    _filtered: dict[tuple, tuple[list, dict, list]] = field(default_factory=dict, repr=False)
 
     def evidence(self) -> EvidenceStore:
         return EvidenceStore(self.path)
@@ -142,6 +173,13 @@ def _sync_status(root: Path, records: list[EvidenceRecord]) -> dict[str, dict[st
     return sync_status(evidence_dir=root, records=records) or {}
 
 
+def _same_state(old: list[tuple[Any, ...]], new: list[tuple[Any, ...]]) -> bool:
+    return len(old) == len(new) and all(
+        a[0] == b[0] and a[1] == b[1] and a[2] is b[2] and a[3] is b[3]
+        for a, b in zip(old, new, strict=True)
+    )
+
+
 class Catalogue:
     """Every evidence store under ``root_dir``, with cached listings. Thread-safe."""
 
@@ -151,6 +189,9 @@ class Catalogue:
         self._lock = threading.RLock()
         self._stores: dict[str, Store] = {}
         self._walked_at = -1e9
+        #: page parameters -> (the state it was built from, the page): a poll of an
+        #: unchanged project costs a stat per store, not a pass over 100,000 records
+        self._pages: dict[tuple, tuple[list[tuple[Any, ...]], dict[str, Any]]] = {}
 
     # -- discovery ------------------------------------------------------------------
     def stores(self) -> list[Store]:
@@ -216,7 +257,12 @@ class Catalogue:
             try:
                 if key != store._key:
                     fresh = self._appended(store, index) if key and store._key else None
-                    if fresh is None:
+                    if fresh is None and key and st.st_size >= TAIL_MIN_BYTES:
+                        self._read_tail(store)
+                        store._sync_stale = True
+                    elif fresh is None:
+                        store._gen += 1
+                        store._partial = False
                         store._records, store._damaged = (
                             store.evidence().listing() if key else ([], [])
                         )
@@ -238,6 +284,41 @@ class Catalogue:
                 store._damaged = [f"the store cannot be read: {type(exc).__name__}: {exc}"]
             return store._records, store._sync
 
+    def _read_tail(self, store: Store) -> None:
+        """List a big store's newest TAIL_ENTRIES records now and the rest in a thread.
+
+        Until the thread swaps the full listing in, ``store._partial`` is True: a page
+        that needs more rows than the tail holds waits for the full read
+        (:meth:`_complete`), and the page says ``total_exact: false``.
+        """
+        store._gen += 1
+        store._records, store._offset = store.evidence().newest(TAIL_ENTRIES)
+        store._damaged = []
+        store._partial = True
+        gen = store._gen
+        threading.Thread(
+            target=self._complete, args=(store, gen), name="vl-listing", daemon=True
+        ).start()
+
+    def _complete(self, store: Store, gen: int | None = None) -> None:
+        """Replace a partial listing with the full one (in the background, or now when a
+        page needs it: ``gen`` None). Lines appended meanwhile are read incrementally by
+        the next ``_load``: the key is reset so it looks, from the offset of this read."""
+        if gen is not None:
+            time.sleep(TAIL_DEFER_S)
+        try:
+            records, damaged = store.evidence().listing()
+            offset = _read_up_to(store.evidence(), records[0] if records else None)
+        except Exception as exc:  # the next full read reports it
+            log.warning("vl_jupyter: listing %s failed: %s", store.rel, exc)
+            return
+        with self._lock:
+            if not store._partial or (gen is not None and gen != store._gen):
+                return  # re-read meanwhile (rebuilt index): that listing stands
+            store._gen += 1
+            store._records, store._damaged, store._offset = records, damaged, offset
+            store._partial, store._key, store._sync_stale = False, _KEY_SENTINEL, True
+
     @staticmethod
     def _appended(store: Store, index: Path) -> list[EvidenceRecord] | None:
         """Records appended since the last read, newest first; None if a full read is due."""
@@ -255,6 +336,7 @@ class Catalogue:
             self._walked_at = -1e9
             for store in self._stores.values():
                 store._sync_stale = True
+            self._pages.clear()
 
     def version(self, stores: list[Store]) -> str:
         """Changes whenever a store, a record or a sync state changes (for cheap polling)."""
@@ -288,38 +370,146 @@ class Catalogue:
             raise ApiError(400, "BAD_FILTER", f"status must be one of {', '.join(STATUSES)}")
         if sync is not None and sync not in SYNC_STATES:
             raise ApiError(400, "BAD_FILTER", "sync must be 'pending' or 'synced'")
-        if target is not None and target not in ("mlflow", "wandb"):
-            raise ApiError(400, "BAD_FILTER", "target must be 'mlflow' or 'wandb'")
+        from ..trackers import tracker_names
+
+        if target is not None and target not in tracker_names():
+            known = " or ".join(repr(n) for n in tracker_names())
+            raise ApiError(400, "BAD_FILTER", f"target must be {known}")
         if offset < 0 or not 1 <= limit <= MAX_LIMIT:
             raise ApiError(400, "BAD_PAGE", f"offset must be >= 0 and limit 1..{MAX_LIMIT}")
         stores = self.stores()
         if notebook is not None:
             stores = [self.store(notebook)]
+        params = (kind, exclude_kind, status, notebook, session, sync, target, offset, limit)
+        with self._lock:
+            state = self._page_state()
+            cached = self._pages.get(params)
+            if cached is not None and _same_state(cached[0], state):
+                return dict(cached[1])  # an unchanged project: no pass over its records
+            page = self._page(stores, kind, excluded, status, session, sync, target, offset, limit)
+            if len(self._pages) >= PAGE_CACHE:
+                self._pages.pop(next(iter(self._pages)))
+            self._pages[params] = (state, page)
+            return dict(page)
+
+    def _page_state(self) -> list[tuple[Any, ...]]:
+        """What a page depends on: each store's index key, listing and sync state (the
+        objects themselves, compared by identity: ``_load`` replaces them on a change)."""
+        state = []
+        for store in self.stores():
+            self._load(store)
+            state.append((store.rel, store._key, store._records, store._sync))
+        return state
+
+    def _page(
+        self,
+        stores: list[Store],
+        kind: str | None,
+        excluded: set[str],
+        status: str | None,
+        session: str | None,
+        sync: str | None,
+        target: str | None,
+        offset: int,
+        limit: int,
+    ) -> dict[str, Any]:
+        rows = self._rows(stores, kind, excluded, status, session, sync, target)
+        short = [s for s in stores if s._partial and sum(r[1] is s for r in rows) < offset + limit]
+        if short:  # a tail cannot answer this page: list those stores in full first
+            for store in short:
+                self._complete(store)
+            rows = self._rows(stores, kind, excluded, status, session, sync, target)
+        return self._render(stores, rows, offset, limit)
+
+    def _rows(
+        self,
+        stores: list[Store],
+        kind: str | None,
+        excluded: set[str],
+        status: str | None,
+        session: str | None,
+        sync: str | None,
+        target: str | None,
+    ) -> list[tuple[EvidenceRecord, Store, dict[str, Any]]]:
         rows: list[tuple[EvidenceRecord, Store, dict[str, Any]]] = []
         for store in stores:
             records, synced = self._load(store)
-            for rec in records:
-                if (kind is not None and rec.kind != kind) or rec.kind in excluded:
-                    continue
-                if session is not None and rec.session != session:
-                    continue
-                if status is not None and record_status(rec.kind, rec.summary) != status:
-                    continue
-                if sync is not None:
-                    if rec.kind in UNSYNCABLE_KINDS:
-                        continue
-                    done = synced.get(rec.id) or {}
-                    is_synced = target in done if target else bool(done)
-                    if is_synced != (sync == "synced"):
-                        continue
-                rows.append((rec, store, synced))
+            filters = (kind, tuple(sorted(excluded)), status, session, sync, target)
+            found = store._filtered.get(filters)
+            grown = len(records) - len(found[0]) if found else -1
+            if (
+                found
+                and found[1] is synced
+                and (
+                    found[0] is records
+                    or (
+                        grown > 0
+                        and found[0]
+                        and records[grown] is found[0][0]
+                        and records[-1] is found[0][-1]
+                    )
+                )
+            ):  # only records appended since the last pass: filter just those
+                fresh = self._match(records[: len(records) - len(found[0])], store, synced,
+                                    kind, excluded, status, session, sync, target)  # fmt: skip
+                mine = fresh + found[2] if fresh else found[2]
+            else:
+                mine = self._match(records, store, synced, kind, excluded, status, session,
+                                   sync, target)  # fmt: skip
+            if len(store._filtered) >= PAGE_CACHE:
+                store._filtered.pop(next(iter(store._filtered)))
+            store._filtered[filters] = (records, synced, mine)
+            rows.extend(mine)
         if len(stores) > 1:  # each store is newest first already; interleave them
             rows.sort(key=lambda row: (row[0].created, row[0].seq), reverse=True)
+        return rows
+
+    @staticmethod
+    def _match(
+        records: list[EvidenceRecord],
+        store: Store,
+        synced: dict[str, Any],
+        kind: str | None,
+        excluded: set[str],
+        status: str | None,
+        session: str | None,
+        sync: str | None,
+        target: str | None,
+    ) -> list[tuple[EvidenceRecord, Store, dict[str, Any]]]:
+        """The rows of ``records`` (newest first) that pass the page's filters."""
+        rows = []
+        for rec in records:
+            if (kind is not None and rec.kind != kind) or rec.kind in excluded:
+                continue
+            if session is not None and rec.session != session:
+                continue
+            if status is not None and record_status(rec.kind, rec.summary) != status:
+                continue
+            if sync is not None:
+                if rec.kind in UNSYNCABLE_KINDS:
+                    continue
+                done = synced.get(rec.id) or {}
+                is_synced = target in done if target else bool(done)
+                if is_synced != (sync == "synced"):
+                    continue
+            rows.append((rec, store, synced))
+        return rows
+
+    def _render(
+        self,
+        stores: list[Store],
+        rows: list[tuple[EvidenceRecord, Store, dict[str, Any]]],
+        offset: int,
+        limit: int,
+    ) -> dict[str, Any]:
         return {
             "records": [
                 self.view(rec, store, synced) for rec, store, synced in rows[offset:][:limit]
             ],
             "total": len(rows),
+            # False while a big store is listed from its end only (its first seconds): the
+            # page is right, ``total`` counts the rows listed so far
+            "total_exact": not any(s._partial for s in stores),
             "offset": offset,
             "limit": limit,
             "stores": [
@@ -328,6 +518,7 @@ class Catalogue:
                     "notebook": s.notebook,
                     "records": len(self._load(s)[0]),
                     "damaged": list(s._damaged),
+                    "partial": s._partial,
                 }
                 for s in self.stores()
             ],

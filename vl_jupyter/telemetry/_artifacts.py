@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ..errors import TelemetryError
+
 _CHUNK = 1 << 20
 
 
@@ -26,11 +28,13 @@ def check_paths(paths: Any, role: str) -> list[str]:
     if isinstance(paths, (str, os.PathLike)):
         return [os.fspath(paths)]
     if not isinstance(paths, Iterable):
-        raise ValueError(f"monitor({role}=...) takes a list of paths, got {type(paths).__name__}")
+        raise TelemetryError(
+            f"monitor({role}=...) takes a list of paths, got {type(paths).__name__}"
+        )
     out = []
     for p in paths:
         if not isinstance(p, (str, os.PathLike)):
-            raise ValueError(f"monitor({role}=...): {p!r} is not a path")
+            raise TelemetryError(f"monitor({role}=...): {p!r} is not a path")
         out.append(os.fspath(p))
     return out
 

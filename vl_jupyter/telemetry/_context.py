@@ -18,7 +18,7 @@ from typing import Any
 
 import psutil
 
-from .. import _context
+from .. import environment
 
 
 @functools.lru_cache(maxsize=1)
@@ -110,7 +110,7 @@ def context(gpus: list[dict[str, Any]], gpu_status: dict[str, Any]) -> dict[str,
             "gpus": [{"index": g["index"], "name": g["name"]} for g in gpus],
             "gpu_driver": gpu_status.get("driver"),
         },
-        "software": _context.software(),
+        "software": environment.software(),
         "notebook": notebook_path(),
         "working_directory": str(Path.cwd()),
         "pid": os.getpid(),

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from .. import evidence
-from .._context import origin as record_origin
-from ..errors import EvidenceError, VLWarning
+from ..environment import origin as record_origin
+from ..errors import EvidenceError, TelemetryError, VLWarning
 from . import _artifacts, _code, _context, _energy, _settings
 from ._counters import Counters
 from ._record import build_data, trace_document
@@ -52,7 +52,7 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
     GPU); ``gpu=False`` skips NVML only; ``label`` a free-text label (the SDK's);
     ``inputs`` / ``outputs``: paths hashed (sha256, size) when the block starts / stops, a
     missing one recorded as missing. After the block, ``.result`` is a
-    :class:`Telemetry`. Invalid options raise ValueError here, before anything runs.
+    :class:`Telemetry`. Invalid options raise TelemetryError (a ValueError) here, before anything runs.
 
     The block's run folder ``runs/<run_id>/`` (the evidence session id) is created when it
     starts and ``runs/latest`` points at it; when it stops, ``trace_<name>.json`` (with
@@ -81,7 +81,7 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
         if pue is not None:
             _settings.check_pue(pue)
         if not interval > 0:
-            raise ValueError(f"sampling interval must be positive, got {interval!r}")
+            raise TelemetryError(f"sampling interval must be positive, got {interval!r}")
         self.name, self.label, self.source = name, label, source
         self.country, self.carbon_intensity, self.pue = country, carbon_intensity, pue
         self.interval, self.quiet, self.evidence_dir = float(interval), quiet, evidence_dir

@@ -24,6 +24,7 @@ from typing import Any
 
 import psutil
 
+from ..errors import TelemetryError
 from ._counters import process, read_proc
 from ._nvml import GpuProbe
 
@@ -35,7 +36,7 @@ class Sampler:
 
     def __init__(self, interval: float = 0.1, *, gpu: bool = True) -> None:
         if not interval > 0:
-            raise ValueError(f"sampling interval must be positive, got {interval!r}")
+            raise TelemetryError(f"sampling interval must be positive, got {interval!r}")
         self.interval = float(interval)
         self.probe = GpuProbe() if gpu else None
         self.samples = 0

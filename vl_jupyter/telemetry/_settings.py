@@ -13,11 +13,12 @@ record says ``world_average``. Resolution order, first found wins:
 from __future__ import annotations
 
 import csv
-import difflib
 import functools
 import os
 from dataclasses import dataclass
 from importlib import resources
+
+from ..errors import TelemetryError, close_matches
 
 #: IEA Global Energy & CO2 Status Report 2019, the figure codecarbon also uses.
 WORLD_AVERAGE_G_PER_KWH = 475.0
@@ -59,10 +60,10 @@ def country_intensity(code: str) -> tuple[str, float]:
     names = {name.upper(): iso for iso, (name, _, _) in table.items()}
     if key in names:  # a full country name is accepted too
         return names[key], table[names[key]][1]
-    near = difflib.get_close_matches(key, list(table), n=3, cutoff=0.6)
-    near += [names[n] for n in difflib.get_close_matches(key, list(names), n=3, cutoff=0.6)]
+    near = close_matches(key, list(table), n=3, cutoff=0.6)
+    near += [names[n] for n in close_matches(key, list(names), n=3, cutoff=0.6)]
     hint = ", ".join(f"{iso} ({table[iso][0]})" for iso in dict.fromkeys(near))
-    raise ValueError(
+    raise TelemetryError(
         f"unknown country code {code!r}: no carbon intensity for it"
         + (f"; close matches: {hint}" if hint else "; use an ISO 3166-1 alpha-3 code like DEU")
     )
@@ -72,9 +73,9 @@ def _positive(value: object, what: str) -> float:
     try:
         number = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ValueError(f"{what} must be a number, got {value!r}") from None
+        raise TelemetryError(f"{what} must be a number, got {value!r}") from None
     if not number > 0:
-        raise ValueError(f"{what} must be positive, got {value!r}")
+        raise TelemetryError(f"{what} must be positive, got {value!r}")
     return number
 
 
@@ -82,7 +83,7 @@ def check_pue(value: object) -> float:
     """A PUE (power usage effectiveness) must be a number >= 1 (1.0 = no overhead)."""
     pue = _positive(value, "PUE")
     if pue < 1.0:
-        raise ValueError(f"PUE must be at least 1.0 (1.0 means no overhead), got {value!r}")
+        raise TelemetryError(f"PUE must be at least 1.0 (1.0 means no overhead), got {value!r}")
     return pue
 
 
@@ -106,7 +107,7 @@ def configure(
     if reset:
         _session.clear()
     if country is not None and carbon_intensity is not None:
-        raise ValueError("give a country or a carbon intensity, not both")
+        raise TelemetryError("give a country or a carbon intensity, not both")
     if country is not None:
         _session.pop("carbon_intensity", None)
         _session["country"] = country_intensity(country)[0]
@@ -121,7 +122,7 @@ def configure(
 def resolve_carbon(country: str | None = None, carbon_intensity: float | None = None) -> Carbon:
     """The carbon intensity for one record, following the module's resolution order."""
     if country is not None and carbon_intensity is not None:
-        raise ValueError("give a country or a carbon intensity, not both")
+        raise TelemetryError("give a country or a carbon intensity, not both")
     layers = (
         ("argument", country, carbon_intensity),
         ("session", _session.get("country"), _session.get("carbon_intensity")),

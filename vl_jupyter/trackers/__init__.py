@@ -22,34 +22,60 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import SyncError
+from . import _mlflow, _registry, _wandb
 from ._anchor import AnchorCheck, check_anchors
 from ._autolog import autolog
 from ._autolog import log_report as autolog_report
 from ._bundle import control_key, metric_key
 from ._engine import sync
 from ._redact import redact, redact_uri
+from ._registry import (
+    Tracker,
+    TrackerSpec,
+    parse_targets,
+    register_tracker,
+    request_setting_keys,
+    setting_keys,
+    targets_hint,
+    tracker_names,
+    tracker_spec,
+    unregister_tracker,
+)
 from ._result import SyncedRecord, SyncResult, TargetInfo
 from ._settings import CONFIG_FILE, from_options, resolve_settings
+from ._target import Group, Unavailable
 
 __all__ = [
     "CONFIG_FILE",
     "AnchorCheck",
+    "Group",
     "SyncError",
     "SyncResult",
     "SyncedRecord",
     "TargetInfo",
+    "Tracker",
+    "TrackerSpec",
+    "Unavailable",
     "autolog",
     "autolog_report",
     "check_anchors",
     "control_key",
     "from_options",
     "metric_key",
+    "parse_targets",
     "redact",
     "redact_uri",
+    "register_tracker",
+    "request_setting_keys",
     "resolve_settings",
+    "setting_keys",
     "sync",
     "sync_status",
     "targets",
+    "targets_hint",
+    "tracker_names",
+    "tracker_spec",
+    "unregister_tracker",
     "wrap",
 ]
 
@@ -63,7 +89,6 @@ def targets(
     without importing mlflow or wandb). ``from_request``: the settings came from a web
     request (the Jupyter server), so credentials go only to the configured tracker.
     """
-    from . import _mlflow, _wandb
     from ._engine import withhold_credentials
     from ._settings import credentials, find_project_dir
 
@@ -71,7 +96,7 @@ def targets(
     resolved = resolve_settings(settings, folder)
     withhold = from_request and withhold_credentials(settings, folder)
     with credentials(folder, withhold=withhold):
-        return [_mlflow.info(resolved), _wandb.info(resolved)]
+        return [spec.info(resolved) for spec in _registry.specs()]
 
 
 def wrap(estimator: Any, policy: Any = None, **kwargs: Any) -> Any:
@@ -94,3 +119,18 @@ def sync_status(
     from ._ledger import status
 
     return status(EvidenceStore(evidence_dir), records)
+
+
+# The built-in trackers: one line each (docs/trackers.md, "How to add a tracker").
+register_tracker(
+    "mlflow", _mlflow.MlflowTarget, info=_mlflow.info, settings=_mlflow.SETTINGS,
+    defaults=_mlflow.defaults, validate=_mlflow.validate, anchors=_mlflow.anchors,
+    owns_run=_mlflow.owns_run, endpoint_key="mlflow_tracking_uri", label="MLflow",
+    request_settings=("mlflow_tracking_uri", "mlflow_experiment"),
+)  # fmt: skip
+register_tracker(
+    "wandb", _wandb.WandbTarget, info=_wandb.info, settings=_wandb.SETTINGS,
+    defaults=_wandb.defaults, validate=_wandb.validate, anchors=_wandb.anchors,
+    owns_run=_wandb.owns_run, label="W&B",
+    request_settings=("wandb_project", "wandb_entity", "wandb_mode"),
+)  # fmt: skip

@@ -1,4 +1,4 @@
-"""``verify --against mlflow|wandb``: hold the store against the head hashes the tracker
+"""``verify --against mlflow|wandb`` (any registered tracker with ``anchors``): hold the store against the head hashes the tracker
 keeps.
 
 Every sync tags its run with the store's head at that moment (``vl.evidence.head_seq``,
@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import UnknownTargetError
 from ..evidence import EvidenceStore
 from ._ledger import Ledger
 from ._redact import redact_uri
@@ -51,6 +52,13 @@ class AnchorCheck:
         ]
         lines += [f"  problem {p}" for p in self.problems]
         return "\n".join(lines)
+
+    def add(self, store: EvidenceStore, run_id: str, seq: Any, digest: Any) -> Anchor:
+        """Judge one run's anchor (its ``vl.evidence.head_seq`` / ``head_hash``) against
+        the local chain and keep it: what a tracker's ``anchors`` function calls per run."""
+        anchor = _judge(store, run_id, seq, digest)
+        self.anchors.append(anchor)
+        return anchor
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -106,11 +114,7 @@ def check_mlflow(store: EvidenceStore, settings: dict[str, Any]) -> AnchorCheck:
             out.problems.append(f"run {run_id} named by the ledger cannot be read: {exc}")
             continue
         if "vl.evidence.head_hash" in tags:
-            out.anchors.append(
-                _judge(
-                    store, run_id, tags.get("vl.evidence.head_seq"), tags["vl.evidence.head_hash"]
-                )
-            )
+            out.add(store, run_id, tags.get("vl.evidence.head_seq"), tags["vl.evidence.head_hash"])
     return out
 
 
@@ -138,34 +142,32 @@ def check_wandb(store: EvidenceStore, settings: dict[str, Any]) -> AnchorCheck:
             continue
         summary = dict(run.summary)
         if "vl.evidence.head_hash" in summary:
-            out.anchors.append(
-                _judge(
-                    store,
-                    run.id,
-                    summary.get("vl.evidence.head_seq"),
-                    summary["vl.evidence.head_hash"],
-                )
+            out.add(
+                store, run.id, summary.get("vl.evidence.head_seq"), summary["vl.evidence.head_hash"]
             )
     return out
 
 
 def check_anchors(target: str, evidence_dir: Any = None, settings: Any = None) -> AnchorCheck:
     """Check the store at ``evidence_dir`` against the anchors kept by ``target``."""
+    from ._registry import tracker_spec
     from ._settings import credentials, find_project_dir, resolve_settings
     from ._target import Unavailable
 
-    if target not in ("mlflow", "wandb"):
-        raise ValueError(f"unknown tracker {target!r}: use mlflow or wandb")
+    spec = tracker_spec(target)
+    if spec.anchors is None:
+        raise UnknownTargetError(
+            f"tracker {target!r} keeps no anchors to verify against", target=target
+        )
     store = EvidenceStore(evidence_dir)
     folder = find_project_dir()
     resolved = resolve_settings(settings, folder)
     with credentials(folder):
         try:
-            return (check_mlflow if target == "mlflow" else check_wandb)(store, resolved)
+            return spec.anchors(store, resolved)
         except Unavailable as exc:
-            where = (
-                redact_uri(str(resolved["mlflow_tracking_uri"])) if target == "mlflow" else target
-            )
+            key = spec.endpoint_key
+            where = redact_uri(str(resolved[key])) if key else target
             out = AnchorCheck(target, where)
             out.problems.append(f"the tracker cannot be used: {exc}")
             return out

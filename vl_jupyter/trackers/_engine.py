@@ -23,43 +23,16 @@ from ..evidence import EvidenceRecord, EvidenceStore
 from . import _bundle, _ledger
 from ._progress import Progress
 from ._redact import redact
+from ._registry import Tracker, parse_targets, specs, tracker_spec
 from ._result import SyncedRecord, SyncResult
 from ._settings import credentials, find_project_dir, resolve_settings, secret_values
 from ._target import Unavailable, describe
 
-TARGETS = ("mlflow", "wandb")
 
-
-def parse_targets(target: str | Iterable[str]) -> list[str]:
-    names = target.split(",") if isinstance(target, str) else list(target)
-    names = [n.strip().lower() for n in names if n and n.strip()]
-    unknown = [n for n in names if n not in TARGETS]
-    if unknown or not names:
-        raise ValueError(
-            f"unknown sync target {', '.join(unknown) or repr(target)}; use mlflow, wandb "
-            "or mlflow,wandb"
-        )
-    return list(dict.fromkeys(names))
-
-
-def _adapter(name: str, settings: dict[str, Any], run: Any) -> Any:
-    if name == "mlflow":
-        from ._mlflow import MlflowTarget
-
-        return MlflowTarget(settings, _run_for("mlflow", run))
-    from ._wandb import WandbTarget
-
-    return WandbTarget(settings, _run_for("wandb", run))
-
-
-def _run_for(target: str, run: Any) -> Any:
-    """``run`` if it belongs to ``target`` (a str id counts as an MLflow run id)."""
-    if run is None:
-        return None
-    is_wandb = type(run).__module__.startswith("wandb")
-    if target == "wandb":
-        return run if is_wandb else None
-    return None if is_wandb else run
+def _adapter(name: str, settings: dict[str, Any], run: Any) -> Tracker:
+    """The registered tracker's adapter for one sync; ``run`` only if it is one of its."""
+    spec = tracker_spec(name)
+    return spec.factory(settings, run if run is not None and spec.owns_run(run) else None)
 
 
 def candidates(
@@ -88,15 +61,19 @@ def candidates(
 
 
 def withhold_credentials(settings: Mapping[str, Any] | None, folder: Path) -> bool:
-    """Whether ``settings`` (from a request) point MLflow anywhere but where the server
+    """Whether ``settings`` (from a request) point a tracker anywhere but where the server
     itself is configured to sync: then the server's credentials must not go with it."""
-    asked = (settings or {}).get("mlflow_tracking_uri")
-    if not asked:
-        return False
-    configured = resolve_settings(None, folder)["mlflow_tracking_uri"]
-    return resolve_settings({"mlflow_tracking_uri": asked}, folder)["mlflow_tracking_uri"] != (
-        configured
-    )
+    for spec in specs():
+        key = spec.endpoint_key
+        if key is None:
+            continue
+        asked = (settings or {}).get(key)
+        if not asked:
+            continue
+        configured = resolve_settings(None, folder)[key]
+        if resolve_settings({key: asked}, folder)[key] != configured:
+            return True
+    return False
 
 
 def sync(
@@ -112,7 +89,8 @@ def sync(
 ) -> SyncResult:
     """Push evidence records not yet in the tracker(s) and return what was logged.
 
-    ``target`` is ``"mlflow"``, ``"wandb"`` or both (``"mlflow,wandb"``); ``ids`` limits
+    ``target`` is ``"mlflow"``, ``"wandb"`` or both (``"mlflow,wandb"``), or any
+    tracker registered with :func:`~vl_jupyter.trackers.register_tracker`; ``ids`` limits
     the sync to those records; ``run`` is an MLflow run (or run id) or a W&B run to log
     into (default: the active one, else one run per evidence session in MLflow and one
     new run in W&B); ``force`` logs again into the same runs. ``from_request`` says the
@@ -172,7 +150,8 @@ def _sync_target(
     withhold: bool = False,
 ) -> None:
     secrets = secret_values(folder)  # before any are withheld: they are scrubbed regardless
-    with credentials(folder, withhold=withhold and name == "mlflow"):
+    # only a tracker whose endpoint a request can choose has credentials to withhold
+    with credentials(folder, withhold=withhold and tracker_spec(name).endpoint_key is not None):
         adapter = _adapter(name, settings, run)
         where = adapter.location
 
@@ -261,11 +240,11 @@ def _sync_target(
                         bar(done)
                 finally:
                     bar.close()
-                    result.messages.extend(getattr(adapter, "messages", list)())
+                    result.messages.extend(adapter.messages())
 
 
 def _reconcile(
-    adapter: Any,
+    adapter: Tracker,
     store: EvidenceStore,
     ledger: _ledger.Ledger,
     name: str,
@@ -277,9 +256,6 @@ def _reconcile(
     again, and close the run if it was left RUNNING. An intent the tracker cannot confirm
     leaves its records pending: they are logged again, into the same run. True if the
     ledger changed."""
-    done_by = getattr(adapter, "intent_run", None)
-    if done_by is None:
-        return False
     changed = False
     for intent, data in ledger.open_intents(name, where):
         sessions = [s for s in data.get("sessions") or [] if isinstance(s, str)]
@@ -287,7 +263,7 @@ def _reconcile(
             (ledger.run_for_session(name, where, s) for s in sessions), None
         )
         try:
-            run_id = done_by(intent, known)
+            run_id = adapter.intent_run(intent, known)
         except Exception as exc:  # cannot tell: the records stay pending and go again
             result.messages.append(
                 f"could not check an interrupted sync in {name}: {describe(exc)}"

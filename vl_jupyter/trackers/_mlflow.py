@@ -77,6 +77,39 @@ def info(settings: dict[str, Any]) -> TargetInfo:
     return TargetInfo("mlflow", shown, True, None, mode_of(uri))
 
 
+#: setting key -> the environment variable that sets it
+SETTINGS = {
+    "mlflow_tracking_uri": "MLFLOW_TRACKING_URI",
+    "mlflow_experiment": "MLFLOW_EXPERIMENT_NAME",
+}
+
+
+def defaults(folder: Path, name: str, env: Any) -> dict[str, Any]:
+    """A sqlite database in the project folder; the experiment named after the notebook."""
+    return {
+        "mlflow_tracking_uri": "sqlite:///" + str(folder / "mlflow.db"),
+        "mlflow_experiment": name,
+    }
+
+
+def validate(settings: dict[str, Any], folder: Path) -> None:
+    """A relative sqlite path means the project folder, whoever calls (kernel or server)."""
+    uri = str(settings["mlflow_tracking_uri"])
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        settings["mlflow_tracking_uri"] = "sqlite:///" + str(folder / uri[len("sqlite:///") :])
+
+
+def owns_run(run: Any) -> bool:
+    """An MLflow ``Run``/``ActiveRun`` or a run id string (anything not from wandb)."""
+    return not type(run).__module__.startswith("wandb")
+
+
+def anchors(store: Any, settings: dict[str, Any]) -> Any:
+    from ._anchor import check_mlflow
+
+    return check_mlflow(store, settings)
+
+
 class MlflowTarget:
     name = "mlflow"
 
@@ -239,6 +272,9 @@ class MlflowTarget:
         """Finish a run of ours that a killed sync left RUNNING (never the user's run)."""
         if run_id != self.user_run_id and self.client.get_run(run_id).info.status == "RUNNING":
             self.client.set_terminated(run_id, "FINISHED")
+
+    def messages(self) -> list[str]:
+        return []
 
 
 def _intent_tag(intent: str) -> str:

@@ -24,24 +24,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ..errors import TrackerSettingsError
+from ._registry import setting_keys, specs
+
 CONFIG_FILE = "vl_jupyter.yaml"
-KEYS = (
-    "mlflow_tracking_uri",
-    "mlflow_experiment",
-    "wandb_project",
-    "wandb_entity",
-    "wandb_mode",
-    "wandb_dir",
-)
-_ENV = {
-    "mlflow_tracking_uri": "MLFLOW_TRACKING_URI",
-    "mlflow_experiment": "MLFLOW_EXPERIMENT_NAME",
-    "wandb_project": "WANDB_PROJECT",
-    "wandb_entity": "WANDB_ENTITY",
-    "wandb_mode": "WANDB_MODE",
-    "wandb_dir": "WANDB_DIR",
-}
-WANDB_MODES = ("online", "offline", "disabled")
 #: Names a ``.env`` file may provide while a sync runs (credentials and endpoints only).
 _CREDENTIAL_RE = re.compile(
     r"^(WANDB_[A-Z_]+|MLFLOW_[A-Z_]+|DATABRICKS_[A-Z_]+|AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY|"
@@ -69,16 +55,15 @@ def read_config(folder: Path) -> dict[str, Any]:
         return {}
     import yaml
 
-    from ..errors import VLError
-
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        raise VLError(f"cannot read {path}: {exc}", file=str(path)) from None
+        raise TrackerSettingsError(f"cannot read {path}: {exc}", file=str(path)) from None
     section = doc.get("trackers", {}) if isinstance(doc, dict) else {}
     if not isinstance(section, dict):
-        raise VLError("'trackers' must be a mapping", file=str(path))
-    return {k: v for k, v in section.items() if k in KEYS and v not in (None, "")}
+        raise TrackerSettingsError("'trackers' must be a mapping", file=str(path))
+    keys = setting_keys()
+    return {k: v for k, v in section.items() if k in keys and v not in (None, "")}
 
 
 def read_dotenv(folder: Path) -> dict[str, str]:
@@ -132,32 +117,27 @@ def resolve_settings(
     >>> resolve_settings({"wandb_mode": "offline"})["wandb_mode"]
     'offline'
     """
+    keys = setting_keys()
     explicit = {k: v for k, v in (settings or {}).items() if v not in (None, "")}
-    unknown = sorted(set(explicit) - set(KEYS))
+    unknown = sorted(set(explicit) - set(keys))
     if unknown:
-        raise ValueError(f"unknown tracker setting(s) {unknown}; known: {', '.join(KEYS)}")
+        raise TrackerSettingsError(
+            f"unknown tracker setting(s) {unknown}; known: {', '.join(keys)}"
+        )
     folder = find_project_dir(project_dir)
     env = {**read_dotenv(folder), **os.environ}
-    from_env = {k: env[name] for k, name in _ENV.items() if env.get(name)}
+    from_env = {
+        k: env[name] for s in specs() for k, name in s.settings.items() if name and env.get(name)
+    }
     config = read_config(folder)
     name = _notebook_stem() or folder.name or "vl_jupyter"
-    defaults = {
-        "mlflow_tracking_uri": "sqlite:///" + str(folder / "mlflow.db"),
-        "mlflow_experiment": name,
-        "wandb_project": name,
-        "wandb_entity": None,
-        "wandb_mode": "online" if has_wandb_key(env) else "offline",
-        "wandb_dir": str(folder),
-    }
-    resolved = {k: explicit.get(k, from_env.get(k, config.get(k, defaults[k]))) for k in KEYS}
-    uri = str(resolved["mlflow_tracking_uri"])
-    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
-        # a relative sqlite path means the project folder, whoever calls (kernel or server)
-        resolved["mlflow_tracking_uri"] = "sqlite:///" + str(folder / uri[len("sqlite:///") :])
-    if resolved["wandb_mode"] not in WANDB_MODES:
-        raise ValueError(
-            f"wandb_mode must be one of {', '.join(WANDB_MODES)}, got {resolved['wandb_mode']!r}"
-        )
+    defaults: dict[str, Any] = {}
+    for spec in specs():
+        defaults.update(spec.defaults(folder, name, env))
+    resolved = {k: explicit.get(k, from_env.get(k, config.get(k, defaults.get(k)))) for k in keys}
+    for spec in specs():
+        if spec.validate is not None:
+            spec.validate(resolved, folder)
     return resolved
 
 

@@ -56,6 +56,46 @@ def info(settings: dict[str, Any]) -> TargetInfo:
     return TargetInfo("wandb", _location(settings), True, None, mode)
 
 
+#: setting key -> the environment variable that sets it
+SETTINGS = {
+    "wandb_project": "WANDB_PROJECT",
+    "wandb_entity": "WANDB_ENTITY",
+    "wandb_mode": "WANDB_MODE",
+    "wandb_dir": "WANDB_DIR",
+}
+MODES = ("online", "offline", "disabled")
+
+
+def defaults(folder: Path, name: str, env: Any) -> dict[str, Any]:
+    """The project named after the notebook, offline unless an API key is found."""
+    return {
+        "wandb_project": name,
+        "wandb_entity": None,
+        "wandb_mode": "online" if has_wandb_key(env) else "offline",
+        "wandb_dir": str(folder),
+    }
+
+
+def validate(settings: dict[str, Any], folder: Path) -> None:
+    from ..errors import TrackerSettingsError
+
+    if settings["wandb_mode"] not in MODES:
+        raise TrackerSettingsError(
+            f"wandb_mode must be one of {', '.join(MODES)}, got {settings['wandb_mode']!r}"
+        )
+
+
+def owns_run(run: Any) -> bool:
+    """A ``wandb`` run object (a plain string is an MLflow run id)."""
+    return type(run).__module__.startswith("wandb")
+
+
+def anchors(store: Any, settings: dict[str, Any]) -> Any:
+    from ._anchor import check_wandb
+
+    return check_wandb(store, settings)
+
+
 class WandbTarget:
     name = "wandb"
 
@@ -165,6 +205,16 @@ class WandbTarget:
         if kwargs["dir"]:
             Path(kwargs["dir"]).mkdir(parents=True, exist_ok=True)
         return wandb.init(**kwargs)
+
+    def intent_run(self, intent: str, run_id: str | None) -> str | None:
+        """W&B cannot confirm an interrupted sync: its records are logged again."""
+        return None
+
+    def run_url(self, run_id: str) -> str:
+        return f"{base_url().replace('api.', '', 1)}/{self.location.lstrip('-/')}/runs/{run_id}"
+
+    def close_run(self, run_id: str) -> None:
+        """Nothing to close: a W&B run of ours is finished inside ``log``."""
 
     def messages(self) -> list[str]:
         why = "wandb_mode is offline" if has_wandb_key(os.environ) else "no API key"

@@ -9,7 +9,21 @@ import {
   notebookPath,
   shortNumber
 } from '../model';
+import { ICompareLoad, ILoad } from '../controller';
+import { IHistory, IHistoryPoint } from '../overtime';
+import { Compare } from './Compare';
+import { Sparkline } from './Sparkline';
 import { Light } from './status';
+
+/** A record's runs over time and its comparison, with what the detail can ask for. */
+export interface IOverTime {
+  history?: ILoad<IHistory>;
+  comparison?: ICompareLoad;
+  /** Records it can be compared with (same policy and store). */
+  candidates: IEvidenceRecord[];
+  compare(baseline: string): void;
+  closeCompare(): void;
+}
 
 /** What a record's detail can ask the application to do. */
 export interface IRecordActions {
@@ -76,7 +90,13 @@ function Groups({ metadata }: { metadata: { [key: string]: any } }): JSX.Element
 
 /** One control, stacked so that it fits 250 px: id (full text on hover and focus),
  * value with CI against the threshold, metric, reason, per-group values. */
-export function ControlItem({ result }: { result: unknown }): JSX.Element {
+export function ControlItem({
+  result,
+  trend
+}: {
+  result: unknown;
+  trend?: { points: IHistoryPoint[]; current: string };
+}): JSX.Element {
   const r = obj(result);
   const status = typeof r.status === 'string' ? r.status : r.passed ? 'pass' : 'fail';
   const id = String(r.control_id ?? '?');
@@ -101,6 +121,7 @@ export function ControlItem({ result }: { result: unknown }): JSX.Element {
           <span className="vl-Muted">needs</span> {formatThreshold(r.operator, r.threshold)}
         </span>
       </div>
+      {trend && <Sparkline points={trend.points} current={trend.current} />}
       <div className="vl-Metric" title={String(r.metric_key ?? '')}>
         {String(r.metric_key ?? '')}
       </div>
@@ -156,12 +177,14 @@ export function Detail({
   rec,
   listed,
   actions,
-  reviews = []
+  reviews = [],
+  overTime
 }: {
   rec?: IEvidenceRecord;
   listed: IEvidenceRecord;
   actions: IRecordActions;
   reviews?: IEvidenceRecord[];
+  overTime?: IOverTime;
 }): JSX.Element {
   if (!rec || !rec.data) {
     return <div className="vl-Detail">loading…</div>;
@@ -192,10 +215,29 @@ export function Detail({
       )}
       {results.length > 0 && (
         <ul className="vl-Controls" aria-label="controls">
-          {results.map((r, i) => (
-            <ControlItem key={String(obj(r).control_id ?? i)} result={r} />
-          ))}
+          {results.map((r, i) => {
+            const id = String(obj(r).control_id ?? i);
+            const points = overTime?.history?.value?.controls[id];
+            return (
+              <ControlItem
+                key={id}
+                result={r}
+                trend={points ? { points, current: rec.id } : undefined}
+              />
+            );
+          })}
         </ul>
+      )}
+      {overTime?.history?.state === 'error' && overTime.history.error && (
+        <div className="vl-Muted vl-Trend-error">no trend: {errorText(overTime.history.error)}</div>
+      )}
+      {listed.kind === 'enforce' && overTime && (
+        <Compare
+          load={overTime.comparison}
+          candidates={overTime.candidates}
+          onCompare={overTime.compare}
+          onClose={overTime.closeCompare}
+        />
       )}
       <Reviews reviews={reviews} />
       <div className="vl-Meta">

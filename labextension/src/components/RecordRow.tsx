@@ -12,6 +12,7 @@ import {
   formatSeconds,
   recordHeading
 } from '../model';
+import { compareCandidates } from '../overtime';
 import { Detail, IRecordActions } from './Detail';
 import { Light } from './status';
 
@@ -173,6 +174,17 @@ export function RecordRow({
             rec.kind === 'enforce'
               ? state.records.filter(r => r.kind === 'review' && r.summary.report_id === rec.id)
               : []
+          }
+          overTime={
+            rec.kind === 'enforce'
+              ? {
+                  history: controller.history(rec.id),
+                  comparison: controller.comparison(rec.id),
+                  candidates: compareCandidates(state.records, rec),
+                  compare: baseline => void controller.compare(rec, baseline),
+                  closeCompare: () => controller.closeCompare(rec.id)
+                }
+              : undefined
           }
         />
       )}

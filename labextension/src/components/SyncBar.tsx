@@ -33,6 +33,14 @@ export function SyncBar({ controller }: { controller: EvidenceController }): JSX
           </button>
         );
       })}
+      <button
+        className="vl-Button vl-Button-quiet vl-ExportButton"
+        aria-expanded={controller.exportOpen}
+        onClick={() => (controller.exportOpen = !controller.exportOpen)}
+        title="Write the evidence for an auditor: bundle, Annex IV, OSCAL or model card"
+      >
+        Export for audit…
+      </button>
       {selected > 0 && (
         <button className="vl-Button vl-Button-quiet" onClick={() => controller.clearSelection()}>
           Clear selection
