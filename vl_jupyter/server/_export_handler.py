@@ -63,12 +63,7 @@ class ExportHandler(_Handler):
     @authorized
     async def post(self) -> None:
         try:
-            body = self.get_json_body() or {}
-        except web.HTTPError:
-            return self._execute_error(ApiError(400, "BAD_JSON", "the request body is not JSON"))
-        try:
-            if not isinstance(body, dict):
-                raise ApiError(400, "BAD_JSON", "the request body must be a JSON object")
+            body = self.json_object()
             for key in ("store", "format", "session", "since", "out"):
                 if body.get(key) is not None and not isinstance(body[key], str):
                     raise ApiError(400, "BAD_REQUEST", f"{key} must be a string")

@@ -68,39 +68,49 @@ class _Handler(APIHandler):
         """Run blocking work (disk walks, verify, network probes) off the event loop."""
         return await IOLoop.current().run_in_executor(None, fn, *args)
 
+    async def reply(self, fn: Any, *args: Any, default: Any = None) -> None:
+        """Answer with ``fn(*args)`` (run off the loop) as JSON, or the error it raised."""
+        try:
+            body = await self.off_loop(fn, *args)
+        except (ApiError, VLError) as err:
+            return self._execute_error(err)
+        self.finish(json.dumps(body, default=default))
+
+    def json_object(self) -> dict[str, Any]:
+        """The request body, which must be a JSON object (ApiError BAD_JSON otherwise)."""
+        try:
+            body = self.get_json_body() or {}
+        except web.HTTPError:
+            raise ApiError(400, "BAD_JSON", "the request body is not JSON") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "BAD_JSON", "the request body must be a JSON object")
+        return body
+
 
 class EvidenceHandler(_Handler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        try:
-            page = await self.off_loop(
-                lambda: self.catalogue.page(
-                    kind=self.arg("kind"),
-                    exclude_kind=self.arg("exclude_kind"),
-                    status=self.arg("status"),
-                    notebook=self.arg("notebook"),
-                    session=self.arg("session"),
-                    sync=self.arg("sync"),
-                    target=self.arg("target"),
-                    offset=self.int_arg("offset", 0),
-                    limit=self.int_arg("limit", 50),
-                )
+        await self.reply(
+            lambda: self.catalogue.page(
+                kind=self.arg("kind"),
+                exclude_kind=self.arg("exclude_kind"),
+                status=self.arg("status"),
+                notebook=self.arg("notebook"),
+                session=self.arg("session"),
+                sync=self.arg("sync"),
+                target=self.arg("target"),
+                offset=self.int_arg("offset", 0),
+                limit=self.int_arg("limit", 50),
             )
-        except (ApiError, VLError) as err:
-            return self._execute_error(err)
-        self.finish(json.dumps(page))
+        )
 
 
 class RecordHandler(_Handler):
     @web.authenticated
     @authorized
     async def get(self, record_id: str) -> None:
-        try:
-            record = await self.off_loop(self.catalogue.record, record_id, self.arg("store"))
-        except (ApiError, VLError) as err:
-            return self._execute_error(err)
-        self.finish(json.dumps(record))
+        await self.reply(self.catalogue.record, record_id, self.arg("store"))
 
 
 class HistoryHandler(_Handler):
@@ -109,11 +119,7 @@ class HistoryHandler(_Handler):
     @web.authenticated
     @authorized
     async def get(self, record_id: str) -> None:
-        try:
-            body = await self.off_loop(record_history, self.catalogue, record_id, self.arg("store"))
-        except (ApiError, VLError) as err:
-            return self._execute_error(err)
-        self.finish(json.dumps(body))
+        await self.reply(record_history, self.catalogue, record_id, self.arg("store"))
 
 
 class CompareHandler(_Handler):
@@ -122,13 +128,8 @@ class CompareHandler(_Handler):
     @web.authenticated
     @authorized
     async def get(self, record_id: str) -> None:
-        try:
-            body = await self.off_loop(
-                record_compare, self.catalogue, record_id, self.arg("baseline"), self.arg("store")
-            )
-        except (ApiError, VLError) as err:
-            return self._execute_error(err)
-        self.finish(json.dumps(body, default=str))
+        baseline, store = self.arg("baseline"), self.arg("store")
+        await self.reply(record_compare, self.catalogue, record_id, baseline, store, default=str)
 
 
 class TargetsHandler(_Handler):
@@ -155,12 +156,7 @@ class TargetsHandler(_Handler):
     @authorized
     async def post(self) -> None:
         try:
-            body = self.get_json_body() or {}
-        except web.HTTPError:
-            return self._execute_error(ApiError(400, "BAD_JSON", "the request body is not JSON"))
-        try:
-            if not isinstance(body, dict):
-                raise ApiError(400, "BAD_JSON", "the request body must be a JSON object")
+            body = self.json_object()
             settings = check_settings(body.get("settings"), self.catalogue.root)
             from ..trackers import targets
         except ImportError as err:
@@ -178,12 +174,7 @@ class SyncHandler(_Handler):
     @authorized
     async def post(self) -> None:
         try:
-            body = self.get_json_body() or {}
-        except web.HTTPError:
-            return self._execute_error(ApiError(400, "BAD_JSON", "the request body is not JSON"))
-        try:
-            if not isinstance(body, dict):
-                raise ApiError(400, "BAD_JSON", "the request body must be a JSON object")
+            body = self.json_object()
             target = check_target(body.get("target"))
             settings = check_settings(body.get("settings"), self.catalogue.root)
             store = body.get("store")
