@@ -13,7 +13,11 @@ from typing import Any
 from ..enforcement import Report, compare_reports
 from ..errors import EvidenceError
 from ..evidence import history
-from ._stores import ApiError, Catalogue
+from ._stores import (
+    ApiError,
+    Catalogue,
+    _number,  # finite numbers or None: the listing's stable types
+)
 
 #: How many runs a sparkline shows at most.
 SPARK_RUNS = 30
@@ -81,11 +85,3 @@ def record_compare(
         },
         **comparison.to_dict(),
     }
-
-
-def _number(value: Any) -> float | None:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return None if number != number else number  # NaN -> null: JSON has no NaN
