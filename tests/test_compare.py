@@ -461,3 +461,24 @@ def test_an_mlflow_run_is_a_baseline(german, tmp_path, monkeypatch):
     change = again.comparison["approvals-by-age"]
     assert change.baseline_value == pytest.approx(first["approvals-by-age"].actual_value)
     assert change.significant is None, "a tracker's metric has no interval: not tested"
+
+
+def test_latest_names_the_newest_enforce_run_everywhere(german, tmp_path):
+    out = io.StringIO()
+    assert cli.main(["tag", "latest", "x", "--evidence-dir", str(tmp_path)], out=out) == 2
+    with pytest.raises(EvidenceError, match="no enforce record in") as info:
+        vl.enforce(german, vl.datasets.policy_path("german_credit_data"), target="class",
+                   gender="gender", age="age", evidence_dir=tmp_path / "other",
+                   baseline="latest")  # fmt: skip
+    assert info.value.hint == "run enforce once to create one"
+    policy = vl.datasets.policy_path("german_credit_data")
+    first = vl.enforce(
+        german, policy, target="class", gender="gender", age="age", evidence_dir=tmp_path
+    )
+    second = vl.enforce(
+        german.iloc[:500], policy, target="class", gender="gender", age="age",
+        evidence_dir=tmp_path, baseline="latest",
+    )  # fmt: skip
+    assert second.comparison.baseline["id"] == first.evidence_id, "latest before this run"
+    assert cli.main(["tag", "latest", "production", "--evidence-dir", str(tmp_path)], out=out) == 0
+    assert vl.evidence.tags(root=tmp_path)["production"] == second.evidence_id

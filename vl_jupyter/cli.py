@@ -383,14 +383,10 @@ def _print_comparison(comparison, out: TextIO) -> None:
 
 
 def _record_or_latest(spec: str, root: str | None) -> str:
+    """The record id ``spec`` names: an id, a tag, ``latest`` or ``previous``."""
     from .enforcement import resolve_baseline
-    from .evidence import EvidenceStore
 
-    if spec != "latest":
-        return resolve_baseline(spec, evidence_dir=root)[1]["id"]
-    for rec in EvidenceStore(root).records(kind="enforce"):
-        return rec.id
-    raise EnforcementError(f"no enforce record in {EvidenceStore(root).root}")
+    return resolve_baseline(spec, evidence_dir=root)[1]["id"]
 
 
 def _compare(args: argparse.Namespace, out: TextIO) -> int:

@@ -23,13 +23,21 @@ def resolve_baseline(
         return baseline, info
     if not isinstance(baseline, str) or not baseline.strip():
         raise EvidenceError(
-            f"baseline must be a Report, a record id, a tag, 'previous' or 'mlflow:<run id>', "
+            f"baseline must be a Report, a record id, a tag, 'previous', 'latest' or "
+            "'mlflow:<run id>', "
             f"got {type(baseline).__name__}"
         )
     text = baseline.strip()
     store = EvidenceStore(evidence_dir)
     if text == "previous":
         return _previous(store, current)
+    if text == "latest":
+        newest = next(iter(store.records(kind="enforce")), None)
+        if newest is None:
+            raise EvidenceError(
+                f"no enforce record in {store.root}", hint="run enforce once to create one"
+            )
+        return _from_record(store, newest.id, how="latest", label="latest")
     if text.startswith("mlflow:"):
         return _mlflow(text.removeprefix("mlflow:"), store, current)
     known = tags(root=store.root)

@@ -216,17 +216,14 @@ class EnforceMagics(Magics):
         args, hidden = parsed.args, parsed.hidden
         if args.last < 1:
             raise UsageError(f"--last must be at least 1, got {args.last}")
+        from ..enforcement import resolve_baseline
         from ..evidence import EvidenceStore, tag
 
         store = EvidenceStore(args.dir)
         if args.tag:
             record, name = args.tag
-            try:
-                if record == "latest":
-                    record = next(iter(store.records(kind="enforce")), None)
-                    if record is None:
-                        raise UsageError(f"no enforce record in {store.root} to tag")
-                    record = record.id
+            try:  # an id, or 'latest' (or a tag): the way a baseline is named
+                record = resolve_baseline(record, evidence_dir=store.root)[1]["id"]
                 tag(record, name, root=store.root)
             except VLError as exc:
                 raise UsageError(str(exc)) from None
