@@ -7,6 +7,7 @@ also needs the XSRF token, and everything that connects or writes is a POST)::
     GET  /vl-jupyter/api/evidence/<id>       one record with its data
     GET  /vl-jupyter/api/evidence/<id>/history   its controls across runs (sparklines)
     GET  /vl-jupyter/api/evidence/<id>/compare?baseline=<id|tag|previous>   side by side
+    GET  /vl-jupyter/api/trackers            the registered trackers: labels, setting keys
     POST /vl-jupyter/api/targets             sync targets and whether each is reachable
     POST /vl-jupyter/api/sync                start a sync job (runs off the event loop)
     GET  /vl-jupyter/api/sync/<job>          that job's progress and result

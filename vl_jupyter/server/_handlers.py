@@ -169,6 +169,18 @@ class TargetsHandler(_Handler):
         self.finish(json.dumps({"targets": [_as_dict(t) for t in found]}))
 
 
+class TrackersHandler(_Handler):
+    """The registered trackers, their labels and the setting keys a browser may send
+    (no values: see ``_trackers``). The sidebar builds its sync buttons from it."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        from ._trackers import tracker_list
+
+        await self.reply(tracker_list)
+
+
 class SyncHandler(_Handler):
     @web.authenticated
     @authorized
@@ -233,6 +245,7 @@ def setup_handlers(web_app: Any, root_dir: str) -> None:
             (url_path_join(base, r"evidence/([^/]+)/history"), HistoryHandler, kwargs),
             (url_path_join(base, r"evidence/([^/]+)/compare"), CompareHandler, kwargs),
             (url_path_join(base, "targets"), TargetsHandler, kwargs),
+            (url_path_join(base, "trackers"), TrackersHandler, kwargs),
             (url_path_join(base, "sync"), SyncHandler, kwargs),
             (url_path_join(base, r"sync/([0-9a-f]{1,32})"), SyncJobHandler, kwargs),
             (url_path_join(base, "verify"), VerifyHandler, kwargs),

@@ -59,6 +59,7 @@ __all__ = [
     "autolog",
     "autolog_report",
     "check_anchors",
+    "configured_trackers",
     "control_key",
     "from_options",
     "metric_key",
@@ -97,6 +98,24 @@ def targets(
     withhold = from_request and withhold_credentials(settings, folder)
     with credentials(folder, withhold=withhold):
         return [spec.info(resolved) for spec in _registry.specs()]
+
+
+def configured_trackers(project_dir: str | Path | None = None) -> tuple[str, ...]:
+    """The trackers that the environment, the project's ``.env`` or ``vl_jupyter.yaml``
+    set at least one setting of (the rest run on their defaults). Names only: the
+    sidebar shows which trackers are set up without seeing where they point."""
+    import os
+
+    from ._settings import find_project_dir, read_config, read_dotenv
+
+    folder = find_project_dir(project_dir)
+    env = {**read_dotenv(folder), **os.environ}
+    config = read_config(folder)
+    return tuple(
+        spec.name
+        for spec in _registry.specs()
+        if any(key in config or (var and env.get(var)) for key, var in spec.settings.items())
+    )
 
 
 def wrap(estimator: Any, policy: Any = None, **kwargs: Any) -> Any:
