@@ -99,6 +99,9 @@ def record_report(
     run_id = current_session()
     with store.lock():
         summary = {**report.summary(), **data["origin"]}  # the sidebar's heading
+        source = (report.data or {}).get("source")
+        if isinstance(source, dict):  # data an engine held: the listing tags the row with it
+            summary["engine"], summary["source_kind"] = source.get("engine"), source.get("kind")
         record = store.append("enforce", data, session=run_id, summary=summary)
         sdk_results = [
             {**sdk_record(r), "result_key": result_key(report, r), "evidence_id": record.id}
