@@ -13,8 +13,8 @@ import {
   IFilter,
   ISyncJob,
   IState,
+  ITracker,
   Target,
-  TARGET_LABELS,
   clearSelection,
   dismissSync,
   emptyFilter,
@@ -22,25 +22,25 @@ import {
   initialState,
   normalizePage,
   normalizeRecord,
+  normalizeTrackers,
   recordHeading,
+  requestSettings,
   syncFailed,
   syncIds,
   syncStarted,
   toggleOpen,
   toggleSelected,
+  trackerLabel,
   withError,
   withJob,
   withPage
 } from './model';
 import { IComparison, IHistory, normalizeComparison, normalizeHistory } from './overtime';
 
-/** Tracker settings from the settings editor; sent with each request, never stored. */
-export interface ITrackerSettings {
-  mlflow_tracking_uri?: string;
-  mlflow_experiment?: string;
-  wandb_project?: string;
-  wandb_entity?: string;
-  wandb_mode?: string;
+/** The settings editor's values (its ``composite``); each sync sends the ones the
+ * server's trackers take (model.requestSettings), never stored elsewhere. */
+export interface IEditorSettings {
+  [field: string]: unknown;
 }
 
 /** How the controller reaches the server: ``requestAPI`` in the lab, a fake in jest. */
@@ -165,7 +165,43 @@ export class EvidenceController {
     return this._changed;
   }
 
-  set trackerSettings(value: ITrackerSettings) {
+  /** The trackers the server registered (``GET trackers``), in its order; null until
+   * they are loaded. */
+  get trackers(): readonly ITracker[] | null {
+    return this._trackers;
+  }
+
+  /** Why the tracker list could not be loaded (retried with every refresh). */
+  get trackersError(): IApiError | null {
+    return this._trackersError;
+  }
+
+  /** Emitted once, when the tracker list arrives (the plugin adds a command per tracker). */
+  get trackersLoaded(): ISignal<this, readonly ITracker[]> {
+    return this._trackersLoaded;
+  }
+
+  /** Ask the server which trackers it has, unless it already said. */
+  async loadTrackers(): Promise<void> {
+    if (this._trackers) {
+      return;
+    }
+    try {
+      const trackers = normalizeTrackers(await this.request('trackers'));
+      this._trackers = trackers;
+      this._trackersError = null;
+      this._trackersLoaded.emit(trackers);
+    } catch (error) {
+      const err = apiErrorOf(error);
+      if (this._trackersError?.message === err.message) {
+        return; // the same failure as the last poll: nothing new to show
+      }
+      this._trackersError = err;
+    }
+    this._changed.emit();
+  }
+
+  set editorSettings(value: IEditorSettings) {
     this._settings = value;
   }
 
@@ -186,6 +222,9 @@ export class EvidenceController {
   /** Fetch the newest records, then older pages up to what was loaded before (at most
    * ``MAX_RECORDS``), so a refresh does not shrink a list the user scrolled through. */
   async refresh(): Promise<void> {
+    // the tracker list is asked for beside the page (until it arrives once), and is
+    // in by the time the page is shown: never a page with the buttons still missing
+    const trackers = this._trackers ? null : this.loadTrackers();
     try {
       const first = normalizePage(
         await this.request('evidence', {}, { limit: String(PAGE), exclude_kind: 'sync' })
@@ -205,6 +244,7 @@ export class EvidenceController {
         }
         records = records.concat(next.records);
       }
+      await trackers;
       const before = this._state.version;
       this._set(withPage(this._state, { ...first, records }));
       if (before !== null && this._state.version !== before && this._history.size) {
@@ -461,11 +501,15 @@ export class EvidenceController {
     }
     const ids = syncIds(this._state);
     this._set(syncStarted(this._state, target));
-    const name = TARGET_LABELS[target];
+    const name = trackerLabel(this._trackers, target);
     try {
       let job = (await this.request('sync', {
         method: 'POST',
-        body: JSON.stringify({ target, ids, settings: this._settings })
+        body: JSON.stringify({
+          target,
+          ids,
+          settings: requestSettings(this._settings, this._trackers ?? [])
+        })
       })) as ISyncJob;
       this._set(withJob(this._state, job));
       while (job.state === 'queued' || job.state === 'running') {
@@ -556,13 +600,16 @@ export class EvidenceController {
   private _visibleOf: IEvidenceRecord[] | null = null;
   private _visibleFilter: IFilter | null = null;
   private _verify: IVerifyState | null = null;
-  private _settings: ITrackerSettings = {};
+  private _settings: IEditorSettings = {};
   private _details = new Map<string, IEvidenceRecord>();
   private _history = new Map<string, ILoad<IHistory>>();
   private _compare = new Map<string, ICompareLoad>();
   private _export: IExportState | null = null;
   private _exportOpen = false;
   private _changed = new Signal<this, void>(this);
+  private _trackers: readonly ITracker[] | null = null;
+  private _trackersError: IApiError | null = null;
+  private _trackersLoaded = new Signal<this, readonly ITracker[]>(this);
   private _notify: INotifier;
   private _poll: Poll;
   private _wanted = PAGE;

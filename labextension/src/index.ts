@@ -4,7 +4,7 @@ import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/no
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStatusBar } from '@jupyterlab/statusbar';
 
-import { EvidenceController, ITrackerSettings } from './controller';
+import { EvidenceController } from './controller';
 import { IRecordActions } from './components/Detail';
 import { complianceIcon } from './icon';
 import { CompliancePanel } from './panel';
@@ -15,17 +15,21 @@ import { VerdictItem } from './statusbar';
 const PLUGIN_ID = 'vl-jupyter:plugin';
 const CATEGORY = 'Compliance';
 
-/** The command ids, for the palette, the menus and the tests. */
+/** The command ids, for the palette, the menus and the tests. A sync command per
+ * tracker the server registered is added once the list arrives: syncCommand(name). */
 export const COMMANDS = {
   open: 'vl-jupyter:open',
   refresh: 'vl-jupyter:refresh',
-  syncMlflow: 'vl-jupyter:sync-mlflow',
-  syncWandb: 'vl-jupyter:sync-wandb',
   verify: 'vl-jupyter:verify',
   export: 'vl-jupyter:export',
   reveal: 'vl-jupyter:reveal',
   quickstart: 'vl-jupyter:quickstart'
 };
+
+/** ``vl-jupyter:sync-mlflow``: the command that syncs to tracker ``name``. */
+export function syncCommand(name: string): string {
+  return `vl-jupyter:sync-${name}`;
+}
 
 /** Where "Export for audit" posts (vl_jupyter/server/_export_handler.py). */
 export const EXPORT_ENDPOINT = 'export';
@@ -53,11 +57,11 @@ async function selectCell(panel: NotebookPanel, count: number | null): Promise<v
 
 /**
  * The "Compliance" sidebar: evidence of every notebook under the server's root, and
- * one-click sync to MLflow / W&B. Works in JupyterLab 4 and Notebook 7 (right area).
+ * one-click sync to each tracker the server registered (MLflow, W&B, ...). Works in JupyterLab 4 and Notebook 7 (right area).
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Compliance sidebar: evidence, traffic lights, sync to MLflow and W&B.',
+  description: 'Compliance sidebar: evidence, traffic lights, sync to the registered trackers.',
   autoStart: true,
   optional: [ISettingRegistry, ICommandPalette, INotebookTracker, IStatusBar],
   activate: (
@@ -111,15 +115,22 @@ const plugin: JupyterFrontEndPlugin<void> = {
       label: 'Compliance: Refresh',
       execute: () => controller.refreshSoon()
     });
-    commands.addCommand(COMMANDS.syncMlflow, {
-      label: 'Compliance: Sync to MLflow',
-      isEnabled: () => controller.state.sync?.state !== 'running',
-      execute: () => controller.sync('mlflow')
-    });
-    commands.addCommand(COMMANDS.syncWandb, {
-      label: 'Compliance: Sync to W&B',
-      isEnabled: () => controller.state.sync?.state !== 'running',
-      execute: () => controller.sync('wandb')
+    // one "Sync to <label>" per tracker the server registered (same ids and labels as
+    // the two shipped trackers always had: vl-jupyter:sync-mlflow, "Sync to MLflow")
+    controller.trackersLoaded.connect((_, trackers) => {
+      for (const tracker of trackers) {
+        const id = syncCommand(tracker.name);
+        if (commands.hasCommand(id)) {
+          continue;
+        }
+        commands.addCommand(id, {
+          label: `Compliance: Sync to ${tracker.label}`,
+          caption: `Log the selected records, or every record not yet there, to ${tracker.label}`,
+          isEnabled: () => controller.state.sync?.state !== 'running',
+          execute: () => controller.sync(tracker.name)
+        });
+        palette?.addItem({ command: id, category: CATEGORY });
+      }
     });
     commands.addCommand(COMMANDS.verify, {
       label: 'Compliance: Verify Evidence',
@@ -201,14 +212,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     const apply = (settings: ISettingRegistry.ISettings) => {
       const c = settings.composite as { [key: string]: any };
-      const trackers: ITrackerSettings = {
-        mlflow_tracking_uri: c.mlflowTrackingUri || undefined,
-        mlflow_experiment: c.mlflowExperiment || undefined,
-        wandb_project: c.wandbProject || undefined,
-        wandb_entity: c.wandbEntity || undefined,
-        wandb_mode: c.wandbMode || undefined
-      };
-      controller.trackerSettings = trackers;
+      controller.editorSettings = c; // each sync picks the keys its trackers take
       controller.pollInterval = Number(c.refreshInterval) || 5;
     };
     if (settingRegistry) {

@@ -8,7 +8,19 @@
  */
 
 export type Status = 'pass' | 'warn' | 'fail' | 'error' | 'skipped' | 'info';
-export type Target = 'mlflow' | 'wandb';
+/** A tracker's registered name (``mlflow``, ``wandb``, or any the server registered). */
+export type Target = string;
+
+/** A tracker as ``GET trackers`` lists it: the sidebar's buttons, commands and settings
+ * come from this list, never from names written here. */
+export interface ITracker {
+  name: string;
+  label: string;
+  /** The server's environment, ``.env`` or ``vl_jupyter.yaml`` sets it up. */
+  configured: boolean;
+  /** The setting keys a browser may send (``mlflow_tracking_uri``), with a title. */
+  settings: { key: string; title: string }[];
+}
 
 export interface ISyncLink {
   run_id?: string | null;
@@ -460,10 +472,66 @@ export function errorText(error: IApiError): string {
   return error.hint ? `${error.message} (${error.hint})` : error.message;
 }
 
-export const TARGET_LABELS: Record<Target, string> = {
-  mlflow: 'MLflow',
-  wandb: 'W&B'
-};
+/** The label a tracker registered (``W&B`` for ``wandb``); its name if it is unknown. */
+export function trackerLabel(trackers: readonly ITracker[] | null, name: string): string {
+  return trackers?.find(t => t.name === name)?.label ?? name;
+}
+
+/** A tracker that takes a mode setting (``wandb_mode``) can write runs offline. */
+export function hasMode(tracker: ITracker | undefined): boolean {
+  return !!tracker && tracker.settings.some(s => s.key === `${tracker.name}_mode`);
+}
+
+/** The settings editor's name of a setting key: ``mlflow_tracking_uri`` ->
+ * ``mlflowTrackingUri`` (the schema's own fields for the shipped trackers). */
+export function settingField(key: string): string {
+  return key.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/**
+ * What a sync request sends as ``settings``: for each key a registered tracker takes,
+ * the settings editor's own field (``mlflowTrackingUri``) if the schema has one, else
+ * the key in the free-form ``trackerSettings`` object (a tracker added on the server
+ * needs no schema change). Empty values and keys no tracker takes are left out (the
+ * server refuses unknown keys; credentials never go this way).
+ */
+export function requestSettings(
+  composite: { [key: string]: unknown },
+  trackers: readonly ITracker[]
+): { [key: string]: string } {
+  const free = obj(composite.trackerSettings);
+  const out: { [key: string]: string } = {};
+  for (const tracker of trackers) {
+    for (const { key } of tracker.settings) {
+      const field = composite[settingField(key)];
+      const value = typeof field === 'string' && field ? field : free[key];
+      if (typeof value === 'string' && value.trim()) {
+        out[key] = value.trim();
+      }
+    }
+  }
+  return out;
+}
+
+/** The trackers the server listed, each checked; one without a usable name is left
+ * out, a duplicate name counts once (the first). */
+export function normalizeTrackers(raw: unknown): ITracker[] {
+  const list = obj(raw).trackers;
+  const out: ITracker[] = [];
+  for (const item of Array.isArray(list) ? list : []) {
+    const t = obj(item);
+    const name = str(t.name);
+    if (!/^[a-z_][a-z0-9_]*$/.test(name) || out.some(o => o.name === name)) {
+      continue;
+    }
+    const settings = (Array.isArray(t.settings) ? t.settings : [])
+      .map((s: unknown) => obj(s))
+      .filter((s: { [key: string]: any }) => typeof s.key === 'string' && s.key)
+      .map((s: { [key: string]: any }) => ({ key: s.key as string, title: str(s.title, s.key) }));
+    out.push({ name, label: str(t.label) || name, configured: t.configured === true, settings });
+  }
+  return out;
+}
 
 // -- the API's answer, never trusted
 
@@ -698,4 +766,80 @@ export function mlflowHint(url: string | null | undefined): string | null {
     return `mlflow ui --backend-store-uri ${m[1]} --host 127.0.0.1 --port 5000`;
   }
   return null;
+}
+
+// -- which engine computed a record
+
+/** How the engines of vl_jupyter/metrics/_engines.py are written for people. */
+const ENGINE_LABELS: { [engine: string]: string } = {
+  duckdb: 'DuckDB',
+  polars: 'Polars',
+  pyspark: 'Spark',
+  sqlframe: 'SQLFrame',
+  pyarrow: 'Arrow',
+  pandas: 'pandas',
+  dask: 'Dask',
+  modin: 'Modin',
+  cudf: 'cuDF',
+  ibis: 'Ibis'
+};
+
+const SOURCE_LABELS: { [kind: string]: string } = {
+  parquet: 'Parquet',
+  csv: 'CSV',
+  sql: 'SQL',
+  frame: 'frame'
+};
+
+export function engineLabel(engine: string): string {
+  return ENGINE_LABELS[engine] ?? engine;
+}
+
+/** The row's engine tag (``DuckDB``, its tooltip ``computed in DuckDB from Parquet``),
+ * or null for the pandas path, whose records name no engine. */
+export function engineTag(summary: { [key: string]: any }): { text: string; title: string } | null {
+  const engine = str(summary.engine);
+  if (!engine || engine === 'pandas') {
+    return null;
+  }
+  const kind = str(summary.source_kind);
+  const from = kind ? ` from ${SOURCE_LABELS[kind] ?? kind}` : '';
+  return { text: engineLabel(engine), title: `computed in ${engineLabel(engine)}${from}` };
+}
+
+/** The detail's "engine" line, from a record's ``data`` (its fingerprint):
+ * ``DuckDB 2.0.1 · Parquet, 2 files`` with the files or SQL text as the tooltip, and
+ * what the fingerprint covers. Null when the record says neither. */
+export function dataEngine(frame: {
+  [key: string]: any;
+}): { text: string; title: string; fingerprintOf: string } | null {
+  const source = obj(frame.source);
+  const fingerprintOf = str(frame.fingerprint_of);
+  const engine = str(source.engine);
+  if (!engine) {
+    // the numpy path: the values were hashed in memory
+    return fingerprintOf.startsWith('values')
+      ? { text: 'pandas (in memory)', title: '', fingerprintOf }
+      : null;
+  }
+  const kind = str(source.kind);
+  const files = Array.isArray(source.files) ? source.files.map((f: unknown) => obj(f)) : [];
+  let where = SOURCE_LABELS[kind] ?? kind;
+  let title = '';
+  if (files.length) {
+    where += `, ${files.length} file${files.length === 1 ? '' : 's'}`;
+    title = files.map((f: { [key: string]: any }) => str(f.path)).join('\n');
+  } else if (kind === 'sql') {
+    title = str(source.sql);
+  } else if (str(source.type)) {
+    where = str(source.type);
+  }
+  const version = str(source.engine_version);
+  return {
+    text: [`${engineLabel(engine)}${version ? ` ${version}` : ''}`, where]
+      .filter(Boolean)
+      .join(' · '),
+    title,
+    fingerprintOf
+  };
 }

@@ -12,13 +12,19 @@ import { Light } from '../components/status';
 import { IEvidenceRecord, syncStarted, withJob } from '../model';
 import { PanelView, useController } from '../panel';
 import { VerdictView } from '../statusbar';
-import { detail, record } from './fixtures';
+import { TRACKERS, detail, record } from './fixtures';
 import { act, render } from './render';
 
 function controllerWith(records: IEvidenceRecord[], extra: { [endPoint: string]: unknown } = {}) {
   const request = async (endPoint: string) => {
     if (endPoint === 'evidence') {
       return { records, total: records.length, offset: 0, limit: 200, stores: [], version: 'v1' };
+    }
+    if (endPoint in extra) {
+      return extra[endPoint];
+    }
+    if (endPoint === 'trackers') {
+      return TRACKERS;
     }
     if (endPoint in extra) {
       return extra[endPoint];
@@ -249,7 +255,7 @@ describe('SyncStatus', () => {
       sync: { ...c.state.sync!, error: { message: 'MLflow is not reachable', pending: ['a'] } }
     };
     const { node, unmount } = render(<SyncStatus controller={c} />);
-    expect(node.textContent).toContain('1 record stay pending; nothing is lost.');
+    expect(node.textContent).toContain('1 record stays pending; nothing is lost.');
     expect(node.textContent).not.toContain('W&B');
     unmount();
     c.dispose();

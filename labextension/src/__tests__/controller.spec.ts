@@ -1,6 +1,6 @@
 import { EvidenceController, INotifier, MAX_RECORDS, PAGE } from '../controller';
 import { IEvidenceRecord } from '../model';
-import { record } from './fixtures';
+import { TRACKERS, record } from './fixtures';
 
 type Call = { endPoint: string; init?: RequestInit; query?: { [key: string]: string | undefined } };
 
@@ -10,7 +10,8 @@ function fake(routes: { [endPoint: string]: (call: Call) => unknown }) {
   const request = async (endPoint: string, init?: RequestInit, query?: Call['query']) => {
     const call = { endPoint, init, query };
     calls.push(call);
-    const route = routes[endPoint] ?? routes[endPoint.split('/')[0] + '/*'];
+    const all: typeof routes = { trackers: () => TRACKERS, ...routes };
+    const route = all[endPoint] ?? all[endPoint.split('/')[0] + '/*'];
     if (!route) {
       throw { body: { message: `no route ${endPoint}`, code: 'HTTP_404' } };
     }
@@ -54,10 +55,13 @@ describe('EvidenceController', () => {
     await c.refresh();
     expect(c.state.records.map(r => r.id)).toEqual(recs.map(r => r.id));
     expect(c.state.loading).toBe(false);
-    expect(calls[0].query).toEqual({ limit: String(PAGE), exclude_kind: 'sync' });
-    expect(changes).toBe(1);
-    await c.refresh(); // nothing new: no re-render
-    expect(changes).toBe(1);
+    expect(calls[0].endPoint).toBe('trackers');
+    expect(calls[1].query).toEqual({ limit: String(PAGE), exclude_kind: 'sync' });
+    expect(changes).toBe(2); // the tracker list, then the page
+    const asked = calls.length;
+    await c.refresh(); // nothing new: no re-render, and the tracker list is not asked again
+    expect(changes).toBe(2);
+    expect(calls.slice(asked).some(x => x.endPoint === 'trackers')).toBe(false);
     c.dispose();
   });
 

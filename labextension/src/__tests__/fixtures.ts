@@ -1,4 +1,29 @@
-import { IEvidenceRecord } from '../model';
+import { IEvidenceRecord, ITracker } from '../model';
+
+/** What ``GET trackers`` answers on a server with the two shipped trackers. */
+export const TRACKERS: { trackers: ITracker[] } = {
+  trackers: [
+    {
+      name: 'mlflow',
+      label: 'MLflow',
+      configured: false,
+      settings: [
+        { key: 'mlflow_tracking_uri', title: 'tracking URI' },
+        { key: 'mlflow_experiment', title: 'experiment' }
+      ]
+    },
+    {
+      name: 'wandb',
+      label: 'W&B',
+      configured: false,
+      settings: [
+        { key: 'wandb_project', title: 'project' },
+        { key: 'wandb_entity', title: 'entity' },
+        { key: 'wandb_mode', title: 'mode' }
+      ]
+    }
+  ]
+};
 
 let seq = 0;
 

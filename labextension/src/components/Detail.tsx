@@ -3,6 +3,7 @@ import * as React from 'react';
 import {
   IEvidenceRecord,
   baseName,
+  dataEngine,
   errorText,
   formatThreshold,
   formatValue,
@@ -201,6 +202,7 @@ export function Detail({
   const count = listed.summary.execution_count;
   const integrity = rec.integrity ?? listed.integrity;
   const fingerprint = typeof frame.content_hash === 'string' ? frame.content_hash : '';
+  const engine = dataEngine(frame);
   return (
     <div className="vl-Detail">
       {path && (
@@ -251,11 +253,19 @@ export function Detail({
             )}
           </Fact>
         )}
+        {engine && (
+          <Fact label="engine">
+            <span className="vl-Engine-detail" title={engine.title || undefined}>
+              {engine.text}
+            </span>
+          </Fact>
+        )}
         {fingerprint && (
           <Fact label="data">
             {typeof frame.rows === 'number' ? `${frame.rows} rows, ` : ''}
             fingerprint{' '}
             <code title={fingerprint}>{fingerprint.split(':').pop()!.slice(0, 12)}</code>
+            {engine?.fingerprintOf && <span className="vl-Muted"> of {engine.fingerprintOf}</span>}
           </Fact>
         )}
         {bindings.length > 0 && (

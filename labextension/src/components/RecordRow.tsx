@@ -3,14 +3,15 @@ import * as React from 'react';
 import { EvidenceController } from '../controller';
 import {
   IEvidenceRecord,
-  TARGET_LABELS,
-  Target,
+  ITracker,
   controlsLine,
+  engineTag,
   formatBytes,
   formatCo2,
   formatEnergy,
   formatSeconds,
-  recordHeading
+  recordHeading,
+  trackerLabel
 } from '../model';
 import { compareCandidates } from '../overtime';
 import { Detail, IRecordActions } from './Detail';
@@ -27,7 +28,20 @@ const DECISION_WORDS: { [key: string]: string } = {
 export function RecordLine({ rec }: { rec: IEvidenceRecord }): JSX.Element | null {
   const s = rec.summary;
   if (rec.kind === 'enforce') {
-    return <div className="vl-Record-line">{controlsLine(s)}</div>;
+    const engine = engineTag(s);
+    return (
+      <div className="vl-Record-line">
+        {controlsLine(s)}
+        {engine && (
+          <>
+            {' '}
+            <span className="vl-Tag vl-Engine" title={engine.title}>
+              {engine.text}
+            </span>
+          </>
+        )}
+      </div>
+    );
   }
   if (rec.kind === 'telemetry' && rec.telemetry) {
     const t = rec.telemetry;
@@ -52,7 +66,13 @@ export function RecordLine({ rec }: { rec: IEvidenceRecord }): JSX.Element | nul
   return null;
 }
 
-function Badges({ rec }: { rec: IEvidenceRecord }): JSX.Element | null {
+function Badges({
+  rec,
+  trackers
+}: {
+  rec: IEvidenceRecord;
+  trackers: readonly ITracker[] | null;
+}): JSX.Element | null {
   const entries = Object.entries(rec.synced);
   if (!entries.length) {
     return null;
@@ -60,7 +80,7 @@ function Badges({ rec }: { rec: IEvidenceRecord }): JSX.Element | null {
   return (
     <div className="vl-Badges">
       {entries.map(([target, link]) => {
-        const name = TARGET_LABELS[target as Target] ?? target;
+        const name = trackerLabel(trackers, target);
         return link.url && /^https?:\/\//.test(link.url) ? (
           <a
             key={target}
@@ -162,7 +182,7 @@ export function RecordRow({
             </div>
           )}
           <RecordLine rec={rec} />
-          <Badges rec={rec} />
+          <Badges rec={rec} trackers={controller.trackers} />
         </div>
       </div>
       {open && (

@@ -1,38 +1,43 @@
 import * as React from 'react';
 
 import { EvidenceController } from '../controller';
-import { TARGET_LABELS, Target, pending } from '../model';
+import { errorText, pending } from '../model';
 
-const TARGETS: Target[] = ['mlflow', 'wandb'];
-
-/** The sync buttons: the selection, else every pending record, to one tracker. */
+/** The sync buttons, one per tracker the server registered (in its order): the
+ * selection, else every pending record, to that tracker. */
 export function SyncBar({ controller }: { controller: EvidenceController }): JSX.Element {
   const { state } = controller;
   const selected = state.selected.size;
   const running = state.sync?.state === 'running';
+  const trackers = controller.trackers ?? [];
+  const failed = !controller.trackers && controller.trackersError;
   return (
     <div className="vl-Compliance-actions" role="toolbar" aria-label="Sync">
-      {TARGETS.map(t => {
-        const waiting = pending(state.records, t).length;
+      {trackers.map(({ name, label }) => {
+        const waiting = pending(state.records, name).length;
         return (
           <button
-            key={t}
+            key={name}
             className="vl-Button"
-            data-target={t}
+            data-target={name}
             disabled={running || (!selected && waiting === 0 && !!state.version)}
-            onClick={() => void controller.sync(t)}
+            onClick={() => void controller.sync(name)}
             title={
               selected
-                ? `Log the ${selected} selected records to ${TARGET_LABELS[t]}`
-                : `Log every record not yet in ${TARGET_LABELS[t]} (${waiting} loaded)`
+                ? `Log the ${selected} selected records to ${label}`
+                : `Log every record not yet in ${label} (${waiting} loaded)`
             }
           >
-            {selected
-              ? `Sync ${selected} selected to ${TARGET_LABELS[t]}`
-              : `Sync to ${TARGET_LABELS[t]}`}
+            {selected ? `Sync ${selected} selected to ${label}` : `Sync to ${label}`}
           </button>
         );
       })}
+      {failed && (
+        <span className="vl-Note vl-Trackers-error" role="status">
+          No sync buttons: the server's tracker list could not be read (
+          {errorText(controller.trackersError!)}). Retrying with each refresh.
+        </span>
+      )}
       <button
         className="vl-Button vl-Button-quiet vl-ExportButton"
         aria-expanded={controller.exportOpen}

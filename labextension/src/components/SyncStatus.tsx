@@ -1,15 +1,18 @@
 import * as React from 'react';
 
 import { EvidenceController } from '../controller';
-import { IRun, TARGET_LABELS, Target, errorText, mlflowHint } from '../model';
-
-function targetName(target: string): string {
-  return TARGET_LABELS[target as Target] ?? target;
-}
+import { IRun, ITracker, errorText, hasMode, mlflowHint, trackerLabel } from '../model';
 
 /** One run: a link when it has a web address; otherwise where it is and, for the
  * default sqlite store, the command that serves it (a sqlite URI is not a link). */
-function RunLine({ run }: { run: IRun }): JSX.Element {
+function RunLine({
+  run,
+  trackers
+}: {
+  run: IRun;
+  trackers: readonly ITracker[] | null;
+}): JSX.Element {
+  const targetName = (name: string) => trackerLabel(trackers, name);
   const url = typeof run.url === 'string' ? run.url : null;
   const id = typeof run.run_id === 'string' ? run.run_id : '';
   if (url && /^https?:\/\//.test(url)) {
@@ -42,7 +45,9 @@ export function SyncStatus({ controller }: { controller: EvidenceController }): 
   if (!sync) {
     return null;
   }
-  const name = targetName(sync.target);
+  const trackers = controller.trackers;
+  const tracker = trackers?.find(t => t.name === sync.target);
+  const name = trackerLabel(trackers, sync.target);
   const kind = sync.state === 'error' ? 'error' : sync.state === 'done' ? 'success' : 'info';
   return (
     <div
@@ -71,7 +76,7 @@ export function SyncStatus({ controller }: { controller: EvidenceController }): 
             {sync.skipped ? ` (${sync.skipped} already there)` : ''}.
             {sync.runs.map(run => (
               <div key={run.run_id}>
-                <RunLine run={run} />
+                <RunLine run={run} trackers={trackers} />
               </div>
             ))}
             {sync.notes.map(note => (
@@ -86,13 +91,15 @@ export function SyncStatus({ controller }: { controller: EvidenceController }): 
             Sync to {name} failed: {errorText(sync.error)}
             {sync.error.pending && sync.error.pending.length ? (
               <div className="vl-Note">
-                {sync.error.pending.length} record{sync.error.pending.length === 1 ? '' : 's'} stay
+                {sync.error.pending.length === 1
+                  ? '1 record stays'
+                  : `${sync.error.pending.length} records stay`}{' '}
                 pending; nothing is lost.
-                {sync.target === 'wandb' && (
+                {hasMode(tracker) && (
                   <>
                     {' '}
-                    Without W&B credentials or network, set the W&B mode to “offline” in Settings:
-                    runs are written locally for a later <code>wandb sync</code>.
+                    Without {name} credentials or network, set the {name} mode to “offline” in
+                    Settings: runs are written locally for a later <code>{sync.target} sync</code>.
                   </>
                 )}
               </div>
