@@ -98,3 +98,68 @@ def test_rooms_import_each_other_one_way():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+
+
+def _every_import(path: Path, module: str) -> set[str]:
+    """Modules ``path`` imports anywhere, deferred ones in function bodies included
+    (TYPE_CHECKING blocks excluded: names for the type checker, not a dependency)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    skipped = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+        for child in node.body
+        for n in ast.walk(child)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: from the package, one level up per extra dot
+                parts = package.split(".")
+                base = parts[: len(parts) - node.level + 1]
+                target = ".".join([*base, node.module] if node.module else base)
+            else:
+                target = node.module or ""
+            found.add(target)
+            found.update(f"{target}.{a.name}" for a in node.names)
+    return found
+
+
+def _room_imports_anywhere(room: str) -> dict[str, set[str]]:
+    out = {}
+    for path in sorted((PACKAGE / room).rglob("*.py")):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        module = ".".join(rel.parts).removesuffix(".__init__")
+        out[module] = _every_import(path, module)
+    return out
+
+
+def test_the_enforcement_model_never_imports_its_views():
+    """Report and Comparison get their HTML and history chart from the display room's
+    registration (display.install, wired by the package root), not by importing it, even
+    inside a method: display imports enforcement, so the reverse would be a cycle."""
+    imports = _room_imports_anywhere("enforcement")
+    # the walk sees deferred imports: Report.history imports the evidence room in its body
+    assert "vl_jupyter.evidence.history" in imports["vl_jupyter.enforcement._report"]
+    offenders = {
+        module: sorted(t for t in targets if t.split(".")[:2] == ["vl_jupyter", "display"])
+        for module, targets in imports.items()
+    }
+    assert {m: t for m, t in offenders.items() if t} == {}
+
+
+def test_the_every_import_walk_finds_a_deferred_view_import(tmp_path):
+    source = tmp_path / "_x.py"
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from ..display import Trend\n"
+        "def f():\n    from ..display import report_html\n    return report_html\n"
+    )
+    found = _every_import(source, "vl_jupyter.enforcement._x")
+    assert "vl_jupyter.display.report_html" in found
+    assert "vl_jupyter.display.Trend" not in found

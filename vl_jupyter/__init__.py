@@ -26,7 +26,7 @@ In a notebook, ``%load_ext vl_jupyter`` adds the magics (``%%vl_monitor``,
 Everything else is an implementation detail and may change.
 """
 
-from . import datasets, enforcement, evidence, review, signing, telemetry, trackers
+from . import datasets, display, enforcement, evidence, review, signing, telemetry, trackers
 from ._version import __version__
 from .datasets import list_scenarios, load_sample, quickstart
 from .enforcement import ControlResult, Report, ScanResult, enforce, retain, scan
@@ -53,6 +53,9 @@ signing.install()  # records are signed when the user has a key (docs/audit.md)
 # Composition root: an enforce inside the user's active MLflow run or wandb.run logs into
 # it at once (trackers import enforcement, never the reverse, so the hook is wired here).
 enforcement.on_recorded(trackers.autolog_report)
+# The model's looks come from the display room (enforcement never imports its views):
+# Report/Comparison HTML and the history chart, and, inside IPython, its display formatter.
+display.install()
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:

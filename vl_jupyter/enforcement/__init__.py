@@ -16,6 +16,7 @@ from ._report import (
 )
 from ._retain import retain
 from ._scan import ScanResult, scan
+from ._views import register_view
 
 __all__ = [
     "STATUSES",
@@ -32,6 +33,7 @@ __all__ = [
     "compare_reports",
     "enforce",
     "on_recorded",
+    "register_view",
     "resolve_baseline",
     "retain",
     "scan",

@@ -141,10 +141,12 @@ class Comparison:
             f"worst level {self.worst_level}>"
         )
 
-    def _repr_html_(self) -> str:
-        from ..display import comparison_html
+    def _repr_html_(self) -> str | None:
+        """The display room's HTML, as :meth:`Report._repr_html_` (see ``_views``)."""
+        from ._views import view
 
-        return comparison_html(self)
+        render = view("comparison_html")
+        return render(self) if render else None
 
 
 def compare_reports(current, baseline, *, baseline_info: Mapping[str, Any] | None = None):

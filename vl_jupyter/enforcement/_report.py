@@ -374,12 +374,19 @@ class Report(Sequence[ControlResult]):
     def history(self, control_id: str | None = None, *, evidence_dir: Any = None):
         """This policy's controls across runs in the store, with a trend chart
         (``.frame`` holds the DataFrame; see :func:`vl_jupyter.evidence.history`)."""
-        from ..display import Trend
+        from ..errors import EnforcementError
         from ..evidence import history
+        from ._views import view
 
+        trend = view("trend")  # the display room's chart, registered on import vl_jupyter
+        if trend is None:
+            raise EnforcementError(
+                "no history view is registered: import vl_jupyter (the package registers "
+                "its display room's views on import)"
+            )
         policy = self.policy.get("sha256") or self.policy.get("title")
         frame = history(control_id, policy=policy, root=evidence_dir)
-        return Trend(frame, baseline=self.comparison.baseline if self.comparison else None)
+        return trend(frame, baseline=self.comparison.baseline if self.comparison else None)
 
     def to_frame(self):
         """One row per control: id, metric, value, CI, operator, threshold, status, reason."""
@@ -410,10 +417,16 @@ class Report(Sequence[ControlResult]):
         title = self.policy.get("title")
         return f"<Report {title!r}: {self.status.upper()}, score {self.score:.2f} ({counts})>"
 
-    def _repr_html_(self) -> str:
-        from ..display import report_html
+    def _repr_html_(self) -> str | None:
+        """The display room's HTML (registered on ``import vl_jupyter``). Kept as a method
+        for front ends without an IPython kernel that call it directly (sphinx-gallery's
+        ``capture_repr``, marimo); inside IPython the display formatter has the same
+        renderer registered for ``Report``. None (IPython falls back to text) if no view
+        was registered."""
+        from ._views import view
 
-        return report_html(self)
+        render = view("report_html")
+        return render(self) if render else None
 
     def review(self, **options: Any):
         """Open the human-review panel (ipywidgets) and return it; each decision becomes a
