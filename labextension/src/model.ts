@@ -468,8 +468,11 @@ export function controlsLine(summary: { [key: string]: any }): string {
   return parts.join(' · ') || `${controls} control${controls === 1 ? '' : 's'}`;
 }
 
+/** The message and, unless the message says it already, the hint in brackets. */
 export function errorText(error: IApiError): string {
-  return error.hint ? `${error.message} (${error.hint})` : error.message;
+  return error.hint && !error.message.includes(error.hint)
+    ? `${error.message} (${error.hint})`
+    : error.message;
 }
 
 /** The label a tracker registered (``W&B`` for ``wandb``); its name if it is unknown. */

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_sidebar_layout import keep
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "vl-browser-test-token"
@@ -237,7 +238,9 @@ def test_keyboard_only_reaches_a_record_opens_it_selects_it_and_syncs(
         # nobody listens at the configured MLflow: the sync runs, fails and says so
         alert = panel.locator(".vl-Message-error")
         expect(alert).to_contain_text("Sync to MLflow failed", timeout=30_000)
-        expect(alert).to_contain_text("stay pending")
+        expect(alert).to_contain_text("1 record stays pending; nothing is lost.")
+        # the server's hint is in its message already: said once, not twice
+        assert alert.inner_text().count("fix the cause and sync again") == 1, alert.inner_text()
 
 
 def test_notebook7_right_sidebar_lists_the_records(tmp_path, jupyter, evidence, browser_page):
@@ -277,3 +280,8 @@ def test_notebook7_right_sidebar_lists_the_records(tmp_path, jupyter, evidence, 
         # the record opens here too
         records.first.locator(".vl-Record-main").click()
         expect(panel.locator(".vl-Controls")).to_contain_text("approvals-by-age")
+        # the sync buttons come from the server's tracker list here too
+        expect(panel.locator("button[data-target]")).to_have_text(["Sync to MLflow", "Sync to W&B"])
+        expect(panel.locator(".vl-Engine-detail")).to_have_text("pandas (in memory)")
+        panel.screenshot(path=tmp_path / "screenshots" / "sidebar-notebook7.png")
+        keep(tmp_path / "screenshots" / "sidebar-notebook7.png")

@@ -3,7 +3,8 @@
 import * as React from 'react';
 
 import { Detail } from '../components/Detail';
-import { RecordLine } from '../components/RecordRow';
+import { RecordRow } from '../components/RecordRow';
+import { EvidenceController } from '../controller';
 import { dataEngine, engineLabel, engineTag } from '../model';
 import { detail, record } from './fixtures';
 import { render } from './render';
@@ -41,21 +42,26 @@ describe('the engine tag', () => {
     expect(engineLabel('someday-engine')).toBe('someday-engine');
   });
 
-  it('sits on the row of an engine record only', () => {
-    const duck = render(
-      <RecordLine
-        rec={record({ summary: { ...record().summary, engine: 'duckdb', source_kind: 'sql' } })}
-      />
-    );
-    const tag = duck.node.querySelector('.vl-Engine')!;
+  it('sits on the row of an engine record only, before the tracker badges', () => {
+    const c = new EvidenceController(async () => ({}));
+    const duck = record({
+      summary: { ...record().summary, engine: 'duckdb', source_kind: 'sql' },
+      synced: { mlflow: { run_id: 'r1', url: null } }
+    });
+    const one = render(<RecordRow controller={c} rec={duck} actions={{ openCell: jest.fn() }} />);
+    const tag = one.node.querySelector('.vl-Badges .vl-Engine')!;
     expect(tag.textContent).toBe('DuckDB');
     expect(tag.getAttribute('title')).toBe('computed in DuckDB from SQL');
-    expect(duck.node.textContent).toBe('3 passed · 1 failed DuckDB');
-    duck.unmount();
-    const pandas = render(<RecordLine rec={record()} />);
+    expect(one.node.querySelector('.vl-Badges')!.textContent).toBe('DuckDBmlflow ✓');
+    expect(one.node.querySelector('.vl-Record-line')!.textContent).toBe('3 passed · 1 failed');
+    one.unmount();
+    const pandas = render(
+      <RecordRow controller={c} rec={record()} actions={{ openCell: jest.fn() }} />
+    );
     expect(pandas.node.querySelector('.vl-Engine')).toBeNull();
-    expect(pandas.node.textContent).toBe('3 passed · 1 failed');
+    expect(pandas.node.querySelector('.vl-Badges')).toBeNull();
     pandas.unmount();
+    c.dispose();
   });
 });
 

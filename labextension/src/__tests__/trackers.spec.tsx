@@ -7,6 +7,7 @@ import { SyncBar } from '../components/SyncBar';
 import { SyncStatus } from '../components/SyncStatus';
 import {
   ITracker,
+  errorText,
   hasMode,
   normalizeTrackers,
   requestSettings,
@@ -182,5 +183,16 @@ describe('the sync buttons', () => {
     expect(node.querySelectorAll('button[data-target]').length).toBe(2);
     unmount();
     c.dispose();
+  });
+});
+
+describe('an error with its hint', () => {
+  it('says the hint once, even when the message quotes it', () => {
+    const hint = 'fix the cause and sync again: nothing is lost';
+    expect(errorText({ message: 'mlflow is down', hint })).toBe(`mlflow is down (${hint})`);
+    expect(errorText({ message: `mlflow is down; 1 record(s) left pending (${hint})`, hint })).toBe(
+      `mlflow is down; 1 record(s) left pending (${hint})`
+    );
+    expect(errorText({ message: 'plain', hint: null })).toBe('plain');
   });
 });

@@ -28,20 +28,7 @@ const DECISION_WORDS: { [key: string]: string } = {
 export function RecordLine({ rec }: { rec: IEvidenceRecord }): JSX.Element | null {
   const s = rec.summary;
   if (rec.kind === 'enforce') {
-    const engine = engineTag(s);
-    return (
-      <div className="vl-Record-line">
-        {controlsLine(s)}
-        {engine && (
-          <>
-            {' '}
-            <span className="vl-Tag vl-Engine" title={engine.title}>
-              {engine.text}
-            </span>
-          </>
-        )}
-      </div>
-    );
+    return <div className="vl-Record-line">{controlsLine(s)}</div>;
   }
   if (rec.kind === 'telemetry' && rec.telemetry) {
     const t = rec.telemetry;
@@ -74,11 +61,19 @@ function Badges({
   trackers: readonly ITracker[] | null;
 }): JSX.Element | null {
   const entries = Object.entries(rec.synced);
-  if (!entries.length) {
+  // the engine that computed a policy check, where it is not pandas (the row's summary
+  // line is one cut line: a tag there would be cut off at 250 px)
+  const engine = rec.kind === 'enforce' ? engineTag(rec.summary) : null;
+  if (!entries.length && !engine) {
     return null;
   }
   return (
     <div className="vl-Badges">
+      {engine && (
+        <span className="vl-Tag vl-Engine" title={engine.title}>
+          {engine.text}
+        </span>
+      )}
       {entries.map(([target, link]) => {
         const name = trackerLabel(trackers, target);
         return link.url && /^https?:\/\//.test(link.url) ? (
