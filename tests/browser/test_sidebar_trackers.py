@@ -96,6 +96,14 @@ def test_a_server_registered_tracker_gets_a_working_button_and_the_engine_shows(
             "wandb",
             "toy",
         ]
+        # "configured" from the server: MLflow by its environment, the toy by nothing there
+        assert buttons.nth(0).get_attribute("title") == (
+            "Log every record not yet in MLflow (2 loaded)"
+        )
+        assert buttons.nth(2).get_attribute("title") == (
+            "Log every record not yet in Toy box (2 loaded); not set up on the server, so its "
+            "defaults apply"
+        )
 
         # the Parquet record (newest, first) is tagged DuckDB; the pandas one is not
         parquet, pandas = records.nth(0), records.nth(1)

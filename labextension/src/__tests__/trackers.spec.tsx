@@ -134,6 +134,10 @@ describe('the sync buttons', () => {
     ]);
     // one of the two records is in the toy tracker already
     expect(buttons[2].title).toBe('Log every record not yet in Toy box (1 loaded)');
+    expect(buttons[0].title).toBe(
+      'Log every record not yet in MLflow (2 loaded); not set up on the server, so its ' +
+        'defaults apply'
+    );
     await act(async () => buttons[2].click());
     expect(bodies).toEqual([
       { target: 'toy', ids: null, settings: { mlflow_experiment: 'e', toy_folder: 'runs' } }

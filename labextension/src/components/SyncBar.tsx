@@ -13,8 +13,10 @@ export function SyncBar({ controller }: { controller: EvidenceController }): JSX
   const failed = !controller.trackers && controller.trackersError;
   return (
     <div className="vl-Compliance-actions" role="toolbar" aria-label="Sync">
-      {trackers.map(({ name, label }) => {
+      {trackers.map(({ name, label, configured }) => {
         const waiting = pending(state.records, name).length;
+        // said only in the tooltip: where the runs go is the server's business
+        const setup = configured ? '' : '; not set up on the server, so its defaults apply';
         return (
           <button
             key={name}
@@ -23,9 +25,9 @@ export function SyncBar({ controller }: { controller: EvidenceController }): JSX
             disabled={running || (!selected && waiting === 0 && !!state.version)}
             onClick={() => void controller.sync(name)}
             title={
-              selected
+              (selected
                 ? `Log the ${selected} selected records to ${label}`
-                : `Log every record not yet in ${label} (${waiting} loaded)`
+                : `Log every record not yet in ${label} (${waiting} loaded)`) + setup
             }
           >
             {selected ? `Sync ${selected} selected to ${label}` : `Sync to ${label}`}
