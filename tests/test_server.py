@@ -351,6 +351,7 @@ async def test_verify_every_store(jp_fetch, project):
         ("GET", "evidence"),
         ("GET", "evidence/20261122T093000123456Z-1a2b3c4d"),
         ("GET", "targets"),
+        ("GET", "trackers"),
         ("GET", "verify"),
         ("GET", "sync/0123456789ab"),
         ("POST", "sync"),

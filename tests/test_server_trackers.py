@@ -105,3 +105,14 @@ def test_a_setting_title_drops_the_tracker_prefix():
     assert setting_title("mlflow", "mlflow_tracking_uri") == "tracking URI"
     assert setting_title("wandb", "wandb_entity") == "entity"
     assert setting_title("toy", "toy_api_url") == "API URL"
+
+
+def test_configured_reads_the_environment_dotenv_and_yaml_not_the_defaults(toy, monkeypatch):
+    from vl_jupyter.trackers import configured_trackers
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    assert configured_trackers(toy) == ()  # defaults only (sqlite:///mlflow.db, offline W&B)
+    (toy / ".env").write_text("WANDB_PROJECT=credit\n")
+    assert configured_trackers(toy) == ("wandb",)
+    monkeypatch.setenv("TOY_FOLDER", str(toy / "runs"))
+    assert configured_trackers(toy) == ("wandb", "toy")
