@@ -694,7 +694,7 @@ export function isFiltering(f: IFilter): boolean {
 }
 
 /** The records matching every filter; ``text`` matches notebook, policy, name, control,
- * reviewer, kind, status and id, case-insensitively, each word on its own. */
+ * reviewer, engine, kind, status and id, case-insensitively, each word on its own. */
 export function filterRecords(records: IEvidenceRecord[], f: IFilter): IEvidenceRecord[] {
   if (!isFiltering(f)) {
     return records;
@@ -727,7 +727,8 @@ export function filterRecords(records: IEvidenceRecord[], f: IFilter): IEvidence
         s.policy_version,
         s.control_id,
         s.reviewer,
-        s.decision
+        s.decision,
+        s.engine
       ]
         .filter(v => typeof v === 'string' || typeof v === 'number')
         .join(' ')
@@ -791,7 +792,7 @@ const SOURCE_LABELS: { [kind: string]: string } = {
   parquet: 'Parquet',
   csv: 'CSV',
   sql: 'SQL',
-  frame: 'frame'
+  frame: 'a frame'
 };
 
 export function engineLabel(engine: string): string {

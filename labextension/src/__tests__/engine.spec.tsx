@@ -5,7 +5,7 @@ import * as React from 'react';
 import { Detail } from '../components/Detail';
 import { RecordRow } from '../components/RecordRow';
 import { EvidenceController } from '../controller';
-import { dataEngine, engineLabel, engineTag } from '../model';
+import { dataEngine, emptyFilter, engineLabel, engineTag, filterRecords } from '../model';
 import { detail, record } from './fixtures';
 import { render } from './render';
 
@@ -30,7 +30,7 @@ describe('the engine tag', () => {
     });
     expect(engineTag({ engine: 'pyspark', source_kind: 'frame' })).toEqual({
       text: 'Spark',
-      title: 'computed in Spark from frame'
+      title: 'computed in Spark from a frame'
     });
     expect(engineTag({ engine: 'polars' })).toEqual({
       text: 'Polars',
@@ -62,6 +62,14 @@ describe('the engine tag', () => {
     expect(pandas.node.querySelector('.vl-Badges')).toBeNull();
     pandas.unmount();
     c.dispose();
+  });
+});
+
+describe('searching by engine', () => {
+  it('finds the records an engine computed', () => {
+    const duck = record({ summary: { ...record().summary, engine: 'duckdb' } });
+    const pandas = record();
+    expect(filterRecords([duck, pandas], { ...emptyFilter(), text: 'DuckDB' })).toEqual([duck]);
   });
 });
 
