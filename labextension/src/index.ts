@@ -57,7 +57,8 @@ async function selectCell(panel: NotebookPanel, count: number | null): Promise<v
 
 /**
  * The "Compliance" sidebar: evidence of every notebook under the server's root, and
- * one-click sync to each tracker the server registered (MLflow, W&B, ...). Works in JupyterLab 4 and Notebook 7 (right area).
+ * one-click sync to each tracker the server registered (MLflow, W&B, ...). Works in
+ * JupyterLab 4 and Notebook 7 (right area).
  */
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
