@@ -116,3 +116,15 @@ def test_configured_reads_the_environment_dotenv_and_yaml_not_the_defaults(toy, 
     assert configured_trackers(toy) == ("wandb",)
     monkeypatch.setenv("TOY_FOLDER", str(toy / "runs"))
     assert configured_trackers(toy) == ("wandb", "toy")
+
+
+async def test_a_sync_engine_that_cannot_be_imported_is_a_503(jp_fetch, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "vl_jupyter.trackers", None)  # import raises
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(*API, "trackers")
+    body = json.loads(info.value.response.body)
+    assert info.value.code == 503
+    assert body["code"] == "SYNC_UNAVAILABLE"
+    assert body["message"].startswith("the sync engine could not be loaded: ")

@@ -32,8 +32,16 @@ def setting_title(tracker: str, key: str) -> str:
 
 
 def tracker_list(project_dir: Any = None) -> dict[str, list[dict[str, Any]]]:
-    """``{"trackers": [{name, label, configured, settings: [{key, title}]}]}``."""
-    from ..trackers import configured_trackers, tracker_names, tracker_spec
+    """``{"trackers": [{name, label, configured, settings: [{key, title}]}]}``; ApiError
+    503 when the sync engine cannot be imported (as ``POST /targets`` answers)."""
+    try:
+        from ..trackers import configured_trackers, tracker_names, tracker_spec
+    except ImportError as err:
+        from ._stores import ApiError
+
+        raise ApiError(
+            503, "SYNC_UNAVAILABLE", f"the sync engine could not be loaded: {err}"
+        ) from None
 
     configured = set(configured_trackers(project_dir))
     out = []
