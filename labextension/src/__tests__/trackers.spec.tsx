@@ -200,3 +200,62 @@ describe('an error with its hint', () => {
     expect(errorText({ message: 'plain', hint: null })).toBe('plain');
   });
 });
+
+describe('a hostile tracker list', () => {
+  /** A small seeded generator of JSON-ish values (no fast-check in this project). */
+  function junk(seed: number): () => unknown {
+    let s = seed;
+    const rand = () => (s = (s * 1103515245 + 12345) % 2147483648) / 2147483648;
+    const value = (depth: number): unknown => {
+      const pick = Math.floor(rand() * (depth > 3 ? 6 : 9));
+      const words = ['mlflow', 'toy', 'Bad Name', '', 'x_1', '__proto__', 'constructor'];
+      switch (pick) {
+        case 0:
+          return null;
+        case 1:
+          return rand() * 10 - 5;
+        case 2:
+          return rand() < 0.5;
+        case 3:
+        case 4:
+          return words[Math.floor(rand() * words.length)];
+        case 5:
+          return undefined;
+        case 6:
+          return Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1));
+        default: {
+          const o: { [key: string]: unknown } = {};
+          for (const key of ['name', 'label', 'configured', 'settings', 'key', 'title']) {
+            if (rand() < 0.6) {
+              o[key] = value(depth + 1);
+            }
+          }
+          return o;
+        }
+      }
+    };
+    return () => ({ trackers: Array.from({ length: 5 }, () => value(0)) });
+  }
+
+  it('never throws, and keeps only unique, valid names with string keys', () => {
+    const make = junk(42);
+    let kept = 0;
+    for (let i = 0; i < 500; i++) {
+      const list = normalizeTrackers(make());
+      kept += list.length;
+      const names = list.map(t => t.name);
+      expect(new Set(names).size).toBe(names.length);
+      for (const t of list) {
+        expect(t.name).toMatch(/^[a-z_][a-z0-9_]*$/);
+        expect(typeof t.label).toBe('string');
+        expect(typeof t.configured).toBe('boolean');
+        for (const s of t.settings) {
+          expect(typeof s.key).toBe('string');
+          expect(typeof s.title).toBe('string');
+        }
+      }
+      expect(() => requestSettings({ trackerSettings: make() }, list)).not.toThrow();
+    }
+    expect(kept).toBeGreaterThan(50); // the generator does reach well-formed trackers
+  });
+});
