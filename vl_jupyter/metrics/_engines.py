@@ -28,7 +28,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -89,6 +89,50 @@ def register_opener(opener: Opener, *, first: bool = False) -> Opener:
     else:
         _OPENERS.append(opener)
     return opener
+
+
+# Engine-specific shortcuts, by engine name (``Source.engine``), each optional: the
+# generic narwhals queries answer for any engine without one.
+#: (stats, target, score, pos_label) -> (2U, positives, negatives), or None to let the
+#: generic ``GROUP BY score`` answer; it checks the scores itself (``check_scores``)
+AucCounter = Callable[["SourceStatistics", str, str, Any], "tuple[int, int, int] | None"]
+_AUC_COUNTERS: dict[str, AucCounter] = {}
+#: (source, columns) -> an estimate of each column's distinct values (nulls not counted),
+#: cheap enough to run before the count tables (HyperLogLog in DuckDB, polars, Spark)
+DistinctEstimator = Callable[[Source, tuple[str, ...]], "dict[str, int]"]
+_DISTINCT_ESTIMATORS: dict[str, DistinctEstimator] = {}
+#: the most cells (product of the columns' distinct values) of one shared count table
+#: fetched for several controls; above it each control's columns are counted apart
+SHARED_TABLE_MAX_CELLS = 100_000
+
+
+def register_auc_counter(engine: str, counter: AucCounter) -> AucCounter:
+    """Count ROC AUC's (2U, positives, negatives) natively for ``engine``."""
+    _AUC_COUNTERS[engine] = counter
+    return counter
+
+
+def register_distinct_estimator(engine: str, estimator: DistinctEstimator) -> DistinctEstimator:
+    """Estimate distinct values per column natively for ``engine`` (plans shared tables)."""
+    _DISTINCT_ESTIMATORS[engine] = estimator
+    return estimator
+
+
+def check_scores(score: str, non_finite: int, missing: int) -> None:
+    """Raise for a score column with missing (null or NaN) or infinite values: ``non_finite``
+    counts NaN and infinities, ``missing`` nulls and NaN (the pandas path's checks)."""
+    if non_finite > missing:  # NaN is not finite either; it is counted as missing
+        raise MetricError(
+            f"score column '{score}' holds {non_finite - missing} non-finite value(s), so "
+            "the metric is undefined",
+            hint="drop or replace those rows before enforcing",
+        )
+    if missing:
+        raise MetricError(
+            f"score column '{score}' has {missing} missing values, so the metric is "
+            "undefined for those rows",
+            hint="drop or impute them before enforcing",
+        )
 
 
 def open_source(data: Any) -> Source | None:
@@ -284,8 +328,8 @@ class SourceStatistics:
     def view_for(self, spec: MetricSpec, columns: Mapping[str, tuple[str, ...]]) -> Any:
         """The Statistics a control with ``spec`` on bound ``columns`` is measured on."""
         needed = _needed(columns)
-        if spec.statistic in COUNT_STATISTICS or spec.key == "roc_auc":
-            wanted = needed if spec.statistic in COUNT_STATISTICS else (columns["target"][0],)
+        wanted = _count_columns(spec, columns)
+        if wanted is not None:
             return self._view(("counts", wanted), lambda: self._counts(wanted))
         if spec.key in NULL_COUNT_METRICS or spec.key in SCHEMA_ONLY_METRICS:
             return self._view(("nulls",), self._schema)
@@ -296,6 +340,41 @@ class SourceStatistics:
             chosen = (*chosen, "sensitive")  # bound by its name when no role binds it
         chosen = chosen or tuple(self.columns)
         return self._view(("rows", chosen), lambda: self._rows(chosen))
+
+    def plan(self, requests: Iterable[tuple[MetricSpec, Mapping[str, tuple[str, ...]]]]) -> None:
+        """Fetch, before any control runs, the count tables the controls will read, in as
+        few queries as is safe: one table over the union of their columns when the
+        engine estimates it small (at most ``SHARED_TABLE_MAX_CELLS`` combinations), else
+        one per column set that no other contains. Each control's table is then
+        re-aggregated from one of these (``_finer_counts``) with no query of its own.
+        Only a plan: a column set it cannot fetch is left to the control, which reports
+        the error itself."""
+        sets: list[tuple[str, ...]] = []
+        for spec, columns in requests:
+            wanted = _count_columns(spec, columns)
+            if wanted is not None and wanted not in sets and set(wanted) <= set(self.columns):
+                sets.append(wanted)
+        if len(sets) < 2:
+            return  # nothing shared: the control's own query is the plan
+        union = tuple(dict.fromkeys(c for columns in sets for c in columns))
+        estimator = _DISTINCT_ESTIMATORS.get(self.source.engine)
+        if estimator is not None:
+            try:
+                estimate = estimator(self.source, union)
+            except Exception:  # a column it cannot estimate: no shared table
+                estimate = dict.fromkeys(union, SHARED_TABLE_MAX_CELLS)
+            cells = 1
+            for column in union:  # +1: a null is a group of its own
+                cells *= estimate[column] + 1
+            if cells <= SHARED_TABLE_MAX_CELLS:
+                sets = [union]
+        for wanted in sets:
+            if any(set(wanted) < set(other) for other in sets):
+                continue
+            try:
+                self._view(("counts", wanted), lambda wanted=wanted: self._counts(wanted))
+            except Exception:  # the controls query again and report it themselves
+                return
 
     def _view(self, key: tuple, build: Callable[[], Any]) -> Any:
         if key not in self._views:
@@ -357,16 +436,22 @@ class SourceStatistics:
         return {name: int(row[name]) for name in self.columns}
 
     def roc_auc_counts(self, target: str, score: str, pos_label: Any) -> tuple[int, int, int]:
-        """(2U, positives, negatives) of ``score`` against ``target == pos_label``, summed
-        over the distinct scores in the engine: U counts each (positive, negative) pair with
-        the positive scored higher once, a tie half (2U keeps it an integer)."""
+        """(2U, positives, negatives) of ``score`` against ``target == pos_label``, counted in
+        the engine: U counts each (positive, negative) pair with the positive scored higher
+        once, a tie half (2U keeps it an integer). An engine with a counter of its own
+        (``register_auc_counter``) answers first; the rest group by the score."""
         import narwhals as nw
 
         self._check((target, score))
-        frame = self.source.frame
-        dtype = frame.collect_schema()[score]
+        dtype = self.source.frame.collect_schema()[score]
         if not dtype.is_numeric() or dtype == nw.Boolean:
             raise MetricError(f"score column '{score}' is not numeric ({dtype})")
+        counter = _AUC_COUNTERS.get(self.source.engine)
+        if counter is not None:
+            counted = counter(self, target, score, pos_label)
+            if counted is not None:
+                return counted
+        frame = self.source.frame
         infinite = int(
             _collect(
                 frame.select(
@@ -378,22 +463,18 @@ class SourceStatistics:
                 )
             )["n"].iloc[0]
         )
-        missing = self._nulls_of(score)
-        if infinite > missing:  # NaN is not finite either; it is counted as missing
-            raise MetricError(
-                f"score column '{score}' holds {infinite - missing} non-finite value(s), so "
-                "the metric is undefined",
-                hint="drop or replace those rows before enforcing",
-            )
-        if missing:
-            raise MetricError(
-                f"score column '{score}' has {missing} missing values, so the metric is "
-                "undefined for those rows",
-                hint="drop or impute them before enforcing",
-            )
+        check_scores(score, infinite, self._nulls_of(score))
+        return self.grouped_auc_counts(target, score, pos_label)
+
+    def grouped_auc_counts(self, target: str, score: str, pos_label: Any) -> tuple[int, int, int]:
+        """(2U, positives, negatives) from one ``GROUP BY score`` (positives and rows per
+        distinct score) and a running sum of the negatives over the sorted scores: the
+        cheapest exact form when the scores repeat; on scores that are checked finite."""
+        import narwhals as nw
+
         positive = (nw.col(target) == nw.lit(pos_label)).cast(nw.Int64)
         per_score = (
-            frame.select(nw.col(score).alias("s"), positive.alias("p"))
+            self.source.frame.select(nw.col(score).alias("s"), positive.alias("p"))
             .group_by("s")
             .agg(nw.col("p").sum().alias("pos"), nw.len().alias("n"))
             .with_columns(nw.col("pos").cast(nw.Int64), nw.col("n").cast(nw.Int64))
@@ -430,6 +511,18 @@ class SourceStatistics:
         return dict(self._views)
 
 
+def _count_columns(
+    spec: MetricSpec, columns: Mapping[str, tuple[str, ...]]
+) -> tuple[str, ...] | None:
+    """The columns of the count table a control reads (None: it reads no count table).
+    ROC AUC reads the target's labels from one; its score is counted by the engine."""
+    if spec.statistic in COUNT_STATISTICS:
+        return _needed(columns)
+    if spec.key == "roc_auc":
+        return (columns["target"][0],)
+    return None
+
+
 def _needed(columns: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
     """Every column a control reads, in a stable order without repeats."""
     out: list[str] = []
@@ -438,3 +531,7 @@ def _needed(columns: Mapping[str, tuple[str, ...]]) -> tuple[str, ...]:
             if column not in out:
                 out.append(column)
     return tuple(out)
+
+
+# the engines' native shortcuts register themselves (they import this module)
+from . import _engine_native  # noqa: E402, F401
