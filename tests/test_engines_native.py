@@ -216,3 +216,41 @@ def test_an_estimator_that_fails_leaves_each_set_to_its_own_query(
     assert _outcome(report) == _outcome(
         vl.enforce(df, _policy(), n_boot=30, seed=2, evidence=False)
     )
+
+
+@st.composite
+def count_tables(draw) -> tuple[pd.DataFrame, np.ndarray]:
+    n = draw(st.integers(1, 40))
+    cats = pd.Categorical(
+        draw(st.lists(st.sampled_from(["a", "b", None]), min_size=n, max_size=n)),
+        categories=["b", "a", "unused"],  # a declared order, one category never seen
+    )
+    text = pd.Series(draw(st.lists(st.sampled_from(["x", "y", None]), min_size=n, max_size=n)),
+                     dtype=object)  # fmt: skip
+    floats = draw(st.lists(st.sampled_from([0.0, 1.0, float("nan")]), min_size=n, max_size=n))
+    ints = draw(st.lists(st.integers(0, 2), min_size=n, max_size=n))
+    weights = np.array(draw(st.lists(st.integers(1, 10**9), min_size=n, max_size=n)))
+    frame = pd.DataFrame({"c": cats, "t": text, "f": floats, "i": np.array(ints, np.int8)})
+    return frame, weights
+
+
+def _rows(frame: pd.DataFrame) -> list[tuple]:
+    return [tuple(None if pd.isna(v) else v for v in row) for row in frame.itertuples(index=False)]
+
+
+@settings(max_examples=50, deadline=None)
+@given(table=count_tables(), columns=st.permutations(["c", "t", "f", "i"]), k=st.integers(1, 4))
+def test_a_coarser_table_is_the_pandas_groupby_of_the_finer_one(table, columns, k) -> None:
+    frame, weights = table
+    cols = tuple(columns[:k])
+    stats = SourceStatistics.__new__(SourceStatistics)
+    stats._codes = {}
+    finer = type("View", (), {"frame": frame, "weights": weights})()
+    got, sums = stats._regroup(finer, cols)
+    want = frame.assign(w=weights).groupby(list(cols), dropna=False, observed=True, sort=False)
+    want = want["w"].sum().reset_index()
+    # pandas' groupby turns object keys into str (None into NaN); the regrouped table
+    # keeps each column's dtype
+    assert _rows(got) == _rows(want[list(cols)])
+    assert got.dtypes.to_dict() == frame.dtypes[list(cols)].to_dict()
+    assert sums.dtype == np.int64 and sums.tolist() == want["w"].tolist()

@@ -324,6 +324,7 @@ class SourceStatistics:
         self.columns = source.columns
         self.n_rows = int(_collect(source.frame.select(nw.len().alias("n")))["n"].iloc[0])
         self._views: dict[tuple, Any] = {}
+        self._codes: dict[tuple[int, str], tuple[np.ndarray, int]] = {}
 
     def view_for(self, spec: MetricSpec, columns: Mapping[str, tuple[str, ...]]) -> Any:
         """The Statistics a control with ``spec`` on bound ``columns`` is measured on."""
@@ -389,16 +390,42 @@ class SourceStatistics:
         self._check(columns)
         finer = self._finer_counts(columns)
         if finer is not None:  # re-aggregate a table already fetched: no query
-            table = finer.frame.assign(**{WEIGHT: finer.weights})
-            table = table.groupby(list(columns), dropna=False, observed=True, sort=False)
-            table = table[WEIGHT].sum().reset_index()
+            table, weights = self._regroup(finer, columns)
         else:
             grouped = self.source.frame.group_by(list(columns), drop_null_keys=False).agg(
                 nw.len().alias(WEIGHT)
             )
             table = _collect(grouped)
-        weights = table.pop(WEIGHT).to_numpy(dtype=np.int64)
+            weights = table.pop(WEIGHT).to_numpy(dtype=np.int64)
         return WeightedStatistics(table, weights, self)
+
+    def _regroup(self, finer: Any, columns: tuple[str, ...]) -> tuple[pd.DataFrame, np.ndarray]:
+        """``finer``'s rows summed over ``columns``: one row per combination that occurs
+        (missing values a group of their own, groups in order of first appearance, the
+        column dtypes kept), as ``groupby(dropna=False, observed=True, sort=False)``
+        gives, by one mixed-radix code and ``bincount`` instead (a pandas groupby cost
+        5-13 ms per table of 2,000 rows; each column is coded once per fetched table)."""
+        frame = finer.frame
+        code = np.zeros(len(frame), dtype=np.int64)
+        for column in columns:
+            key = (id(finer), column)
+            if key not in self._codes:
+                values = frame[column]
+                if isinstance(values.dtype, pd.CategoricalDtype):  # -1 (missing) -> 0
+                    codes = values.cat.codes.to_numpy().astype(np.int64) + 1
+                    size = len(values.cat.categories) + 1
+                else:
+                    codes, uniques = pd.factorize(values, use_na_sentinel=False)
+                    codes, size = codes.astype(np.int64), len(uniques)
+                self._codes[key] = (codes, max(size, 1))
+            codes, size = self._codes[key]
+            code = code * size + codes  # tables are small: no overflow before 2**63 cells
+        unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        order = np.argsort(first, kind="stable")
+        # float sums of integer counts are exact below 2**53 rows
+        sums = np.bincount(inverse.reshape(-1), weights=finer.weights, minlength=len(unique))
+        table = frame[list(columns)].iloc[first[order]].reset_index(drop=True)
+        return table, sums[order].astype(np.int64)
 
     def _finer_counts(self, columns: tuple[str, ...]) -> Any:
         """The smallest count view already fetched over a superset of ``columns``."""
