@@ -412,7 +412,7 @@ class SourceStatistics:
             if key not in self._codes:
                 values = frame[column]
                 if isinstance(values.dtype, pd.CategoricalDtype):  # -1 (missing) -> 0
-                    codes = values.cat.codes.to_numpy().astype(np.int64) + 1
+                    codes = values.array.codes.astype(np.int64) + 1
                     size = len(values.cat.categories) + 1
                 else:
                     codes, uniques = pd.factorize(values, use_na_sentinel=False)
