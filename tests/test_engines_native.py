@@ -114,11 +114,18 @@ def test_a_text_label_is_compared_as_the_generic_path_compares_it() -> None:
 )
 def test_bad_scores_give_the_generic_paths_error(scores, message) -> None:
     df = pd.DataFrame({"y": [1, 0, 1, 0], "s": pd.array(scores, dtype="Float64")})
+    native = _stats(df)
     with pytest.raises(MetricError, match=message):
-        _auc(_stats(df), "auto")
+        native.roc_auc_counts("y", "s", 1)
     generic = SourceStatistics(open_source(pl.from_pandas(df)))  # no native counter
     with pytest.raises(MetricError, match=message):
         generic.roc_auc_counts("y", "s", 1)
+    # the checks read the one profile scan that completeness reads too
+    assert (
+        native.null_counts()
+        == generic.null_counts()
+        == {"y": 0, "s": 1 if "miss" in message else 0}
+    )
 
 
 # --- one query for the count tables the controls share ------------------------------------

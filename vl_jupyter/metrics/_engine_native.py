@@ -24,7 +24,6 @@ from typing import Any
 from ._engines import (
     Source,
     SourceStatistics,
-    check_scores,
     register_auc_counter,
     register_distinct_estimator,
 )
@@ -47,28 +46,24 @@ def _quote(name: str) -> str:
 def duckdb_auc_counts(
     stats: SourceStatistics, target: str, score: str, pos_label: Any, *, method: str = "auto"
 ) -> tuple[int, int, int]:
-    """(2U, positives, negatives) in DuckDB: one scan for the checks and the distinct
-    estimate, then the midrank sort or the ``GROUP BY score`` (``method``: ``"auto"``,
-    ``"midrank"`` or ``"group_by"``; the last two for tests)."""
+    """(2U, positives, negatives) in DuckDB, on scores already checked finite: the midrank
+    sort, or the ``GROUP BY score`` when the first rows repeat their scores (``method``:
+    ``"auto"``, or ``"midrank"`` / ``"group_by"`` to choose, for tests)."""
     import narwhals as nw
 
     # the comparison with the label in narwhals (its literal rules are the generic path's)
     positive = (nw.col(target) == nw.lit(pos_label)).fill_null(False)
     relation = stats.source.frame.select(nw.col(score).alias("s"), positive.alias("p"))
     relation = relation.to_native()
-    # the checks read every row; the distinct share only the first rows (it picks the
-    # faster query, never the figure)
-    missing, non_finite, distinct, sampled = relation.query(
-        "vl_scores",
-        "SELECT count(*) FILTER (WHERE s IS NULL OR isnan(s::DOUBLE)), "
-        "count(*) FILTER (WHERE NOT isfinite(s::DOUBLE)), "
-        "(SELECT approx_count_distinct(s) FROM (SELECT s FROM vl_scores LIMIT "
-        f"{ESTIMATE_ROWS})), least(count(*), {ESTIMATE_ROWS}) FROM vl_scores",
-    ).fetchall()[0]
-    check_scores(score, int(non_finite), int(missing))
-    if method == "group_by" or (
-        method == "auto" and distinct < MIDRANK_MIN_DISTINCT_SHARE * sampled
-    ):
+    # the distinct share of the first rows picks the faster query, never the figure
+    if method == "auto":
+        distinct, sampled = relation.query(
+            "vl_scores",
+            f"SELECT approx_count_distinct(s), count(*) FROM (SELECT s FROM vl_scores "
+            f"LIMIT {ESTIMATE_ROWS})",
+        ).fetchall()[0]
+        method = "midrank" if distinct >= MIDRANK_MIN_DISTINCT_SHARE * sampled else "group_by"
+    if method == "group_by":
         return stats.grouped_auc_counts(target, score, pos_label)
     twice_ranks, n_pos, n = relation.query(
         "vl_scores",

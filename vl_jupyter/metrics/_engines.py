@@ -94,7 +94,7 @@ def register_opener(opener: Opener, *, first: bool = False) -> Opener:
 # Engine-specific shortcuts, by engine name (``Source.engine``), each optional: the
 # generic narwhals queries answer for any engine without one.
 #: (stats, target, score, pos_label) -> (2U, positives, negatives), or None to let the
-#: generic ``GROUP BY score`` answer; it checks the scores itself (``check_scores``)
+#: generic ``GROUP BY score`` answer; called on scores already checked (``check_scores``)
 AucCounter = Callable[["SourceStatistics", str, str, Any], "tuple[int, int, int] | None"]
 _AUC_COUNTERS: dict[str, AucCounter] = {}
 #: (source, columns) -> an estimate of each column's distinct values (nulls not counted),
@@ -325,6 +325,7 @@ class SourceStatistics:
         self.n_rows = int(_collect(source.frame.select(nw.len().alias("n")))["n"].iloc[0])
         self._views: dict[tuple, Any] = {}
         self._codes: dict[tuple[int, str], tuple[np.ndarray, int]] = {}
+        self._profiled: tuple[dict[str, int], dict[str, int]] | None = None
 
     def view_for(self, spec: MetricSpec, columns: Mapping[str, tuple[str, ...]]) -> Any:
         """The Statistics a control with ``spec`` on bound ``columns`` is measured on."""
@@ -449,18 +450,38 @@ class SourceStatistics:
             raise MetricError(f"column '{unknown[0]}' is not in the data")
 
     def null_counts(self) -> dict[str, int]:
-        """Missing values per column (nulls, plus NaN in float columns), in one query."""
-        import narwhals as nw
+        """Missing values per column (nulls, plus NaN in float columns)."""
+        return dict(self._profile()[0])
 
-        exprs = []
-        for name, dtype in self.source.frame.collect_schema().items():
-            # booleans cast before summing: Spark does not sum them
-            missing = nw.col(name).is_null().cast(nw.Int64).sum()
-            if dtype.is_float():
-                missing = missing + nw.col(name).is_nan().fill_null(False).cast(nw.Int64).sum()
-            exprs.append(missing.cast(nw.Int64).alias(name))
-        row = _collect(self.source.frame.select(exprs)).iloc[0]
-        return {name: int(row[name]) for name in self.columns}
+    def non_finite(self, column: str) -> int:
+        """NaN and infinite values in ``column`` (0 for a column that is not float)."""
+        return self._profile()[1].get(column, 0)
+
+    def _profile(self) -> tuple[dict[str, int], dict[str, int]]:
+        """Null (plus NaN) counts of every column and non-finite counts of the float
+        ones, in one query on first use: completeness and ROC AUC's score checks read the
+        same scan instead of one each."""
+        if self._profiled is None:
+            import narwhals as nw
+
+            exprs = []
+            floats = []
+            for name, dtype in self.source.frame.collect_schema().items():
+                # booleans cast before summing: Spark does not sum them
+                missing = nw.col(name).is_null().cast(nw.Int64).sum()
+                if dtype.is_float():
+                    nan = nw.col(name).is_nan().fill_null(False).cast(nw.Int64).sum()
+                    missing = missing + nan
+                    finite = nw.col(name).is_finite().fill_null(True)
+                    exprs.append((~finite).cast(nw.Int64).sum().cast(nw.Int64).alias(f"f{name}"))
+                    floats.append(name)
+                exprs.append(missing.cast(nw.Int64).alias(f"n{name}"))
+            row = _collect(self.source.frame.select(exprs)).iloc[0]
+            self._profiled = (
+                {name: int(row[f"n{name}"]) for name in self.columns},
+                {name: int(row[f"f{name}"]) for name in floats},
+            )
+        return self._profiled
 
     def roc_auc_counts(self, target: str, score: str, pos_label: Any) -> tuple[int, int, int]:
         """(2U, positives, negatives) of ``score`` against ``target == pos_label``, counted in
@@ -473,24 +494,12 @@ class SourceStatistics:
         dtype = self.source.frame.collect_schema()[score]
         if not dtype.is_numeric() or dtype == nw.Boolean:
             raise MetricError(f"score column '{score}' is not numeric ({dtype})")
+        check_scores(score, self.non_finite(score), self._nulls_of(score))
         counter = _AUC_COUNTERS.get(self.source.engine)
         if counter is not None:
             counted = counter(self, target, score, pos_label)
             if counted is not None:
                 return counted
-        frame = self.source.frame
-        infinite = int(
-            _collect(
-                frame.select(
-                    (~nw.col(score).cast(nw.Float64).is_finite())
-                    .fill_null(False)
-                    .cast(nw.Int64)
-                    .sum()
-                    .alias("n")
-                )
-            )["n"].iloc[0]
-        )
-        check_scores(score, infinite, self._nulls_of(score))
         return self.grouped_auc_counts(target, score, pos_label)
 
     def grouped_auc_counts(self, target: str, score: str, pos_label: Any) -> tuple[int, int, int]:
