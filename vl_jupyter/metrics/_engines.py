@@ -359,17 +359,16 @@ class SourceStatistics:
         if len(sets) < 2:
             return  # nothing shared: the control's own query is the plan
         union = tuple(dict.fromkeys(c for columns in sets for c in columns))
-        estimator = _DISTINCT_ESTIMATORS.get(self.source.engine)
-        if estimator is not None:
+        if self._small(union):
             try:
-                estimate = estimator(self.source, union)
-            except Exception:  # a column it cannot estimate: no shared table
-                estimate = dict.fromkeys(union, SHARED_TABLE_MAX_CELLS)
-            cells = 1
-            for column in union:  # +1: a null is a group of its own
-                cells *= estimate[column] + 1
-            if cells <= SHARED_TABLE_MAX_CELLS:
-                sets = [union]
+                # capped: an estimate from the first rows can be low (a file sorted by a
+                # column shows few of its values there); past the cap, the sets apart
+                shared = self._counts(union, limit=SHARED_TABLE_MAX_CELLS)
+            except Exception:  # the controls query again and report it themselves
+                return
+            if shared is not None:
+                self._views[("counts", union)] = shared
+                return
         for wanted in sets:
             if any(set(wanted) < set(other) for other in sets):
                 continue
@@ -378,12 +377,30 @@ class SourceStatistics:
             except Exception:  # the controls query again and report it themselves
                 return
 
+    def _small(self, columns: tuple[str, ...]) -> bool:
+        """Whether the engine estimates at most ``SHARED_TABLE_MAX_CELLS`` combinations of
+        ``columns`` (False for an engine without an estimator, or one that fails)."""
+        estimator = _DISTINCT_ESTIMATORS.get(self.source.engine)
+        if estimator is None:
+            return False
+        try:
+            estimate = estimator(self.source, columns)
+        except Exception:  # a column it cannot estimate: no shared table
+            return False
+        cells = 1
+        for column in columns:  # +1: a null is a group of its own
+            cells *= estimate[column] + 1
+        return cells <= SHARED_TABLE_MAX_CELLS
+
     def _view(self, key: tuple, build: Callable[[], Any]) -> Any:
         if key not in self._views:
             self._views[key] = build()
         return self._views[key]
 
-    def _counts(self, columns: tuple[str, ...]) -> Any:
+    def _counts(self, columns: tuple[str, ...], limit: int | None = None) -> Any:
+        """The count view over ``columns``: summed out of a finer table already fetched,
+        else one ``GROUP BY`` in the engine. With ``limit``, None when the table has more
+        combinations than that (at most ``limit + 1`` rows come back)."""
         import narwhals as nw
 
         from ._evaluate import WeightedStatistics
@@ -396,7 +413,11 @@ class SourceStatistics:
             grouped = self.source.frame.group_by(list(columns), drop_null_keys=False).agg(
                 nw.len().alias(WEIGHT)
             )
+            if limit is not None:
+                grouped = grouped.head(limit + 1)
             table = _collect(grouped)
+            if limit is not None and len(table) > limit:
+                return None
             weights = table.pop(WEIGHT).to_numpy(dtype=np.int64)
         return WeightedStatistics(table, weights, self)
 
