@@ -6,13 +6,17 @@ the engine computes the small tables where the data lives and the metrics room d
 rest (formulas, CIs by resampling the tables, group bookkeeping) with the very code that
 serves pandas. Concretely, each control gets a *view* of the data (``view_for``):
 
-- count metrics: one ``GROUP BY`` over the control's (dimension, target, prediction)
+- count metrics: a ``GROUP BY`` over the control's (dimension, target, prediction)
   columns with the row count of each combination, handed to the ordinary ``Statistics``
   as a small frame whose rows carry those counts as weights; the count tables, and
-  therefore values, groups and CIs, equal the ones built from the rows;
-- ROC AUC: one ``GROUP BY score`` with the positives and rows per distinct score, and a
-  cumulative sum over the sorted scores, all in the engine (one number comes back);
-- completeness and missing rates: null (and NaN) counts per column, in the engine;
+  therefore values, groups and CIs, equal the ones built from the rows. ``plan`` fetches
+  the tables of all controls first, as one table over the union of their columns when
+  that stays small, and each control's table is summed out of it;
+- ROC AUC: (2U, positives, negatives) counted in the engine: one ``GROUP BY score`` and
+  a running sum over the sorted scores, or an engine's own counter
+  (``register_auc_counter``; DuckDB sorts once, ``_engine_native``);
+- completeness, missing rates and the score checks: null (and NaN, and infinity) counts
+  per column, in one query;
 - metrics that are not functions of count tables (regression errors, calibration,
   duplicates, k-anonymity, l-diversity): only the columns they read are fetched (into
   pandas), in one query, so their rows stay aligned.
