@@ -34,6 +34,7 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -377,7 +378,7 @@ class SourceStatistics:
             if any(set(wanted) < set(other) for other in sets):
                 continue
             try:
-                self._view(("counts", wanted), lambda wanted=wanted: self._counts(wanted))
+                self._view(("counts", wanted), partial(self._counts, wanted))
             except Exception:  # the controls query again and report it themselves
                 return
 
