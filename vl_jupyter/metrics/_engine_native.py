@@ -33,10 +33,12 @@ from ._engines import (
 #: distinct against 0.18 s for the sort, 0.08 s at 9% distinct against 0.16 s)
 MIDRANK_MIN_DISTINCT_SHARE = 0.5
 #: distinct values are estimated on the first rows only (a full HyperLogLog scan of five
-#: text columns cost 0.24 s of CPU at 1e7 rows, the first 200,000 rows 0.04 s): an
-#: estimate decides which query runs, never a figure, and a column with more distinct
-#: values than the bound allows shows that many in the sample too
-ESTIMATE_ROWS = 200_000
+#: text columns cost 0.24 s of CPU at 1e7 rows; on 200,000 rows it still cost 40 ms at
+#: 1e6, more than the shared GROUP BY of all the rows): an estimate decides which query
+#: runs, never a figure. A uniform column with enough values to pass the bound shows
+#: enough in 50,000 rows too; a sorted one may not, and the shared query's own cap
+#: (``SHARED_TABLE_MAX_CELLS``) catches that
+ESTIMATE_ROWS = 50_000
 
 
 def _quote(name: str) -> str:
