@@ -20,6 +20,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import _mlflow_store
 import pandas as pd
 import pytest
 from _network import DETAILS, VIOLATIONS  # sets the offline variables, installs the guard
@@ -54,6 +55,9 @@ class MlflowServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
+        # the first start migrates no schema of its own: the session's template (see
+        # tests/_mlflow_store.py); a restart finds the store it left
+        _mlflow_store.seed(self.folder / "mlflow.db")
         env = {
             **os.environ,
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
@@ -95,6 +99,13 @@ class MlflowServer:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(timeout=10)
         self.proc = None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _mlflow_schema_once(tmp_path_factory) -> None:
+    """Fresh MLflow sqlite stores copy one migrated schema (tests/_mlflow_store.py).
+    Costs a folder: mlflow is imported only by the tests that use it."""
+    _mlflow_store.install(tmp_path_factory.mktemp("mlflow-schema"))
 
 
 @pytest.fixture(scope="session")
