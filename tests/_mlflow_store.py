@@ -11,15 +11,14 @@ The template holds tables only. Each store still creates its own Default experim
 (MLflow does that after the tables exist), so its artifact location is the test's own. A
 store that already has some tables is left to MLflow's migrations as before. The patch is
 applied when ``mlflow.store.db.utils`` is first imported (an import hook), so sessions that
-never touch mlflow never import it; the ``mlflow server`` the suite starts gets a copy of
-the template file before its first start.
+never touch mlflow never import it. Other processes (``mlflow server``, kernels, scripts a
+test runs) build their stores as MLflow always does.
 """
 
 from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import shutil
 import sqlite3
 import sys
 import threading
@@ -115,9 +114,3 @@ def install(where: Path) -> None:
             _patch(sys.modules[MODULE])
     elif not any(isinstance(f, _Hook) for f in sys.meta_path):
         sys.meta_path.insert(0, _Hook())
-
-
-def seed(db: Path) -> None:
-    """Put a copy of the template at ``db`` (a server's store before its first start)."""
-    if not db.exists():
-        shutil.copyfile(template(), db)

@@ -36,13 +36,3 @@ def test_a_fresh_store_gets_the_template_and_its_own_default_experiment(tmp_path
     run = client.create_run(client.create_experiment("x", artifact_location=str(tmp_path / "a")))
     client.log_metric(run.info.run_id, "m", 1.5)
     assert client.get_run(run.info.run_id).data.metrics == {"m": 1.5}
-
-
-@pytest.mark.slow
-def test_the_session_server_starts_on_the_template(mlflow_server):
-    log = (mlflow_server.folder / "server.log").read_text()
-    assert "Creating initial MLflow database tables" not in log
-    revision = "select version_num from alembic_version"
-    db = mlflow_server.folder / "mlflow.db"
-    assert _rows(db, revision) == _rows(_mlflow_store.template(), revision)
-    assert [e.name for e in mlflow.MlflowClient(mlflow_server.url).search_experiments()] != []
