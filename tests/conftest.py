@@ -149,7 +149,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
     srv = _early_server or MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
-    srv.start()  # waits for the launched process, or launches one (a -k filtered run)
+    srv.start()  # waits for the launched one, or launches (asked via getfixturevalue)
     yield srv
     srv.kill()
 
