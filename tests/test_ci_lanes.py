@@ -4,6 +4,7 @@ lane's, the main lane runs everything no side lane names, and any lane failing f
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -37,8 +38,9 @@ def test_all_lanes_pass_and_each_file_runs_in_one_lane(tmp_path):
     _suite(tmp_path, side_passes=True)
     done = _lanes(tmp_path, "side", "test_other_side.py")
     assert done.returncode == 0, done.stdout + done.stderr
-    main, rest = done.stdout.split("\n== side (run alongside) ==\n")
-    side, other = rest.split("\n== test_other_side.py (run alongside) ==\n")
+    main, side, other, times = re.split(r"\n== .* \(run alongside, \d+ s\) ==\n|\n== lanes: ",
+                                        done.stdout)  # fmt: skip
+    assert re.fullmatch(r"main lane \d+ s; side \d+ s; test_other_side.py \d+ s ==\n", times)
     # the main lane runs what no side lane names; each lane runs its own paths
     assert "1 passed" in main and "test_main.py ." in main and "side" not in main
     assert "side/test_side.py ." in side and "1 passed" in side
@@ -51,7 +53,9 @@ def test_a_failing_or_missing_side_lane_fails_the_run(tmp_path, side):
     lane = "side" if side == "failing" else "side test_renamed.py"
     done = _lanes(tmp_path, lane)
     assert done.returncode == 1
-    (main, shown) = done.stdout.split(f"\n== {lane} (run alongside) ==\n")
+    main, shown = re.split(rf"\n== {lane} \(run alongside, \d+ s\) ==\n", done.stdout)
+    shown, times = shown.split("\n== lanes: ")
+    assert re.fullmatch(rf"main lane \d+ s; {lane.split()[0]}.* \d+ s ==\n", times)
     assert "2 passed" in main  # test_main.py and test_other_side.py: in no side lane
     if side == "failing":
         assert "the side lane failed" in shown
