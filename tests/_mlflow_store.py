@@ -40,13 +40,14 @@ def template(initialize=None) -> Path:
     path = folder / "schema.db"
     with _lock:
         if not path.exists():
-            if initialize is None:  # the mlflow server fixture asks before any store exists
+            if initialize is None:  # asked for before any fresh store was made
                 import mlflow.store.db.utils  # noqa: F401 - the hook patches it
 
                 initialize = _original
             import sqlalchemy
 
             building = path.with_suffix(".building")
+            building.unlink(missing_ok=True)  # what a failed attempt left
             engine = sqlalchemy.create_engine(f"sqlite:///{building}")
             try:
                 initialize(engine)
