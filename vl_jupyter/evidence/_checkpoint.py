@@ -37,11 +37,13 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _files
-from ._jsonable import dumps_canonical, record_hash
+from ._jsonable import dumps_canonical
+from ._record import content_hash
 
 if TYPE_CHECKING:
     from ._store import EvidenceStore
@@ -63,12 +65,21 @@ class Checkpoint:
     files: int  # record files those bytes cover (what VerifyResult.checked counts)
 
 
-def _records_digest(store: EvidenceStore, names: list[str], seq: int) -> tuple[str, int]:
+def _records_digest(
+    store: EvidenceStore,
+    names: list[str],
+    seq: int,
+    stats: Mapping[str, os.stat_result] | None = None,
+) -> tuple[str, int]:
     """Digest of the names and stat() of ``records/`` up to ``seq``, and the number of
     record files among them (temp files and records beyond ``seq`` are left out: the
-    resumed verify checks those itself)."""
+    resumed verify checks those itself). ``stats``: what verify() already took of the
+    files it read (``fstat`` of the descriptor it read through, which is the ``lstat``
+    of a file opened without following links), so they are not stat-ed twice."""
     digest = hashlib.sha256()
     count = 0
+    stats = stats or {}
+    rdir = f"{store.records_dir}{os.sep}"
     for name in names:
         if name.startswith(_files.TMP_PREFIX):
             continue
@@ -77,7 +88,7 @@ def _records_digest(store: EvidenceStore, names: list[str], seq: int) -> tuple[s
             continue
         count += match is not None
         try:
-            st = os.lstat(store.records_dir / name)
+            st = stats.get(name) or os.lstat(rdir + name)
             stamp = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_mode}"
         except OSError:
             stamp = "gone"
@@ -126,8 +137,11 @@ def resume(store: EvidenceStore, names: list[str]) -> Checkpoint | None:
             return None
         if _files.entry_problem(last) is not None:
             return None
-        record = json.loads(_files.read_nofollow(store.records_dir / last["file"]))
-        if record.get("seq") != seq or record.get("hash") != head or record_hash(record) != head:
+        raw = _files.read_nofollow(store.records_dir / last["file"])
+        record = json.loads(raw)
+        if record.get("seq") != seq or record.get("hash") != head:
+            return None
+        if content_hash(raw, record) != head:
             return None
         if _records_digest(store, names, seq) != (body["records_sha256"], body["files"]):
             return None
@@ -141,6 +155,7 @@ def save(
     names: list[str],
     positions: dict[int, tuple[int, int, int]],
     start: Checkpoint | None,
+    stats: Mapping[str, os.stat_result] | None = None,
 ) -> None:
     """Record a clean verify's head (under verify's shared lock, so no writer moves).
 
@@ -151,12 +166,14 @@ def save(
     """
     cutoff = time.time_ns() - RACY_NS
     seq = start.seq if start else 0
+    stats = stats or {}
+    rdir = f"{store.records_dir}{os.sep}"
     for name in names:
         match = _files.RECORD_RE.match(name)
         if not match or int(match[1]) <= seq:
             continue
         try:
-            changed = os.lstat(store.records_dir / name).st_ctime_ns
+            changed = (stats.get(name) or os.lstat(rdir + name)).st_ctime_ns
         except OSError:
             break
         if int(match[1]) != seq + 1 or seq + 1 not in positions or changed >= cutoff:
@@ -169,7 +186,7 @@ def save(
     prefix = _index_prefix(store, end)
     if prefix is None:
         return
-    records_sha, files = _records_digest(store, names, seq)
+    records_sha, files = _records_digest(store, names, seq, stats)
     body: dict[str, Any] = {
         "schema": SCHEMA,
         "seq": seq,

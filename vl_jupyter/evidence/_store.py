@@ -29,6 +29,7 @@ from ._record import (
     SCHEMA,
     EvidenceRecord,
     VerifyResult,
+    encode_record,
     format_created,
     load_record_file,
     record_from_entry,
@@ -41,9 +42,8 @@ _LAST_APPEND: dict[str, tuple[int, ...] | None] = {}
 
 
 def _record_bytes(doc: dict[str, Any]) -> bytes:
-    """A record file's bytes: compact JSON, one line."""
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.encode("utf-8") + b"\n"
+    """A record file's bytes: the /2 layout (canonical JSON, hash last), one line."""
+    return encode_record(doc)
 
 
 def default_root() -> Path:
