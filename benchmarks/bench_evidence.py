@@ -36,7 +36,7 @@ from unittest import mock
 
 import _baseline_verify  # the pre-checkpoint verify(), frozen for the same-run comparison
 
-from vl_jupyter.evidence import EvidenceStore, _checkpoint, _files
+from vl_jupyter.evidence import EvidenceStore, _checkpoint, _files, _seek
 from vl_jupyter.evidence._files import index_entry
 from vl_jupyter.evidence._jsonable import record_hash, to_jsonable
 from vl_jupyter.evidence._record import (
@@ -169,6 +169,12 @@ def newest_old(store: EvidenceStore):
     return None
 
 
+def get_old(store: EvidenceStore, record_id: str):
+    """The old get(): a byte search of the whole index for the id."""
+    entry = _files.find_entry(store.index_path, record_id)
+    return record_from_entry(entry, store.records_dir)
+
+
 def list_naive(store: EvidenceStore) -> list:
     rows = []
     for path in sorted(store.records_dir.glob("*.json"), reverse=True):
@@ -211,8 +217,17 @@ def main(n: int = 10_000, naive: bool = True, v1: bool = False) -> None:
         row("newest record (median of 7)", t_first, t_first_old)
         t_head, _ = timed(store.head, 7)
         row("head() (median of 7)", t_head, None)
-        t_get, _ = timed(lambda: store.get(rows[n // 2][0]).data, 7)
-        row("get(id).data, middle record", t_get, None)
+        middle = rows[n // 2][0]
+        t_get, got = timed(lambda: store.get(middle).data, 7)
+        t_get_old, got_old = timed(lambda: get_old(store, middle).data, 7)
+        assert got == got_old
+        row("get(id).data, middle record (median of 7)", t_get, t_get_old)
+        unknown = middle[:-8] + "ffffffff"
+        t_miss1, _ = timed(lambda: _seek.find_entry(store.index_path, unknown), 1)
+        t_miss, _ = timed(lambda: _seek.find_entry(store.index_path, unknown), 7)
+        t_miss_old, _ = timed(lambda: _files.find_entry(store.index_path, unknown), 7)
+        row("get(unknown id), first in the process", t_miss1, t_miss_old)
+        row("get(unknown id), later (median of 7)", t_miss, t_miss_old)
 
         (store.root / ".verified.json").unlink(missing_ok=True)
         t_full, result = timed(lambda: store.verify(full=True), 1)
