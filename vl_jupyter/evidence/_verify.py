@@ -48,6 +48,10 @@ from ._record import (
 if TYPE_CHECKING:
     from ._store import EvidenceStore
 
+#: ``dumps_canonical`` without building an encoder per call (once per record here)
+_canonical = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 _READ_FLAGS = os.O_RDONLY | os.O_CLOEXEC | _files._NOFOLLOW
 #: Bytes of the index read at a time.
 _BLOCK = 1 << 20
@@ -115,7 +119,8 @@ def _walk(
     """Check every record after ``start`` (a checkpoint, or None for the whole chain).
 
     One forward pass over the index, merged by seq with the record files: each index
-    line is parsed once (a block of lines per ``json.loads``), and a /2 record file whose
+    line is parsed once (not twice, as the old offsets-then-reread walk did), and a /2
+    record file whose
     bytes are exactly what its index line says (:func:`_matches`) is checked by one sha256
     of its bytes; anything else goes through the full per-file checks (:func:`_check_file`)
     that name the damage. Findings come out in the order of the old two-pass walk: file
@@ -270,7 +275,7 @@ def _matches(raw: bytes, entry: dict[str, Any], seq: int) -> str | None:
     ).encode()
     try:
         tail = b'"summary":%s,"hash":"%s"}\n' % (
-            dumps_canonical(entry["summary"]),
+            _canonical(entry["summary"]).encode(),
             entry["hash"].encode(),
         )
     except ValueError:  # a summary JSON cannot hold (NaN): not a file append wrote
