@@ -254,3 +254,18 @@ def test_the_bundle_verifier_hashes_both_formats_as_the_store_does(store) -> Non
         changed = json.loads(flipped)
         assert _standalone.content_hash(flipped, changed) == content_hash(flipped, changed)
         assert content_hash(flipped, changed) != rec.hash
+
+
+def test_a_signed_v2_record_with_an_edited_signer_is_edited(
+    evidence_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("VL_CONFIG_DIR", str(tmp_path / "config"))
+    signing.init_key("Ana Ruiz <ana@example.eu>")
+    store = EvidenceStore(evidence_dir)
+    append_v2(store, 3, 0)
+    rec = recs(store)[1]
+    flip(rec.path, b'"name":"Ana Ruiz', b'"name":"Ana Ruis')  # the signer, not the data
+    problems = both_paths(store, monkeypatch)
+    assert [(p["code"], p["seq"]) for p in problems] == [("edited", 2)]
+    offline = signing.verify_offline(str(store.root))
+    assert "edited" in {p["code"] for p in offline["problems"]}
