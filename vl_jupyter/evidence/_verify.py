@@ -1,5 +1,11 @@
 """``verify()``: re-derive every hash, walk the chain, and hold the index against the files.
 
+A ``vl_jupyter.evidence/2`` record whose file is, byte for byte, what its index line says
+is checked by one sha256 over its bytes (``_matches``); every other file -- /1 records,
+and anything damaged -- by a full parse (``_check_file``), which names the damage. Both
+paths report the same findings (tests/test_evidence_format.py runs each tampering both
+ways); docs/evidence.md says why the fast path is sound.
+
 Problem codes (each message names the record id, its seq and its file):
 
 - ``edited``: a record's content no longer matches its own hash.
