@@ -37,7 +37,6 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,16 +68,17 @@ def _records_digest(
     store: EvidenceStore,
     names: list[str],
     seq: int,
-    stats: Mapping[str, os.stat_result] | None = None,
+    stats: dict[str, os.stat_result] | None = None,
 ) -> tuple[str, int]:
     """Digest of the names and stat() of ``records/`` up to ``seq``, and the number of
     record files among them (temp files and records beyond ``seq`` are left out: the
     resumed verify checks those itself). ``stats``: what verify() already took of the
     files it read (``fstat`` of the descriptor it read through, which is the ``lstat``
-    of a file opened without following links), so they are not stat-ed twice."""
+    of a file opened without following links), so they are not stat-ed twice; what is
+    stat-ed here is added to it for the same reason (resume, then save)."""
     digest = hashlib.sha256()
     count = 0
-    stats = stats or {}
+    stats = {} if stats is None else stats
     rdir = f"{store.records_dir}{os.sep}"
     for name in names:
         if name.startswith(_files.TMP_PREFIX):
@@ -88,7 +88,9 @@ def _records_digest(
             continue
         count += match is not None
         try:
-            st = stats.get(name) or os.lstat(rdir + name)
+            st = stats.get(name)
+            if st is None:
+                st = stats[name] = os.lstat(rdir + name)
             stamp = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_mode}"
         except OSError:
             stamp = "gone"
@@ -119,8 +121,12 @@ def _index_prefix(store: EvidenceStore, size: int) -> tuple[str, bytes] | None:
     return digest.hexdigest(), tail[tail.rfind(b"\n", 0, len(tail) - 1) + 1 :]
 
 
-def resume(store: EvidenceStore, names: list[str]) -> Checkpoint | None:
-    """The checkpoint to verify on from, if it still matches the store (see module doc)."""
+def resume(
+    store: EvidenceStore, names: list[str], stats: dict[str, os.stat_result] | None = None
+) -> Checkpoint | None:
+    """The checkpoint to verify on from, if it still matches the store (see module doc).
+
+    ``stats`` receives the ``lstat`` of each file of ``records/`` it looked at."""
     try:
         doc = json.loads(_files.read_nofollow(store.root / NAME))
         body = {k: doc[k] for k in _FIELDS}
@@ -143,7 +149,8 @@ def resume(store: EvidenceStore, names: list[str]) -> Checkpoint | None:
             return None
         if content_hash(raw, record) != head:
             return None
-        if _records_digest(store, names, seq) != (body["records_sha256"], body["files"]):
+        digest = _records_digest(store, names, seq, stats)
+        if digest != (body["records_sha256"], body["files"]):
             return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -155,7 +162,7 @@ def save(
     names: list[str],
     positions: dict[int, tuple[int, int, int]],
     start: Checkpoint | None,
-    stats: Mapping[str, os.stat_result] | None = None,
+    stats: dict[str, os.stat_result] | None = None,
 ) -> None:
     """Record a clean verify's head (under verify's shared lock, so no writer moves).
 
@@ -166,7 +173,7 @@ def save(
     """
     cutoff = time.time_ns() - RACY_NS
     seq = start.seq if start else 0
-    stats = stats or {}
+    stats = {} if stats is None else stats
     rdir = f"{store.records_dir}{os.sep}"
     for name in names:
         match = _files.RECORD_RE.match(name)

@@ -112,16 +112,21 @@ def verify_store(store: EvidenceStore, *, full: bool = False) -> VerifyResult:
             names = []
         else:
             names = sorted(os.listdir(store.records_dir)) if store.records_dir.is_dir() else []
-        start = None if full or outside else _checkpoint.resume(store, names)
-        head, checked, positions, stats = _walk(store, names, out, start)
+        stats: dict[str, os.stat_result] = {}  # one stat per file, shared by every step
+        start = None if full or outside else _checkpoint.resume(store, names, stats)
+        head, checked, positions = _walk(store, names, out, start, stats)
         if not out.problems and head is not None and outside is None:
             _checkpoint.save(store, names, positions, start, stats)
     return VerifyResult(not out.problems, checked, out.problems, out.notes, head)
 
 
 def _walk(
-    store: EvidenceStore, names: list[str], out: _Findings, start: Any
-) -> tuple[tuple[int, str] | None, int, dict[int, tuple[int, int, int]], dict[str, os.stat_result]]:
+    store: EvidenceStore,
+    names: list[str],
+    out: _Findings,
+    start: Any,
+    stats: dict[str, os.stat_result],
+) -> tuple[tuple[int, str] | None, int, dict[int, tuple[int, int, int]]]:
     """Check every record after ``start`` (a checkpoint, or None for the whole chain).
 
     One forward pass over the index, merged by seq with the record files: each index
@@ -132,9 +137,9 @@ def _walk(
     that name the damage. Findings come out in the order of the old two-pass walk: file
     names, then index lines, then records by seq.
 
-    Returns the index head ``(seq, hash)``, how many record files the result covers,
-    ``{seq: (offset, length, line number)}`` of the index lines read, and the ``stat`` of
-    each record file read (for the checkpoint).
+    Returns the index head ``(seq, hash)``, how many record files the result covers, and
+    ``{seq: (offset, length, line number)}`` of the index lines read; puts the ``fstat``
+    of each record file read in ``stats`` (for the checkpoint).
     """
     base_seq = start.seq if start else 0
     files: dict[int, str] = {}  # seq (from the file name) -> file name, beyond the start
@@ -159,7 +164,6 @@ def _walk(
     # (slot in walk.problems, seq, name, doc, label, linked): decided once the whole index
     # is read, since only then is it known whether it is the one benign unindexed tail
     deferred: list[tuple[int, int, str, dict[str, Any], str, bool]] = []
-    stats: dict[str, os.stat_result] = {}
     rdir = f"{store.records_dir}{os.sep}"
     seq = base_seq
     while nxt is not None or seq < max_file:
@@ -222,7 +226,7 @@ def _walk(
         head = (last["seq"], last["hash"])
     else:
         head = (start.seq, start.hash) if start else None
-    return head, checked, positions, stats
+    return head, checked, positions
 
 
 def _broken(out: _Findings, label: str, rid: str, seq: int, rel: str | None) -> None:
