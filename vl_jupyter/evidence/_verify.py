@@ -39,7 +39,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import _files, _lock
+from . import _checkpoint, _files, _lock
 from ._jsonable import dumps_canonical
 from ._record import (
     GENESIS,
@@ -102,8 +102,6 @@ def verify_store(store: EvidenceStore, *, full: bool = False) -> VerifyResult:
     being re-hashed; a checkpoint that no longer matches the store is ignored and the whole
     store is verified.
     """
-    from . import _checkpoint
-
     out = _Findings()
     with _lock.shared(store.lock_path):
         outside = _files.records_dir_problem(store.records_dir)
@@ -112,7 +110,7 @@ def verify_store(store: EvidenceStore, *, full: bool = False) -> VerifyResult:
             names = []
         else:
             names = sorted(os.listdir(store.records_dir)) if store.records_dir.is_dir() else []
-        stats: dict[str, os.stat_result] = {}  # one stat per file, shared by every step
+        stats: dict[str, str] = {}  # one stat per file, shared by every step
         start = None if full or outside else _checkpoint.resume(store, names, stats)
         head, checked, positions = _walk(store, names, out, start, stats)
         if not out.problems and head is not None and outside is None:
@@ -125,7 +123,7 @@ def _walk(
     names: list[str],
     out: _Findings,
     start: Any,
-    stats: dict[str, os.stat_result],
+    stats: dict[str, str],
 ) -> tuple[tuple[int, str] | None, int, dict[int, tuple[int, int, int]]]:
     """Check every record after ``start`` (a checkpoint, or None for the whole chain).
 
@@ -235,9 +233,9 @@ def _broken(out: _Findings, label: str, rid: str, seq: int, rel: str | None) -> 
     out.problem("broken_link", msg, rid, seq, rel)
 
 
-def _read(path: str, name: str, stats: dict[str, os.stat_result]) -> bytes | None:
+def _read(path: str, name: str, stats: dict[str, str]) -> bytes | None:
     """A record file's bytes, or None when it cannot be read (a symlink is refused, never
-    followed): :func:`_check_file` then says why. Puts its ``fstat`` in ``stats``."""
+    followed): :func:`_check_file` then says why. Puts its ``fstat`` stamp in ``stats``."""
     try:
         fd = os.open(path, _READ_FLAGS)
     except OSError:
@@ -254,7 +252,7 @@ def _read(path: str, name: str, stats: dict[str, os.stat_result]) -> bytes | Non
         return None
     finally:
         os.close(fd)
-    stats[name] = st
+    stats[name] = _checkpoint.stamp_of(st)
     return raw
 
 
