@@ -118,10 +118,21 @@ def test_children_are_sampled(evidence_dir):
 
 
 def test_no_thread_is_left_behind(evidence_dir):
-    before = set(threading.enumerate())
-    with monitor("t", evidence_dir=evidence_dir, interval=0.01):
+    """Blocks start no thread each: one parked sampler thread (and the evidence fsync
+    flusher) serve every block of the process, and nothing is left armed after one."""
+    from vl_jupyter.telemetry import _sampler
+
+    with monitor("first", evidence_dir=evidence_dir, interval=0.01):
         time.sleep(0.05)
+    before = set(threading.enumerate())
+    worker = _sampler.worker_thread()
+    assert worker is not None and worker.is_alive() and worker in before
+    for i in range(5):
+        with monitor(f"t{i}", evidence_dir=evidence_dir, interval=0.01) as m:
+            time.sleep(0.05)
+        assert m.result["sampling"]["samples"] >= 2 and m.result["sampling"]["error"] is None
     assert set(threading.enumerate()) == before
+    assert _sampler.worker_thread() is worker and _sampler._WORKER.armed == []
 
 
 def test_decorator_records_every_call(evidence_dir):
@@ -243,16 +254,32 @@ def test_cheap_counter_reads_are_psutils_figures():
     assert _counters.process() is _counters.process()  # one handle per process
 
 
-def test_sampler_takes_its_first_sample_before_the_thread_and_joins_it():
-    from vl_jupyter.telemetry._sampler import Sampler
+def test_sampler_takes_its_first_and_last_samples_itself_and_disarms():
+    from vl_jupyter.telemetry import _sampler
 
-    sampler = Sampler(1.0, gpu=False)
+    sampler = _sampler.Sampler(1.0, gpu=False)
     sampler.start()
     assert sampler.samples == 1 and sampler.system_total > 0 and sampler.own_peak > 0
-    assert sampler._thread.is_alive()
-    sampler.stop()
-    assert not sampler._thread.is_alive()
+    assert sampler.armed and sampler in _sampler._WORKER.armed
+    assert _sampler.worker_thread().is_alive()
+    sampler.stop()  # well inside the 1 s interval: the thread never sampled it
+    assert not sampler.armed and sampler not in _sampler._WORKER.armed
     assert sampler.samples == 2 and sampler.error is None and sampler.cpu_s > 0
+    before = sampler.samples
+    time.sleep(0.05)
+    sampler.tick()  # a late turn of the thread after stop() samples nothing
+    assert sampler.samples == before
+
+
+def test_sampler_thread_samples_nested_blocks_separately(evidence_dir):
+    code = "import time; time.sleep(1.5)"
+    with monitor("outer", evidence_dir=evidence_dir, interval=0.05) as outer:
+        time.sleep(0.2)
+        with monitor("inner", evidence_dir=evidence_dir, interval=0.02) as inner:
+            subprocess.run([sys.executable, "-c", code], check=True)
+    assert inner.result["children_seen"] >= 1 and outer.result["children_seen"] >= 1
+    # each block sampled at its own interval while the child lived (about 1.5 s)
+    assert inner.result["sampling"]["samples"] > outer.result["sampling"]["samples"] > 5
 
 
 def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
@@ -265,7 +292,8 @@ def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
     sampler = _sampler.Sampler(gpu=False)
     sampler.start()
     sampler.stop()
-    assert sampler.error == "RuntimeError: no /proc" and sampler._thread.ident is None
+    assert sampler.error == "RuntimeError: no /proc" and not sampler.armed
+    assert sampler not in _sampler._WORKER.armed
 
 
 def test_a_missing_nvml_package_is_remembered_for_the_process(monkeypatch):

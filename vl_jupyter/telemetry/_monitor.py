@@ -157,9 +157,13 @@ class _Run:
         self.owns_run = evidence.current_session() is None
         self.session = self.stack.enter_context(evidence.session())
         self.run_folder: Path | None = None
+        self.index_offset: int | None = None
         try:
             store = evidence.EvidenceStore(owner.evidence_dir)
             self.run_folder = evidence.open_run(store, self.session)
+            # where the run's records start in the index: the run writers read from here
+            # instead of scanning the whole store (O(store) per monitored cell)
+            self.index_offset = _index_size(store) if self.owns_run else None
         except (EvidenceError, OSError) as err:  # the block runs even if the folder cannot
             warnings.warn(f"run folder not created: {err}", VLWarning, stacklevel=4)
         self.inputs = _artifacts.fingerprints(owner.inputs)
@@ -231,9 +235,9 @@ class _Run:
                 trace = trace_document(data, record.id, self.session, source)
                 trace["code_context"].update(code_context)
                 trace["artifacts"] = data["artifacts"]
-                result.trace_path = store.write_json(filename, trace)
-                store.write_json(f"runs/{self.session}/{filename}", trace)
-                store.write_json("trace_latest.json", trace)  # the SDK tutorials read it
+                # trace_latest.json: the SDK tutorials read it
+                copies = (f"runs/{self.session}/{filename}", "trace_latest.json")
+                result.trace_path = store.write_json(filename, trace, copies=copies)
             result.evidence_id = record.id
             self._close(store, data, record.id)
         except (EvidenceError, OSError, TypeError) as err:  # measuring must not break the cell
@@ -257,8 +261,17 @@ class _Run:
             "results": store.read_json(f"runs/{self.session}/results.json", default=[]),
             "inputs": data["artifacts"]["inputs"],
             "outputs": data["artifacts"]["outputs"],
+            "index_offset": self.index_offset,
         }
         evidence.close_run(folder, context)
+
+
+def _index_size(store: evidence.EvidenceStore) -> int:
+    """The index's size in bytes (0 before the first record)."""
+    try:
+        return store.index_path.stat().st_size
+    except OSError:
+        return 0
 
 
 def show(result: Telemetry) -> None:
