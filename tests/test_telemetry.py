@@ -282,6 +282,29 @@ def test_sampler_thread_samples_nested_blocks_separately(evidence_dir):
     assert inner.result["sampling"]["samples"] > outer.result["sampling"]["samples"] > 5
 
 
+def test_a_block_forked_mid_way_also_ends_in_the_child(evidence_dir):
+    """A child forked inside a block (no sampler thread there) finishes the block
+    without waiting on the parent's thread, and the parent's block is unaffected."""
+    pid = -1
+    try:
+        with monitor("forked", evidence_dir=evidence_dir, interval=0.01) as m:
+            time.sleep(0.05)
+            pid = os.fork()
+    finally:
+        if pid == 0:  # the child: report whether its block ended with a result
+            os._exit(0 if m.result is not None and m.result.evidence_id else 3)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            pytest.fail("the forked child hung ending its block")
+        time.sleep(0.01)
+    assert os.WIFEXITED(done[1]) and os.WEXITSTATUS(done[1]) == 0
+    assert m.result.evidence_id and m.result["sampling"]["error"] is None
+    names = [r.data["name"] for r in evidence.records("telemetry", root=evidence_dir)]
+    assert names == ["forked", "forked"]  # one record from each process
+
+
 def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
     from vl_jupyter.telemetry import _sampler
 

@@ -63,6 +63,9 @@ class _Worker:
         with self.lock:
             if sampler in self.armed:
                 self.armed.remove(sampler)
+        if sampler.pid != os.getpid():  # forked mid-block: no thread here, and the
+            sampler.armed = False  # parent's thread may have held ``busy`` at the fork
+            return
         with sampler.busy:  # a sample the thread is taking of it right now ends first
             sampler.armed = False
 
@@ -118,6 +121,7 @@ class Sampler:
         self.armed = False  # sampled by the thread (between start() and stop())
         self.next_at = 0.0  # when the thread should sample next (monotonic)
         self.busy = threading.Lock()  # held while a sample of this sampler is taken
+        self.pid = os.getpid()
         self._opened = False  # the GPU probe has been opened (it is, or is known missing)
         self._thread_cpu_s = 0.0
         self._children: dict[int, psutil.Process] = {}
