@@ -64,9 +64,11 @@ class Durability:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._syncing = threading.Lock()  # held while a batch is being fsynced
-        # insertion-ordered sets: files before the folders that name them, index last
+        # insertion-ordered sets, synced in this order: files, the folders naming them,
+        # then the index (so a synced index line never names a record not yet synced)
         self._files: dict[str, None] = {}
         self._dirs: dict[str, None] = {}
+        self._last: dict[str, None] = {}
         self._due = 0.0
         self._thread: threading.Thread | None = None
         self._closed = False
@@ -122,10 +124,11 @@ class Durability:
         """Whether the caller may queue its fsyncs instead of running them."""
         return self.mode == "deferred" and not self._closed
 
-    def file(self, path: Path | str, fd: int | None = None) -> None:
-        """Make the data of ``path`` (open as ``fd``, if given) durable, now or soon."""
+    def file(self, path: Path | str, fd: int | None = None, *, last: bool = False) -> None:
+        """Make the data of ``path`` (open as ``fd``, if given) durable, now or soon;
+        ``last``: after every other queued path (the index)."""
         if self.deferred():
-            self._queue(str(path), directory=False)
+            self._queue(str(path), self._last if last else self._files)
         elif fd is not None:
             os.fsync(fd)
         else:
@@ -134,7 +137,7 @@ class Durability:
     def directory(self, path: Path | str) -> None:
         """Make the names created in folder ``path`` durable, now or soon."""
         if self.deferred():
-            self._queue(str(path), directory=True)
+            self._queue(str(path), self._dirs)
             return
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
@@ -147,10 +150,10 @@ class Durability:
         finally:
             os.close(fd)
 
-    def _queue(self, path: str, directory: bool) -> None:
+    def _queue(self, path: str, into: dict[str, None]) -> None:
         with self._lock:
-            idle = not (self._files or self._dirs)
-            (self._dirs if directory else self._files)[path] = None
+            idle = not (self._files or self._dirs or self._last)
+            into[path] = None
             if idle:
                 self._due = time.monotonic() + self._delay
                 if self._thread is None:
@@ -167,12 +170,12 @@ class Durability:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._syncing = threading.Lock()
-        self._files, self._dirs, self._thread = {}, {}, None
+        self._files, self._dirs, self._last, self._thread = {}, {}, {}, None
 
     # -- draining ----------------------------------------------------------------------
     def pending(self) -> int:
         with self._lock:
-            return len(self._files) + len(self._dirs)
+            return len(self._files) + len(self._dirs) + len(self._last)
 
     def flush(self) -> int:
         """fsync everything queued so far, in this thread; returns how many paths.
@@ -183,27 +186,25 @@ class Durability:
             batch = self._take()
             return self._sync(batch)
 
-    def _take(self) -> tuple[list[str], list[str]]:
+    def _take(self) -> list[tuple[str, bool]]:
         with self._lock:
-            files, dirs = list(self._files), list(self._dirs)
-            self._files, self._dirs = {}, {}
-            return files, dirs
+            batch = [(f, False) for f in self._files] + [(d, True) for d in self._dirs]
+            batch += [(f, False) for f in self._last]
+            self._files, self._dirs, self._last = {}, {}, {}
+            return batch
 
     def _run(self) -> None:
         while True:
             with self._lock:
-                while not (self._files or self._dirs):
+                while not (self._files or self._dirs or self._last):
                     self._wake.wait()
                 while (left := self._due - time.monotonic()) > 0:
                     self._wake.wait(left)
             self.flush()
 
-    def _sync(self, batch: tuple[list[str], list[str]]) -> int:
-        files, dirs = batch
+    def _sync(self, batch: list[tuple[str, bool]]) -> int:
         done = 0
-        # record files and side files first, then the folders naming them; the index is
-        # queued as a file after its record, so it follows that record's data
-        for path, directory in [(f, False) for f in files] + [(d, True) for d in dirs]:
+        for path, directory in batch:
             try:
                 _fsync_path(path, directory)
                 done += 1

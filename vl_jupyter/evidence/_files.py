@@ -267,7 +267,7 @@ def append_line(path: Path, entry: dict[str, Any]) -> None:
     finally:
         os.close(fd)
     if deferred:
-        policy.file(path)
+        policy.file(path, last=True)  # after the records and folders it names
 
 
 def read_index(path: Path, skipped: list[str] | None = None) -> list[dict[str, Any]]:
