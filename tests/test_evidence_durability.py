@@ -102,6 +102,9 @@ def test_head_and_verify_drain_the_queue_first(evidence_dir, policy):
     assert store.verify().ok and policy.pending() == 0
     store.append("enforce", {"x": 3})
     assert evidence.flush() == 3
+    store.append("enforce", {"x": 4})
+    assert evidence.configure_durability("sync") == {"mode": "sync", "delay_s": 0.0}
+    assert policy.pending() == 0  # switching to sync first drained what was queued
 
 
 def test_side_files_are_swapped_in_atomically_and_queued(evidence_dir, policy, fsyncs):
