@@ -305,6 +305,40 @@ def test_a_block_forked_mid_way_also_ends_in_the_child(evidence_dir):
     assert names == ["forked", "forked"]  # one record from each process
 
 
+def test_own_rss_is_sampled_only_where_the_high_water_mark_does_not_work(evidence_dir, monkeypatch):
+    from vl_jupyter.telemetry import _counters, _sampler
+
+    made = []
+    real = _sampler.Sampler
+
+    def spy(*a, **k):
+        made.append(real(*a, **k))
+        return made[-1]
+
+    monkeypatch.setattr(_monitor_module(), "Sampler", spy)
+    with monitor("warm", evidence_dir=evidence_dir):
+        pass
+    with monitor("kernel-mark", evidence_dir=evidence_dir) as m:
+        pass
+    assert m.result["peak_rss_method"] == "vmhwm" and made[-1].own_peak == 0
+    monkeypatch.setattr(_counters, "reset_hwm", lambda: False)
+    monkeypatch.setattr(_counters, "_hwm_ok", False)  # a machine where it never works
+    with monitor("sampled", evidence_dir=evidence_dir) as m:
+        pass
+    assert m.result["peak_rss_method"] == "sampled" and made[-1].own_peak > 0
+    assert m.result["peak_rss_bytes"] >= made[-1].own_peak
+
+
+def test_system_memory_is_memtotal_minus_memavailable_as_psutil_reports_it():
+    import psutil
+
+    from vl_jupyter.telemetry import _counters
+
+    used, total = _counters.read_meminfo()
+    vm = psutil.virtual_memory()
+    assert total == vm.total and abs(used - vm.used) < 64 * 2**20  # memory moves meanwhile
+
+
 def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
     from vl_jupyter.telemetry import _sampler
 
@@ -329,3 +363,9 @@ def test_a_missing_nvml_package_is_remembered_for_the_process(monkeypatch):
     assert _nvml._load() == (None, _nvml._unavailable)  # not retried
     _nvml.use_backend(None)  # forgets it (tests, or a deliberate re-check)
     assert _nvml._unavailable is None
+
+
+def _monitor_module():
+    import sys as _sys
+
+    return _sys.modules["vl_jupyter.telemetry._monitor"]

@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeVar
 from .. import evidence
 from ..environment import origin as record_origin
 from ..errors import EvidenceError, TelemetryError, VLWarning
-from . import _artifacts, _code, _context, _energy, _settings
+from . import _artifacts, _code, _context, _counters, _energy, _settings
 from ._counters import Counters
 from ._record import build_data, trace_document
 from ._result import Telemetry
@@ -167,7 +167,11 @@ class _Run:
         except (EvidenceError, OSError) as err:  # the block runs even if the folder cannot
             warnings.warn(f"run folder not created: {err}", VLWarning, stacklevel=4)
         self.inputs = _artifacts.fingerprints(owner.inputs)
-        self.sampler = Sampler(owner.interval, gpu=owner.gpu) if owner.sample else None
+        # with the kernel's high-water mark the sampler need not sample our own RSS
+        own_rss = not _counters.hwm_works()
+        self.sampler = (
+            Sampler(owner.interval, gpu=owner.gpu, own_rss=own_rss) if owner.sample else None
+        )
         if self.sampler is not None:
             self.sampler.start()
         self.counters = Counters()

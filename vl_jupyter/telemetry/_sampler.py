@@ -31,7 +31,7 @@ from typing import Any
 import psutil
 
 from ..errors import TelemetryError
-from ._counters import process, read_proc
+from ._counters import process, read_meminfo, read_proc
 from ._nvml import GpuProbe
 
 CHILD_REFRESH_S = 1.0
@@ -104,10 +104,13 @@ def worker_thread() -> threading.Thread | None:
 class Sampler:
     """Sample children, GPUs and system memory in the background until stopped."""
 
-    def __init__(self, interval: float = 0.1, *, gpu: bool = True) -> None:
+    def __init__(self, interval: float = 0.1, *, gpu: bool = True, own_rss: bool = True) -> None:
+        """``own_rss=False``: do not sample this process's RSS (the kernel's high-water
+        mark gives the exact peak; ``own_peak`` then stays 0)."""
         if not interval > 0:
             raise TelemetryError(f"sampling interval must be positive, got {interval!r}")
         self.interval = float(interval)
+        self.own_rss = own_rss
         self.probe = GpuProbe() if gpu else None
         self.samples = 0
         self.own_peak = 0
@@ -248,7 +251,8 @@ class Sampler:
         if time.monotonic() - self._refreshed >= CHILD_REFRESH_S:
             self._refresh()
         self.samples += 1
-        self.own_peak = max(self.own_peak, process().memory_info().rss)
+        if self.own_rss:
+            self.own_peak = max(self.own_peak, process().memory_info().rss)
         total = 0
         for pid, child in list(self._children.items()):
             try:
@@ -259,9 +263,12 @@ class Sampler:
                 self._children.pop(pid, None)
                 self._last_cpu.pop(pid, None)
         self.children_peak = max(self.children_peak, total)
-        vm = psutil.virtual_memory()
-        self.system_used_peak = max(self.system_used_peak, vm.used)
-        self.system_total = vm.total
+        mem = read_meminfo()  # one os.read; psutil parses every line into a dict
+        if mem is None:
+            vm = psutil.virtual_memory()
+            mem = vm.used, vm.total
+        self.system_used_peak = max(self.system_used_peak, mem[0])
+        self.system_total = mem[1]
         if self.probe is not None and self.probe.nvml is not None:
             self.probe.sample()
 
