@@ -67,24 +67,23 @@ def run(shell: InteractiveShell, cell: str) -> tuple[float, float]:
 
 
 def overhead_ms(shell: InteractiveShell, cell: str, reps: int) -> tuple[float, float, float]:
-    """``cell`` minus a plain ``pass`` cell, interleaved, in ms: the wall-time median, the
-    wall-time 25th percentile (what a less loaded machine approaches) and the median of
-    the main thread's CPU time (which background load disturbs far less than wall time).
-    """
-    plain, magic = [], []
+    """``cell`` minus a plain ``pass`` cell run just before it, pair by pair, in ms: the
+    median of the paired wall-time differences, their 25th percentile (what a less loaded
+    machine approaches) and the median of the paired main-thread CPU differences (which
+    background load disturbs far less than wall time)."""
     for _ in range(3):
         run(shell, cell)
+    wall, cpu = [], []
     for _ in range(reps):
-        plain.append(run(shell, "pass"))
-        magic.append(run(shell, cell))
-
-    def diff(stat, k: int) -> float:
-        return (stat([m[k] for m in magic]) - stat([p[k] for p in plain])) * 1000
-
-    def p25(xs: list[float]) -> float:
-        return statistics.quantiles(xs, n=4)[0]
-
-    return diff(statistics.median, 0), diff(p25, 0), diff(statistics.median, 1)
+        plain = run(shell, "pass")
+        magic = run(shell, cell)
+        wall.append(magic[0] - plain[0])
+        cpu.append(magic[1] - plain[1])
+    return (
+        statistics.median(wall) * 1000,
+        statistics.quantiles(wall, n=4)[0] * 1000,
+        statistics.median(cpu) * 1000,
+    )
 
 
 def configure_store(root: Path, mode: str, writers: bool) -> None:
@@ -154,25 +153,21 @@ def bench_codecarbon(reps: int) -> dict[str, Any] | None:
     t0 = time.perf_counter()
     tracked()
     first = time.perf_counter() - t0
-    plain, empty = [], []
+    wall, cpu = [], []
     for _ in range(reps):
-        for out_list, fn in ((plain, lambda: exec("pass", {})), (empty, tracked)):
+        took = []
+        for fn in (lambda: exec("pass", {}), tracked):
             t0, c0 = time.perf_counter(), time.thread_time()
             fn()
-            out_list.append((time.perf_counter() - t0, time.thread_time() - c0))
-
-    def diff(stat, k: int) -> float:
-        return (stat([m[k] for m in empty]) - stat([p[k] for p in plain])) * 1000
-
-    def p25(xs: list[float]) -> float:
-        return statistics.quantiles(xs, n=4)[0]
-
+            took.append((time.perf_counter() - t0, time.thread_time() - c0))
+        wall.append(took[1][0] - took[0][0])
+        cpu.append(took[1][1] - took[0][1])
     return {
         "first_tracker_s": first,
         "empty_overhead_ms": (
-            diff(statistics.median, 0),
-            diff(p25, 0),
-            diff(statistics.median, 1),
+            statistics.median(wall) * 1000,
+            statistics.quantiles(wall, n=4)[0] * 1000,
+            statistics.median(cpu) * 1000,
         ),
     }
 
@@ -267,7 +262,10 @@ def main() -> None:
         f"cpu: {os.cpu_count()} logical cores; load average {load[0]:.2f} at start, "
         f"{os.getloadavg()[0]:.2f} at end; {args.reps} empty cells per variant"
     )
-    print("empty cell overhead in ms: wall median / wall 25th percentile / main-thread CPU")
+    print(
+        "empty cell overhead in ms, paired with a plain cell: wall median / wall 25th "
+        "percentile / main-thread CPU median"
+    )
     print("  %%time: {:.2f} / {:.2f} / {:.2f}".format(*vl["time_magic"]))
     for key, value in vl.items():
         if key == "time_magic" or key.endswith("_fsyncs_per_cell"):
