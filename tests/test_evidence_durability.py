@@ -123,6 +123,38 @@ def test_side_files_are_swapped_in_atomically_and_queued(evidence_dir, policy, f
     assert str(first) in [path for _, path in fsyncs]
 
 
+def test_a_folder_where_a_side_file_goes_is_an_error_and_stays_put(evidence_dir, policy):
+    policy.configure("deferred", delay=60)
+    store = EvidenceStore(evidence_dir)
+    store.write_json("keep.json", {})
+    (evidence_dir / "trace_x.json").mkdir()
+    (evidence_dir / "trace_x.json" / "inside").write_text("mine")
+    with pytest.raises(EvidenceError, match=r"cannot write trace_x.json under .*directory"):
+        store.write_json("trace_x.json", {"v": 1})
+    assert (evidence_dir / "trace_x.json" / "inside").read_text() == "mine"
+    assert not [n for n in os.listdir(evidence_dir) if n.startswith(_files.TMP_PREFIX)]
+
+
+def test_a_failing_background_fsync_is_a_warning_naming_the_file(evidence_dir, policy, monkeypatch):
+    policy.configure("deferred", delay=60)
+    store = EvidenceStore(evidence_dir)
+    rec = store.append("enforce", {"x": 1})
+
+    def broken(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fsync", broken)
+    with pytest.warns(VLWarning) as caught:
+        policy.flush()
+    # one per file; a folder failing is not warned (folders cannot be synced everywhere)
+    assert sorted(str(w.message) for w in caught) == [
+        f"evidence may not survive a power cut: fsync of {path} failed: "
+        "[Errno 5] Input/output error"
+        for path in sorted([str(store.index_path), str(rec.path)])
+    ]
+    assert len(policy.errors) >= 2
+
+
 def test_a_side_file_path_through_a_symlink_out_of_the_store_is_refused(evidence_dir, tmp_path):
     store = EvidenceStore(evidence_dir)
     store.write_json("runs/r1/ok.json", {})

@@ -211,8 +211,10 @@ class Durability:
             except FileNotFoundError:
                 continue  # replaced or removed since (a side file rewritten, a temp file)
             except OSError as exc:
+                if directory:  # folders cannot be opened or fsynced everywhere (Windows)
+                    continue
                 why = f"evidence may not survive a power cut: fsync of {path} failed: {exc}"
-                self.errors.append(why)
+                self.errors = [*self.errors[-99:], why]  # the newest 100
                 warnings.warn(why, VLWarning, stacklevel=2)
         self.synced += done
         return done

@@ -189,7 +189,11 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
     """``os.replace(tmp, path)``, atomically for readers, without ext4's rename-over
     writeback: exchange the two names, then delete the old file (now named ``tmp``)."""
     fn = _renameat2()
-    if fn is not None:
+    try:  # only a plain file is exchanged: a folder in the way fails in os.replace, as before
+        exchange = fn is not None and stat.S_ISREG(os.lstat(path).st_mode)
+    except OSError:  # nothing there yet: a plain rename
+        exchange = False
+    if exchange:
         import ctypes
 
         at_fdcwd, rename_exchange = -100, 2
@@ -198,7 +202,7 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
             return
         if ctypes.get_errno() in (22, 38, 95):  # EINVAL/ENOSYS/EOPNOTSUPP: not here
             _EXCHANGE[0] = None
-        # ENOENT: nothing to exchange with (a new file); other errors: let replace say
+        # ENOENT: removed meanwhile; other errors: let os.replace say what they are
     os.replace(tmp, path)
 
 
