@@ -369,3 +369,16 @@ def _monitor_module():
     import sys as _sys
 
     return _sys.modules["vl_jupyter.telemetry._monitor"]
+
+
+def test_a_cell_that_changes_directory_records_where_its_run_folder_is(tmp_path, monkeypatch):
+    monkeypatch.delenv("VL_EVIDENCE_DIR", raising=False)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    with monitor("moves") as m:
+        os.chdir(tmp_path / "b")
+    store = tmp_path / "a" / ".venturalitica"
+    assert (store / "runs" / m.result.session / "trace_moves.json").is_file()
+    assert [r.data["name"] for r in evidence.records("telemetry", root=store)] == ["moves"]
+    assert not (tmp_path / "b" / ".venturalitica").exists()

@@ -376,9 +376,12 @@ class EvidenceStore:
         payload = text.encode("utf-8")
         try:
             with self.lock():
+                folders = set()
                 for target in targets:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    _files.clean_temps(target.parent)
+                    if target.parent not in folders:  # each folder once
+                        folders.add(target.parent)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        _files.clean_temps(target.parent)
                     _files.write_atomic(target, payload, 0o644, durable=False)
         except OSError as exc:
             raise EvidenceError(f"cannot write {relpath} under {self.root}: {exc}") from exc

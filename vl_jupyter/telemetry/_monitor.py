@@ -158,8 +158,11 @@ class _Run:
         self.session = self.stack.enter_context(evidence.session())
         self.run_folder: Path | None = None
         self.index_offset: int | None = None
+        # one store for the whole block: the record goes where its run folder is, even
+        # if the cell changes the working directory (the default store is ./.venturalitica)
+        self.store: evidence.EvidenceStore | None = None
         try:
-            store = evidence.EvidenceStore(owner.evidence_dir)
+            self.store = store = evidence.EvidenceStore(owner.evidence_dir)
             self.run_folder = evidence.open_run(store, self.session)
             # where the run's records start in the index: the run writers read from here
             # instead of scanning the whole store (O(store) per monitored cell)
@@ -226,7 +229,7 @@ class _Run:
         data["artifacts"] = {"inputs": self.inputs, "outputs": outputs}
         result = Telemetry(data, session=self.session)
         try:
-            store = evidence.EvidenceStore(owner.evidence_dir)
+            store = self.store or evidence.EvidenceStore(owner.evidence_dir)
             keys = ("name", "success", "wall_s", "peak_rss_bytes", "energy_kwh", "co2e_g")
             summary = {k: data[k] for k in keys}
             # which notebook and cell: the sidebar's heading and its jump to the cell
