@@ -10,6 +10,7 @@ run inside the write or in the background, as :mod:`._durability` says.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -166,10 +167,10 @@ def write_atomic(path: Path, payload: bytes, mode: int, *, durable: bool = True)
         fsync_dir(path.parent)
 
 
-_EXCHANGE: list = []  # [renameat2] once found, [None] where it does not exist
+_EXCHANGE: list[Any] = []  # [renameat2] once found, [None] where it does not exist
 
 
-def _renameat2() -> object:
+def _renameat2() -> Any:
     if not _EXCHANGE:
         fn = None
         if sys.platform.startswith("linux"):
@@ -200,7 +201,7 @@ def _swap_into_place(tmp: Path, path: Path) -> None:
         if fn(at_fdcwd, os.fsencode(tmp), at_fdcwd, os.fsencode(path), rename_exchange) == 0:
             os.unlink(tmp)  # a kill before this leaves a temp file clean_temps removes
             return
-        if ctypes.get_errno() in (22, 38, 95):  # EINVAL/ENOSYS/EOPNOTSUPP: not here
+        if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # not here
             _EXCHANGE[0] = None
         # ENOENT: removed meanwhile; other errors: let os.replace say what they are
     os.replace(tmp, path)
