@@ -271,6 +271,7 @@ def test_sampler_takes_its_first_and_last_samples_itself_and_disarms():
     assert sampler.samples == before
 
 
+@pytest.mark.slow
 def test_sampler_thread_samples_nested_blocks_separately(evidence_dir):
     code = "import time; time.sleep(1.5)"
     with monitor("outer", evidence_dir=evidence_dir, interval=0.05) as outer:
