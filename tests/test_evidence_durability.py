@@ -282,3 +282,35 @@ def test_a_kernel_killed_right_after_a_monitored_cell_keeps_its_record(tmp_path)
     trace = json.loads((root / "trace_killed_cell.json").read_text())
     assert trace["evidence_id"] == rec.id
     assert json.loads((root / "trace_latest.json").read_text())["evidence_id"] == rec.id
+
+
+@pytest.mark.slow
+def test_a_kernel_shut_down_from_jupyter_drains_its_queue(tmp_path):
+    """A graceful kernel shutdown (what Jupyter's restart and shutdown send) runs the
+    atexit drain: the fsyncs queued by a monitored cell are done before the process ends."""
+    from jupyter_client.manager import start_new_kernel
+
+    root, report = tmp_path / "ev", tmp_path / "at_exit.json"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "VL_EVIDENCE_DIR": str(root)}
+    env.update(VL_EVIDENCE_FSYNC="deferred", VL_EVIDENCE_FSYNC_DELAY="60")
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp_path))
+    try:
+        for code in (
+            # registered before vl_jupyter's own handler, so it runs after the drain
+            "import atexit, json\n"
+            "def _report():\n"
+            "    from vl_jupyter.evidence import _durability as d\n"
+            "    pol = d.policy()\n"
+            f"    open({str(report)!r}, 'w').write(json.dumps([pol.pending(), pol.synced]))\n"
+            "atexit.register(_report)",
+            "%load_ext vl_jupyter",
+            "%%vl_monitor shut_cell -q\nx = 1",
+        ):
+            reply = kc.execute_interactive(code, timeout=60)
+            assert reply["content"]["status"] == "ok", reply["content"]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    pending, synced = json.loads(report.read_text())
+    assert pending == 0 and synced >= 3
+    assert EvidenceStore(root).verify().ok
