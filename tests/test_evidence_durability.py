@@ -314,3 +314,21 @@ def test_a_kernel_shut_down_from_jupyter_drains_its_queue(tmp_path):
     pending, synced = json.loads(report.read_text())
     assert pending == 0 and synced >= 3
     assert EvidenceStore(root).verify().ok
+
+
+def test_what_a_power_cut_in_the_window_can_leave_is_reported_not_built_on(evidence_dir):
+    """Simulated: the newest record file reached the disk empty and its index line not
+    at all. verify() names it, append() refuses to chain after it, naming the file."""
+    store = EvidenceStore(evidence_dir)
+    store.append("enforce", {"x": 1})
+    lost = store.append("enforce", {"x": 2})
+    lines = store.index_path.read_bytes().splitlines(keepends=True)
+    store.index_path.write_bytes(lines[0])  # the second line never reached the disk
+    lost.path.chmod(0o644)
+    lost.path.write_bytes(b"")  # nor the record's data
+    result = store.verify(full=True)
+    assert [(p.code, p.file, p.seq) for p in result.problems] == [
+        ("truncated", f"records/{lost.file}", 2)
+    ]
+    with pytest.raises(EvidenceError, match=f"records/ holds {lost.file}"):
+        store.append("enforce", {"x": 3})
