@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError, RecordNotFoundError
-from . import _files, _hooks, _lock
+from . import _durability, _files, _hooks, _lock
 from ._jsonable import to_jsonable
 from ._record import (
     GENESIS,
@@ -351,6 +351,7 @@ class EvidenceStore:
         Log this anchor somewhere the store's owner cannot rewrite (the tracker sync puts
         it in MLflow/W&B): it is what catches a rewrite of the whole chain.
         """
+        _durability.flush()  # an anchor logged elsewhere must name a durable record
         entry = _files.read_tail(self.index_path)
         return (entry["seq"], entry["hash"]) if entry else None
 
@@ -364,26 +365,33 @@ class EvidenceStore:
         """
         from ._verify import verify_store
 
+        _durability.flush()  # what is reported verified (and exported) is on disk
         return verify_store(self, full=full)
 
     # -- side files ----------------------------------------------------------------
-    def write_json(self, relpath: str, obj: Any) -> Path:
+    def write_json(self, relpath: str, obj: Any, *, copies: tuple[str, ...] = ()) -> Path:
         """Atomically write a side file (``results.json``, ``runs/<id>/results.json``, ...).
 
         ``relpath`` must stay inside the store (no absolute paths, ``..``, hidden parts,
         or the reserved ``records/`` and ``index.jsonl``). Values go through
-        :func:`to_jsonable`. Returns the file's path.
+        :func:`to_jsonable`. ``copies``: more paths that get the same bytes, serialised
+        once (a monitored cell's trace has three). Returns the (first) file's path.
         """
-        target = _files.check_relpath(self.root, relpath)
+        targets = [_files.check_relpath(self.root, p) for p in (relpath, *copies)]
         text = json.dumps(to_jsonable(obj, relpath), ensure_ascii=False, indent=2)
+        payload = text.encode("utf-8")
         try:
             with self.lock():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _files.clean_temps(target.parent)
-                _files.write_atomic(target, text.encode("utf-8"), 0o644, durable=False)
+                folders = set()
+                for target in targets:
+                    if target.parent not in folders:  # each folder once
+                        folders.add(target.parent)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        _files.clean_temps(target.parent)
+                    _files.write_atomic(target, payload, 0o644, durable=False)
         except OSError as exc:
             raise EvidenceError(f"cannot write {relpath} under {self.root}: {exc}") from exc
-        return target
+        return targets[0]
 
     def read_json(self, relpath: str, default: Any = _MISSING) -> Any:
         """Read a side file; ``default`` if given and the file does not exist."""
