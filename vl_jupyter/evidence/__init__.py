@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._durability import configure as configure_durability
+from ._durability import flush
 from ._history import check_tag, history, record_origin, tag, tagged, tags
 from ._hooks import register_signer
 from ._jsonable import to_jsonable
@@ -49,8 +51,10 @@ __all__ = [
     "check_record_id",
     "check_tag",
     "close_run",
+    "configure_durability",
     "current_session",
     "default_root",
+    "flush",
     "format_timestamp",
     "get",
     "has_run_writers",
