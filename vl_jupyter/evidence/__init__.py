@@ -20,6 +20,8 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._blobs import extension_for as blob_extension
+from ._blobs import policy_text
 from ._history import check_tag, history, record_origin, tag, tagged, tags
 from ._hooks import register_signer
 from ._jsonable import to_jsonable
@@ -46,6 +48,7 @@ __all__ = [
     "VerifyResult",
     "accumulate_results",
     "append",
+    "blob_extension",
     "check_record_id",
     "check_tag",
     "close_run",
@@ -57,6 +60,7 @@ __all__ = [
     "history",
     "latest_run",
     "open_run",
+    "policy_text",
     "record_origin",
     "records",
     "register_run_writer",

@@ -32,7 +32,7 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from . import _files, _lock
+from . import _blobs, _files, _lock
 from ._jsonable import record_hash
 from ._record import GENESIS, RECORD_KEYS, Problem, VerifyResult
 
@@ -91,14 +91,16 @@ def verify_store(store: EvidenceStore, *, full: bool = False) -> VerifyResult:
         else:
             names = sorted(os.listdir(store.records_dir)) if store.records_dir.is_dir() else []
         start = None if full or outside else _checkpoint.resume(store, names)
-        head, checked, positions = _walk(store, names, out, start)
+        blobs = _blobs.BlobRefs()
+        head, checked, positions = _walk(store, names, out, start, blobs)
+        out.problems += _blobs.verify_blobs(store.root, blobs, save=not out.problems)
         if not out.problems and head is not None and outside is None:
             _checkpoint.save(store, names, positions, start)
     return VerifyResult(not out.problems, checked, out.problems, out.notes, head)
 
 
 def _walk(
-    store: EvidenceStore, names: list[str], out: _Findings, start: Any
+    store: EvidenceStore, names: list[str], out: _Findings, start: Any, blobs: Any = None
 ) -> tuple[tuple[int, str] | None, int, dict[int, tuple[int, int, int]]]:
     """Check every record after ``start`` (a checkpoint, or None for the whole chain).
 
@@ -140,6 +142,8 @@ def _walk(
                 continue
             if doc is None:
                 continue  # unreadable: already reported
+            if blobs is not None:
+                blobs.note(doc, seq, rel)  # the policy text it names (checked after the walk)
             if expected is not None and doc["prev_hash"] != expected:
                 msg = f"{label} does not link to the record before it (its prev_hash is not "
                 msg += f"the hash of seq {seq - 1}): a record was replaced, removed or reordered"
