@@ -158,6 +158,23 @@ def test_foreign_and_symlinked_files_in_policies_are_problems(two_calls, tmp_pat
     }
 
 
+def test_a_symlinked_policies_folder_is_never_written_nor_read(evidence_dir, german, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    evidence_dir.mkdir(parents=True)
+    os.symlink(elsewhere, evidence_dir / "policies")
+    path = tmp_path / "policy.yaml"
+    path.write_text(POLICY_YAML, encoding="utf-8")
+    with pytest.raises(EvidenceError, match="outside the store"):
+        _enforce(german, path, evidence_dir)
+    assert list(elsewhere.iterdir()) == []
+    assert not (evidence_dir / "records").exists() or not os.listdir(evidence_dir / "records")
+    with pytest.raises(EvidenceError, match="outside the store"):
+        evidence.EvidenceStore(evidence_dir).read_blob(BLOB)
+    problems = evidence.verify(evidence_dir, full=True).problems
+    assert [(p.code, p.file) for p in problems] == [("outside_store", "policies")]
+
+
 def test_side_files_cannot_be_written_over_the_blobs(evidence_dir):
     store = evidence.EvidenceStore(evidence_dir)
     with pytest.raises(EvidenceError, match="reserved for the record chain"):

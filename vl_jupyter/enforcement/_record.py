@@ -112,7 +112,6 @@ def record_report(
         if digest and "partition_digest" not in r.metadata:
             r.metadata["partition_digest"] = digest
     data = report.to_dict()
-    data["policy"] = stored_policy(store, report.policy)
     data["duration_s"] = duration_s
     data["environment"] = environment.software()
     data["git"] = git
@@ -120,6 +119,7 @@ def record_report(
     data["origin"] = environment.origin()
     run_id = current_session()
     with store.lock():
+        data["policy"] = stored_policy(store, report.policy)  # its blob first, then the record
         summary = {**report.summary(), **data["origin"]}  # the sidebar's heading
         record = store.append("enforce", data, session=run_id, summary=summary)
         sdk_results = [

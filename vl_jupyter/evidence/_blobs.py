@@ -107,7 +107,9 @@ def put_text(root: Path, text: str, ext: str) -> str:
             stacklevel=4,
         )
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.is_dir():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _files.fsync_dir(root)  # the new folder's own entry, before the record names it
         _files.write_atomic(path, payload, 0o444, durable=True)
     except OSError as exc:
         raise EvidenceError(f"cannot write {name}: {exc}", file=str(path)) from exc
