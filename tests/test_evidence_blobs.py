@@ -344,3 +344,27 @@ def test_an_indented_results_file_of_an_older_writer_is_kept_and_extended(
     found = json.loads((evidence_dir / "results.json").read_text(encoding="utf-8"))
     assert found[0] == old[0]
     assert [e["control_id"] for e in found] == ["legacy", "di", "balance"]
+
+
+@pytest.mark.slow
+def test_bench_bytes_runs_and_measures_the_cut(capsys):
+    """The benchmark of docs/benchmarks.md at its smallest size: it runs, both layouts
+    verify and hold the same results.json, and the new layout writes fewer bytes."""
+    import sys
+
+    bench_dir = str(Path(__file__).parent.parent / "benchmarks")
+    sys.path.insert(0, bench_dir)
+    try:
+        import bench_bytes
+    finally:
+        sys.path.remove(bench_dir)
+    out = bench_bytes.main(["--calls", "2", "--only", "german"])["german"]
+    rows = out["rows"]
+    policy = vl.datasets.policy_path("german_credit_data")
+    assert rows["policies/ (blobs)"]["new_per_call"] * 2 == policy.stat().st_size
+    assert rows["policies/ (blobs)"]["old_per_call"] == 0
+    assert rows["record"]["old_per_call"] - rows["record"]["new_per_call"] > 1500  # the text
+    for name in ("results.json", "runs/<id>/results.json"):
+        assert rows[name]["new_per_call"] < 0.75 * rows[name]["old_per_call"]  # no indentation
+    assert rows["index line"]["new_per_call"] == rows["index line"]["old_per_call"]
+    assert "german-credit policy" in capsys.readouterr().out
