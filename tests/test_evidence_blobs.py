@@ -5,6 +5,7 @@ and stores written before blobs (text inline in every record) keep reading and v
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import stat
@@ -368,3 +369,39 @@ def test_bench_bytes_runs_and_measures_the_cut(capsys):
         assert rows[name]["new_per_call"] < 0.75 * rows[name]["old_per_call"]  # no indentation
     assert rows["index line"]["new_per_call"] == rows["index line"]["old_per_call"]
     assert "german-credit policy" in capsys.readouterr().out
+
+
+def test_the_cli_verify_names_an_altered_blob(two_calls):
+    from vl_jupyter.cli import main
+
+    root, _, _ = two_calls
+    (root / BLOB).chmod(0o644)
+    (root / BLOB).write_text("altered", encoding="utf-8")
+    out = io.StringIO()
+    code = main(["verify", "--evidence-dir", str(root), "--json"], out=out)
+    assert code == 1
+    problems = json.loads(out.getvalue())["problems"]
+    assert [(p["code"], p["file"]) for p in problems] == [("blob_edited", BLOB)]
+
+
+def _writer(root: str, n: int) -> None:
+    store = evidence.EvidenceStore(root)
+    for _ in range(n):
+        with store.lock():
+            name = store.put_blob(POLICY_YAML, "yaml")
+            store.append("enforce", {"policy": {"title": "Blob test", "text_file": name}})
+
+
+def test_processes_writing_one_policy_at_once_share_one_blob(evidence_dir):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_writer, args=(str(evidence_dir), 5)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(30)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert os.listdir(evidence_dir / "policies") == [f"{DIGEST}.yaml"]
+    result = evidence.verify(evidence_dir, full=True)
+    assert result.ok and result.checked == 15, result.problems
