@@ -31,7 +31,7 @@ unzip -q {zip_name} -d bundle
 ```
 
 `verify_bundle.py` needs only Python 3.10+ and, for signatures, `cryptography`. Read it
-first: it is one file of about 420 lines and imports nothing else. It checks that
+first: it is one file of about 490 lines and imports nothing else. It checks that
 
 - every file is the one `MANIFEST.sha256` lists (nothing added, removed or changed);
 - every record under `evidence/records/` still has its own hash, and links to the record
