@@ -405,3 +405,13 @@ def test_processes_writing_one_policy_at_once_share_one_blob(evidence_dir):
     assert os.listdir(evidence_dir / "policies") == [f"{DIGEST}.yaml"]
     result = evidence.verify(evidence_dir, full=True)
     assert result.ok and result.checked == 15, result.problems
+
+
+@pytest.mark.parametrize("name", [None, 3, {}, [], "policies/x", "policies/" + "A" * 64 + ".yaml"])
+def test_the_offline_verifier_reports_any_text_file_value_without_crashing(evidence_dir, name):
+    rec = evidence.append("enforce", {"policy": {"text_file": name}}, root=evidence_dir)
+    result = signing.verify_offline(str(evidence_dir))
+    assert [(p["code"], p["file"]) for p in result["problems"]] == [
+        ("blob_missing", f"records/{rec.file}")
+    ]
+    assert "not a blob name" in result["problems"][0]["message"]
