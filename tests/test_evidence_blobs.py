@@ -415,3 +415,14 @@ def test_the_offline_verifier_reports_any_text_file_value_without_crashing(evide
         ("blob_missing", f"records/{rec.file}")
     ]
     assert "not a blob name" in result["problems"][0]["message"]
+
+
+def test_the_audit_bundle_of_an_old_store_has_no_blobs_and_verifies(evidence_dir, tmp_path):
+    _old_store(evidence_dir)
+    files = _bundle_files(evidence_dir)
+    assert not any("policies/" in n for n in files)
+    folder = tmp_path / "bundle"
+    for name, payload in files.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(payload)
+    assert signing.verify_offline(str(folder / "evidence"))["ok"]
