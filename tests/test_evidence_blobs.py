@@ -105,6 +105,9 @@ def test_a_deleted_blob_fails_a_full_and_an_incremental_verify(two_calls):
     assert [(p.code, p.file, p.message) for p in resumed] == [
         ("blob_missing", BLOB, f"{BLOB}, the policy text of records verified earlier, is missing")
     ]
+    (root / "policies").rmdir()  # the whole folder, too
+    resumed = _blobs.verify_blobs(root, _blobs.BlobRefs(), save=False)
+    assert [(p.code, p.file) for p in resumed] == [("blob_missing", BLOB)]
     with pytest.raises(EvidenceError, match="is missing from the store"):
         evidence.policy_text(rec.data["policy"], root)
 

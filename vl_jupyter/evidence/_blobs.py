@@ -20,8 +20,9 @@ would, and :func:`verify_blobs` says so.
 - ``verify()`` calls :func:`verify_blobs` with the blob names of the records it walked
   and gets ``blob_missing``/``blob_edited`` problems back; every blob in ``policies/`` is
   re-hashed each time (there is one per distinct policy text), and the names seen at the
-  last clean verify are kept in ``policies/.verified.json`` so that an incremental verify,
-  which does not re-read old records, still notices a blob that disappeared.
+  last clean verify are kept in ``.verified-policies.json`` (beside the checkpoint, outside
+  ``policies/`` so that deleting the whole folder is noticed too) so that an incremental
+  verify, which does not re-read old records, still notices a blob that disappeared.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from . import _files
 from ._record import Problem
 
 DIR = "policies"
-SEEN = ".verified.json"  # blob names present at the last clean verify
+SEEN = ".verified-policies.json"  # in the root: blob names present at the last clean verify
 EXTENSIONS = ("yaml", "json", "txt")
 _NAME_RE = re.compile(r"^policies/([0-9a-f]{64})\.(yaml|json|txt)\Z")
 _SUFFIX = {".yaml": "yaml", ".yml": "yaml", ".json": "json"}
@@ -220,7 +221,7 @@ def verify_blobs(root: Path, refs: BlobRefs, *, save: bool) -> list[Problem]:
         elif name not in blobs:
             msg = f"{name}, the policy text of record {rid} (seq {seq}, {rel}), is missing"
             problems.append(Problem(rid, seq, "blob_missing", msg, name))
-    seen_path = folder / SEEN
+    seen_path = root / SEEN
     try:
         seen = json.loads(_files.read_nofollow(seen_path))
     except (OSError, ValueError):
