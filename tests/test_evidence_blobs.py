@@ -60,6 +60,7 @@ def test_the_policy_text_is_stored_once_and_named_by_every_record(two_calls):
     for report in (first, second):
         rec = evidence.get(report.evidence_id, root=root)
         assert rec.data["policy"]["text_file"] == BLOB
+        assert rec.summary["policy_text"] == BLOB  # in the index line too, for verify()
         assert "text" not in rec.data["policy"]
         assert POLICY_YAML.splitlines()[1] not in rec.path.read_text()  # no inline copy
         assert evidence.policy_text(rec.data["policy"], root) == POLICY_YAML
@@ -365,12 +366,15 @@ def test_bench_bytes_runs_and_measures_the_cut(capsys):
     out = bench_bytes.main(["--calls", "2", "--only", "german"])["german"]
     rows = out["rows"]
     policy = vl.datasets.policy_path("german_credit_data")
+    german_blob = f"policies/{hashlib.sha256(policy.read_bytes()).hexdigest()}.yaml"
     assert rows["policies/ (blobs)"]["new_per_call"] * 2 == policy.stat().st_size
     assert rows["policies/ (blobs)"]["old_per_call"] == 0
     assert rows["record"]["old_per_call"] - rows["record"]["new_per_call"] > 1500  # the text
     for name in ("results.json", "runs/<id>/results.json"):
         assert rows[name]["new_per_call"] < 0.75 * rows[name]["old_per_call"]  # no indentation
-    assert rows["index line"]["new_per_call"] == rows["index line"]["old_per_call"]
+    # the index line names the blob too (so verify finds it without parsing the record)
+    grown = rows["index line"]["new_per_call"] - rows["index line"]["old_per_call"]
+    assert grown == len(f',"policy_text":"{german_blob}"') == 95
     assert "german-credit policy" in capsys.readouterr().out
 
 
@@ -429,3 +433,15 @@ def test_the_audit_bundle_of_an_old_store_has_no_blobs_and_verifies(evidence_dir
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
         (folder / name).write_bytes(payload)
     assert signing.verify_offline(str(folder / "evidence"))["ok"]
+
+
+def test_an_index_summary_naming_another_blob_than_the_record_is_found(two_calls):
+    root, _, _ = two_calls
+    other = f"policies/{hashlib.sha256(b'other').hexdigest()}.yaml"
+    rec = evidence.append(
+        "enforce", {"policy": {"text_file": BLOB}}, summary={"policy_text": other}, root=root
+    )
+    result = evidence.verify(root, full=True)
+    assert [(p.code, p.file, p.record_id) for p in result.problems] == [
+        ("blob_missing", other, rec.id)
+    ]

@@ -19,6 +19,7 @@ from typing import Any
 from .. import environment
 from ..errors import VLWarning
 from ..evidence import (
+    BLOB_SUMMARY_KEY,
     EvidenceStore,
     accumulate_results,
     blob_extension,
@@ -121,6 +122,8 @@ def record_report(
     with store.lock():
         data["policy"] = stored_policy(store, report.policy)  # its blob first, then the record
         summary = {**report.summary(), **data["origin"]}  # the sidebar's heading
+        if "text_file" in data["policy"]:  # so verify() finds the blob from the index
+            summary[BLOB_SUMMARY_KEY] = data["policy"]["text_file"]
         record = store.append("enforce", data, session=run_id, summary=summary)
         sdk_results = [
             {**sdk_record(r), "result_key": result_key(report, r), "evidence_id": record.id}

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._blobs import SUMMARY_KEY as BLOB_SUMMARY_KEY
 from ._blobs import extension_for as blob_extension
 from ._blobs import policy_text
 from ._history import check_tag, history, record_origin, tag, tagged, tags
@@ -41,6 +42,7 @@ from ._session import check_id, current_session, session
 from ._store import EvidenceStore, default_root
 
 __all__ = [
+    "BLOB_SUMMARY_KEY",
     "MAX_RESULTS",
     "EvidenceRecord",
     "EvidenceStore",

@@ -164,17 +164,31 @@ def policy_text(policy: Any, root: str | Path | None) -> str | None:
     return read_text(Path(root), name)
 
 
+#: The index-line summary key that repeats an enforce record's blob name, so that verify()
+#: can collect the names from the index (which it reads for every record anyway) without
+#: parsing record files it otherwise checks by their bytes alone. ~85 bytes a line.
+SUMMARY_KEY = "policy_text"
+
+
 def names_in(doc: Mapping[str, Any]) -> list[Any]:
-    """The blob names a record document refers to (its policy's ``text_file``)."""
+    """The blob names a record document or index entry refers to: its policy's
+    ``text_file`` and its summary's :data:`SUMMARY_KEY` (the same name, twice covered by
+    the record's hash; both are collected, so a disagreement is found as a missing blob)."""
+    found = []
+    summary = doc.get("summary")
+    if isinstance(summary, Mapping) and SUMMARY_KEY in summary:
+        found.append(summary[SUMMARY_KEY])
     data = doc.get("data")
     policy = data.get("policy") if isinstance(data, Mapping) else None
-    if isinstance(policy, Mapping) and "text_file" in policy:
-        return [policy["text_file"]]
-    return []
+    if isinstance(policy, Mapping) and "text_file" in policy and policy["text_file"] not in found:
+        found.append(policy["text_file"])
+    return found
 
 
 class BlobRefs:
-    """Blob names of the records a verify walked, with the first record naming each."""
+    """Blob names of the records a verify walked, with the first record naming each.
+
+    :meth:`note` takes a record document or its index entry (both carry the summary)."""
 
     def __init__(self) -> None:
         self.first: dict[Any, tuple[str, int, str | None]] = {}  # name -> (id, seq, file)
@@ -182,7 +196,12 @@ class BlobRefs:
     def note(self, doc: Mapping[str, Any], seq: int, rel: str | None) -> None:
         for name in names_in(doc):
             key = name if isinstance(name, str) else repr(name)
-            self.first.setdefault(key, (str(doc.get("id")), seq, rel))
+            self.first.setdefault(key, (str(doc.get("id")), seq, rel or _entry_file(doc)))
+
+
+def _entry_file(doc: Mapping[str, Any]) -> str | None:
+    name = doc.get("file")
+    return f"records/{name}" if isinstance(name, str) else None
 
 
 def verify_blobs(root: Path, refs: BlobRefs, *, save: bool) -> list[Problem]:

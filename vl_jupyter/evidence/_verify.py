@@ -142,8 +142,10 @@ def _walk(
                 continue
             if doc is None:
                 continue  # unreadable: already reported
-            if blobs is not None:
-                blobs.note(doc, seq, rel)  # the policy text it names (checked after the walk)
+            if blobs is not None:  # the policy texts it names (checked after the walk)
+                blobs.note(doc, seq, rel)
+                if entry is not None:
+                    blobs.note(entry, seq, rel)
             if expected is not None and doc["prev_hash"] != expected:
                 msg = f"{label} does not link to the record before it (its prev_hash is not "
                 msg += f"the hash of seq {seq - 1}): a record was replaced, removed or reordered"
