@@ -128,6 +128,8 @@ def _walk(
         for seq in range(base_seq + 1, max([idx_max, *files], default=0) + 1):
             name = files.get(seq)
             entry = _entry_at(fd, positions.get(seq))
+            if blobs is not None and entry is not None:
+                blobs.note(entry, seq, None)  # the index line names the record's blob too
             doc = _check_file(store, seq, name, out) if name else None
             checked += name is not None
             rel = f"records/{name}" if name else None
@@ -144,8 +146,6 @@ def _walk(
                 continue  # unreadable: already reported
             if blobs is not None:  # the policy texts it names (checked after the walk)
                 blobs.note(doc, seq, rel)
-                if entry is not None:
-                    blobs.note(entry, seq, rel)
             if expected is not None and doc["prev_hash"] != expected:
                 msg = f"{label} does not link to the record before it (its prev_hash is not "
                 msg += f"the hash of seq {seq - 1}): a record was replaced, removed or reordered"
