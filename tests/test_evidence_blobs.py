@@ -445,3 +445,21 @@ def test_an_index_summary_naming_another_blob_than_the_record_is_found(two_calls
     assert [(p.code, p.file, p.record_id) for p in result.problems] == [
         ("blob_missing", other, rec.id)
     ]
+
+
+def test_blob_names_are_taken_from_bytes_verify_does_not_parse(evidence_dir):
+    """verify() may check a record by its bytes alone: the name then comes from the index
+    entry's summary, or, where the summary has none, from the parsed bytes."""
+    from vl_jupyter.evidence import _blobs
+
+    ours = {"id": "a", "file": "00000001_a.json", "summary": {"policy_text": BLOB}}
+    foreign = {"id": "b", "file": "00000002_b.json", "summary": {}}
+    raw = json.dumps({"id": "b", "data": {"policy": {"text_file": BLOB[:-4] + "json"}}})
+    refs = _blobs.BlobRefs()
+    refs.note_raw(b"never parsed", ours, 1, None)
+    refs.note_raw(raw.encode(), foreign, 2, "records/00000002_b.json")
+    refs.note_raw(b'{"plain": 1}', {"id": "c", "summary": {}}, 3, None)
+    assert refs.first == {
+        BLOB: ("a", 1, "records/00000001_a.json"),
+        BLOB[:-4] + "json": ("b", 2, "records/00000002_b.json"),
+    }

@@ -198,6 +198,22 @@ class BlobRefs:
             key = name if isinstance(name, str) else repr(name)
             self.first.setdefault(key, (str(doc.get("id")), seq, rel or _entry_file(doc)))
 
+    def note_raw(self, raw: bytes, entry: Mapping[str, Any], seq: int, rel: str | None) -> None:
+        """For a record verify checks by its bytes alone (not parsed): its index ``entry``
+        names its blob (noted with the entry); a record whose summary does not, but whose
+        bytes hold a ``text_file`` (a foreign or older writer), is parsed for it."""
+        self.note(entry, seq, rel)
+        summary = entry.get("summary")
+        if isinstance(summary, Mapping) and SUMMARY_KEY in summary:
+            return
+        if b'"text_file"' in raw:
+            try:
+                doc = json.loads(raw)
+            except ValueError:
+                return
+            if isinstance(doc, Mapping):
+                self.note(doc, seq, rel)
+
 
 def _entry_file(doc: Mapping[str, Any]) -> str | None:
     name = doc.get("file")
