@@ -121,6 +121,7 @@ def read_text(root: Path, name: Any) -> str:
     """The text stored under blob ``name``; EvidenceError naming the file when the name is
     not a blob name, the file is missing, a link, or does not hash to its name."""
     name = check_name(name)
+    digest = name[len(DIR) + 1 : len(DIR) + 65]
     path = root / name
     why = _dir_problem(root)
     if why is not None:
@@ -136,7 +137,7 @@ def read_text(root: Path, name: Any) -> str:
         ) from None
     except OSError as exc:
         raise EvidenceError(f"cannot read {name}: {exc}", file=str(path)) from None
-    if hashlib.sha256(raw).hexdigest() != _NAME_RE.match(name)[1]:  # type: ignore[index]
+    if hashlib.sha256(raw).hexdigest() != digest:
         raise EvidenceError(
             f"{name} was altered: its bytes do not hash to its name", file=str(path)
         )
