@@ -8,9 +8,10 @@ and deleted afterwards. For each engine the peak resident memory (``VmHWM``) of 
 process that only imports vl_jupyter and runs the policy on the file is printed (this
 process holds what generating the data left behind): the target is 1e8 rows through
 DuckDB under 1 GB. DuckDB
-runs with ``memory_limit`` (default 600MB, ``--duckdb-memory``) so that its hash tables
-spill to disk instead of growing: the ROC AUC control groups by the score, and a float
-score has about one group per row.
+runs with ``memory_limit`` (default 600MB, ``--duckdb-memory``) so that its sorts and
+hash tables spill to disk instead of growing: a float score has about one value per row,
+which ours sorts once (the midrank rank sum) and the peer groups by (one group per row)
+before sorting the groups.
 
 ``--engines spark`` runs the policy on ``spark.read.parquet(file)`` in a ``local[2]``
 session against Spark's own hand-written ``groupBy`` queries (DataFrame API) for the same

@@ -180,6 +180,7 @@ def enforce(
             pool.submit(fingerprint, data, stats.encoded) if stats.in_memory else None
         )
         git = pool.submit(environment.git_state) if evidence else None
+        _plan_counts(stats, policy.controls, binder, phase)
         results = [
             _evaluate(
                 control,
@@ -294,6 +295,29 @@ def _default_policy(policy: Any) -> Any:
         "enforce() needs a policy: policy='policy.yaml' (no risks.oscal.yaml, the "
         "Venturalítica default, in the working directory)"
     )
+
+
+def _plan_counts(stats: Any, controls: Any, binder: Binder, phase: str | None) -> None:
+    """Engine data: name every control's columns to the engine before any control runs,
+    so that the count tables they share come back in one query (``metrics/_engines.py``,
+    ``SourceStatistics.plan``). A control that cannot be bound is left out here; it
+    reports its error when it runs."""
+    plan = getattr(stats, "plan", None)
+    if plan is None:
+        return
+    requests = []
+    for control in controls:
+        if control.problem is not None or not control.applies_to(phase):
+            continue
+        if not canonical_key(control.metric):
+            continue
+        spec = get_spec(control.metric)
+        try:
+            bound = binder.bind(control, spec)
+        except (BindingError, MetricError):
+            continue
+        requests.append((spec, {role: b.columns for role, b in bound.items()}))
+    plan(requests)
 
 
 def _evaluate(

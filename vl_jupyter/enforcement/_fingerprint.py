@@ -110,7 +110,7 @@ def _column_bytes(series: pd.Series, encode: Callable[[], Any]) -> list[bytes | 
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         categories = pd.util.hash_pandas_object(pd.Series(dtype.categories), index=False)
-        return [_raw(categories.to_numpy()), _raw(series.cat.codes.to_numpy())]
+        return [_raw(categories.to_numpy()), _raw(series.array.codes)]
     if not _is_text(dtype):
         return [_raw(series.to_numpy())]
     try:

@@ -31,6 +31,7 @@ from ._stats import (
     combine,
     count_cells,
     encode,
+    indicator_codes,
     missing_count,
     rank_auc,
 )
@@ -158,8 +159,8 @@ class Statistics:
                     f"(values: {shown})",
                     hint="set pos_label in enforce() or in the control's params",
                 )
-            # 0/1 as uint8 (a view of the comparison, no copy); count tables widen it
-            return (enc.compact == index).view(np.uint8)
+            # 0/1 as uint8 (the codes themselves where they are 0/1); count tables widen it
+            return indicator_codes(enc, index)
 
         key = ("indicator", column, role, type(pos_label).__name__, pos_label)
         return self.cached(key, build)
