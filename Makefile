@@ -48,21 +48,20 @@ lint: install
 # pytest runs everything: tests/test_labextension.py runs tsc and jest in labextension/,
 # tests/browser/ drives JupyterLab in Debian's chromium and tests/test_engines_spark.py runs
 # PySpark on Java 17 (both installed from Debian when missing).
-# The browser tests (tests/browser/) spend most of their time waiting on JupyterLab and
-# chromium, so the whole suite runs them in a second pytest beside the rest: about 4 min
-# instead of 5.5 on 2 cores. Their output follows the main run's; either failing fails
-# the target. With PYTEST_ARGS (one test, a -k filter) a single pytest runs as asked.
+# On 2 cores the suite runs as three pytest processes side by side (.ci/test-lanes): the
+# browser tests (they wait on JupyterLab and chromium), the files whose time goes to other
+# processes (SIDE_TESTS: node's tsc and jest, Spark's JVM, notebook kernels) and the rest.
+# Each side lane's output follows the main one's; any lane failing fails the target. With
+# PYTEST_ARGS (one test, a -k filter) a single pytest runs as asked.
+SIDE_TESTS := tests/test_labextension.py tests/test_engines_spark.py tests/test_notebooks.py \
+  tests/test_sync_notebook.py tests/test_audit_bundle_notebook.py \
+  tests/test_enforce_magic_kernel.py tests/test_monitor_magic_kernel.py
 test: install lint
 	.ci/ensure-chromium
 	.ci/ensure-pango
 	.ci/ensure-java
 ifeq ($(strip $(PYTEST_ARGS)),)
-	@log=$$(mktemp); \
-	$(BIN)/python -m pytest tests/browser > $$log 2>&1 & browser=$$!; \
-	$(BIN)/python -m pytest --ignore=tests/browser; rest=$$?; \
-	wait $$browser; browser_rc=$$?; \
-	echo "== tests/browser (run alongside) =="; cat $$log; rm -f $$log; \
-	test $$rest -eq 0 -a $$browser_rc -eq 0
+	.ci/test-lanes $(BIN)/python "tests/browser" "$(SIDE_TESTS)"
 else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 endif

@@ -13,8 +13,9 @@ intervals) in a temp dir, then times:
 Each figure is printed beside the old code path measured in the same run (the old
 ``records()``, which parsed the whole index, and the old ``verify()``, frozen in
 ``benchmarks/_baseline_verify.py``). Usage:
-``.venv/bin/python benchmarks/bench_evidence.py [N] [--no-naive]`` (N up to 1e5; above
-20,000 records the store is written directly, see ``build``). The build uses the real
+``.venv/bin/python benchmarks/bench_evidence.py [N] [--no-naive] [--v1]`` (N up to 1e5;
+above 20,000 records the store is written directly, see ``build``; ``--v1`` also builds
+the same records in the old ``vl_jupyter.evidence/1`` format and times verify() of it). The build uses the real
 ``append()`` with ``os.fsync`` stubbed out (durability is not what is measured there;
 the append timing below runs with fsync).
 """
@@ -35,10 +36,23 @@ from unittest import mock
 
 import _baseline_verify  # the pre-checkpoint verify(), frozen for the same-run comparison
 
-from vl_jupyter.evidence import EvidenceStore, _checkpoint, _files
+from vl_jupyter.evidence import EvidenceStore, _checkpoint, _files, _seek
 from vl_jupyter.evidence._files import index_entry
 from vl_jupyter.evidence._jsonable import record_hash, to_jsonable
-from vl_jupyter.evidence._record import GENESIS, SCHEMA, format_created, record_from_entry
+from vl_jupyter.evidence._record import (
+    GENESIS,
+    SCHEMA,
+    SCHEMA_V1,
+    encode_record,
+    format_created,
+    record_from_entry,
+)
+
+
+def encode_v1(doc: dict) -> bytes:
+    """A ``vl_jupyter.evidence/1`` record file, as append() wrote it before /2 (frozen)."""
+    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.encode("utf-8") + b"\n"
 
 
 def enforce_payload(rng: random.Random, i: int) -> dict:
@@ -72,12 +86,13 @@ def enforce_payload(rng: random.Random, i: int) -> dict:
     return {"policy": "lending.oscal.yaml", "dataset": {"rows": 1000 + i}, "controls": controls}
 
 
-def build(root: Path, n: int, *, fast: bool = False) -> EvidenceStore:
+def build(root: Path, n: int, *, fast: bool = False, schema: str = SCHEMA) -> EvidenceStore:
     """A store of ``n`` enforce records.
 
     Default: the real ``append()`` with ``os.fsync`` stubbed out. ``fast`` (benchmark only,
     for 100,000 records): the same bytes written directly -- record files and index lines
-    in the store's own format, hash-chained, no lock, no fsync -- about 10x quicker.
+    in the store's own format, hash-chained, no lock, no fsync -- about 10x quicker;
+    ``schema`` picks the record format it writes (``SCHEMA_V1``: the old one).
     """
     rng = random.Random(0)
     if not fast:
@@ -98,15 +113,14 @@ def build(root: Path, n: int, *, fast: bool = False) -> EvidenceStore:
             rid = when.strftime("%Y%m%dT%H%M%S%fZ") + f"-{i:08x}"
             data = to_jsonable(enforce_payload(rng, i))
             passed = sum(c["passed"] for c in data["controls"])
-            doc = {"schema": SCHEMA, "seq": i + 1, "id": rid, "kind": "enforce",
+            doc = {"schema": schema, "seq": i + 1, "id": rid, "kind": "enforce",
                    "created": format_created(when), "session": f"s{i // 10}",
                    "summary": {"passed": passed, "failed": 12 - passed},
                    "prev_hash": prev, "data": data}  # fmt: skip
             doc["hash"] = prev = record_hash(doc)
             name = f"{i + 1:08d}_{rid}.json"
-            text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"))
             path = records / name
-            path.write_text(text + "\n", encoding="utf-8")
+            path.write_bytes(encode_record(doc) if schema == SCHEMA else encode_v1(doc))
             path.chmod(0o444)
             entry = index_entry(doc, name)
             index.write(json.dumps(entry, ensure_ascii=False, separators=(",", ":")) + "\n")
@@ -155,6 +169,12 @@ def newest_old(store: EvidenceStore):
     return None
 
 
+def get_old(store: EvidenceStore, record_id: str):
+    """The old get(): a byte search of the whole index for the id."""
+    entry = _files.find_entry(store.index_path, record_id)
+    return record_from_entry(entry, store.records_dir)
+
+
 def list_naive(store: EvidenceStore) -> list:
     rows = []
     for path in sorted(store.records_dir.glob("*.json"), reverse=True):
@@ -164,7 +184,7 @@ def list_naive(store: EvidenceStore) -> list:
     return rows
 
 
-def main(n: int = 10_000, naive: bool = True) -> None:
+def main(n: int = 10_000, naive: bool = True, v1: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         store = build(Path(tmp) / ".venturalitica", n, fast=n > 20_000)
@@ -197,8 +217,17 @@ def main(n: int = 10_000, naive: bool = True) -> None:
         row("newest record (median of 7)", t_first, t_first_old)
         t_head, _ = timed(store.head, 7)
         row("head() (median of 7)", t_head, None)
-        t_get, _ = timed(lambda: store.get(rows[n // 2][0]).data, 7)
-        row("get(id).data, middle record", t_get, None)
+        middle = rows[n // 2][0]
+        t_get, got = timed(lambda: store.get(middle).data, 7)
+        t_get_old, got_old = timed(lambda: get_old(store, middle).data, 7)
+        assert got == got_old
+        row("get(id).data, middle record (median of 7)", t_get, t_get_old)
+        unknown = middle[:-8] + "ffffffff"
+        t_miss1, _ = timed(lambda: _seek.find_entry(store.index_path, unknown), 1)
+        t_miss, _ = timed(lambda: _seek.find_entry(store.index_path, unknown), 7)
+        t_miss_old, _ = timed(lambda: _files.find_entry(store.index_path, unknown), 7)
+        row("get(unknown id), first in the process", t_miss1, t_miss_old)
+        row("get(unknown id), later (median of 7)", t_miss, t_miss_old)
 
         (store.root / ".verified.json").unlink(missing_ok=True)
         t_full, result = timed(lambda: store.verify(full=True), 1)
@@ -220,6 +249,12 @@ def main(n: int = 10_000, naive: bool = True) -> None:
         assert inc.ok and inc.checked == n + 10
         row("verify() after 10 appends (from checkpoint)", t_inc, t_old, "s")
 
+        if v1:  # the same records in the old /1 format, verified by the new code
+            old_store = build(Path(tmp) / "v1" / ".venturalitica", n, fast=True, schema=SCHEMA_V1)
+            t_v1, res_v1 = timed(lambda: old_store.verify(full=True), 1)
+            assert res_v1.ok and res_v1.checked == n
+            row(f"verify(full=True) x{n}, /1 records", t_v1, None, "s")
+
         rng = random.Random(1)
         payloads = [enforce_payload(rng, i) for i in range(50)]
         runs = []
@@ -235,4 +270,8 @@ def main(n: int = 10_000, naive: bool = True) -> None:
 
 
 if __name__ == "__main__":
-    main(int(float(sys.argv[1])) if len(sys.argv) > 1 else 10_000, "--no-naive" not in sys.argv)
+    main(
+        int(float(sys.argv[1])) if len(sys.argv) > 1 and sys.argv[1][0].isdigit() else 10_000,
+        "--no-naive" not in sys.argv,
+        "--v1" in sys.argv,
+    )

@@ -1,23 +1,40 @@
-"""Overhead of ``%%vl_monitor`` against codecarbon's OfflineEmissionsTracker, one run.
+"""Overhead of ``%%vl_monitor`` beside ``%%time`` and codecarbon's tracker, in one run.
 
-    .venv/bin/python benchmarks/bench_monitor.py [--reps 40]
+    .venv/bin/python benchmarks/bench_monitor.py [--reps 200] [--busy-reps 5] [--spans]
 
-Measures, in one in-process IPython shell: the median extra wall time of an empty cell
-with the magic (evidence written to disk, fsync included, and to /dev/shm to show the
-disk's share), the extra time on a 1 s CPU-busy cell, and the sampler thread's own CPU
-use; then codecarbon's ``OfflineEmissionsTracker`` start/stop around the same cells
-(needs ``pip install codecarbon``; skipped with a note when absent).
+Measures, in one in-process IPython shell, the median extra wall time of an empty cell
+(``pass``) over the same cell without a magic, interleaved cell by cell so background
+load hits both alike:
+
+- ``%%vl_monitor`` with the evidence on disk, fsyncs deferred (the default) and
+  synchronous (``VL_EVIDENCE_FSYNC=sync``), and on /dev/shm (no disk at all); each with
+  the run writers other rooms register (the audit room's ``bom.json`` and OSCAL files,
+  on by default since ``import vl_jupyter`` registers them) and without them (the
+  telemetry alone);
+- ``%%time`` (IPython's own cell timer) and codecarbon's ``OfflineEmissionsTracker``
+  start/stop around the same cell (``pip install codecarbon``; skipped when absent);
+- the extra time on a 1 s CPU-busy cell and the sampler thread's own CPU use.
+
+``--spans`` adds where the time of a monitored empty cell goes (median microseconds per
+phase, inclusive; instrumenting adds a few µs per span). The machine's load is printed:
+figures from a loaded machine are upper bounds.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import io
 import logging
 import os
 import statistics
+import sys
 import tempfile
 import time
+from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 from IPython.core.interactiveshell import InteractiveShell
 
@@ -27,6 +44,8 @@ from vl_jupyter.notebook import load_ipython_extension
 # A fixed amount of work (not "until 1 s of CPU"): a monitor's own threads must show
 # up as extra wall time, not shorten the loop.
 BUSY = "for _ in range({n}):\n    pass"
+EMPTY = "%%vl_monitor empty -q\npass"
+N = 30_000_000
 
 
 def calibrate(seconds: float = 1.0) -> int:
@@ -37,59 +56,85 @@ def calibrate(seconds: float = 1.0) -> int:
     return int(n * seconds / (time.perf_counter() - t0))
 
 
-N = 30_000_000
-MAGIC_BUSY = "%%vl_monitor busy -q\n" + BUSY
-
-
-def timed(shell: InteractiveShell, cell: str, reps: int) -> list[float]:
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
+def run(shell: InteractiveShell, cell: str) -> tuple[float, float]:
+    """Wall and main-thread CPU seconds of one cell."""
+    t0, c0 = time.perf_counter(), time.thread_time()
+    with contextlib.redirect_stdout(io.StringIO()):  # %%time prints its figures
         result = shell.run_cell(cell, store_history=True)
-        out.append(time.perf_counter() - t0)
-        result.raise_error()
-    return out
+    took = time.perf_counter() - t0, time.thread_time() - c0
+    result.raise_error()
+    return took
 
 
-def timed_fn(fn, reps: int) -> list[float]:
-    out = []
+def overhead_ms(shell: InteractiveShell, cell: str, reps: int) -> tuple[float, float, float]:
+    """``cell`` minus a plain ``pass`` cell run just before it, pair by pair, in ms: the
+    median of the paired wall-time differences, their 25th percentile (what a less loaded
+    machine approaches) and the median of the paired main-thread CPU differences (which
+    background load disturbs far less than wall time)."""
+    for _ in range(3):
+        run(shell, cell)
+    wall, cpu = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
-        fn()
-        out.append(time.perf_counter() - t0)
-    return out
+        plain = run(shell, "pass")
+        magic = run(shell, cell)
+        wall.append(magic[0] - plain[0])
+        cpu.append(magic[1] - plain[1])
+    return (
+        statistics.median(wall) * 1000,
+        statistics.quantiles(wall, n=4)[0] * 1000,
+        statistics.median(cpu) * 1000,
+    )
 
 
-def med_ms(xs: list[float]) -> float:
-    return statistics.median(xs) * 1000
+def configure_store(root: Path, mode: str, writers: bool) -> None:
+    os.environ["VL_EVIDENCE_DIR"] = str(root / ".venturalitica")
+    evidence.configure_durability(mode)
+    if writers:
+        import vl_jupyter.export as _  # noqa: F401  (registers the audit run writer)
+
+        sys.modules["vl_jupyter.export"]._register_run_writer()
+    else:
+        evidence.unregister_run_writer("audit-files")
 
 
-def bench_vl(shell: InteractiveShell, reps: int, busy_reps: int) -> dict[str, float]:
-    res: dict[str, float] = {}
-    for label, root in (("disk", Path(tempfile.mkdtemp())), ("shm", None)):
-        if root is None:
-            if not Path("/dev/shm").is_dir():
-                continue
-            root = Path(tempfile.mkdtemp(dir="/dev/shm"))
-        os.environ["VL_EVIDENCE_DIR"] = str(root / ".venturalitica")
-        timed(shell, "%%vl_monitor warm -q\npass", 3)
-        plain = timed(shell, "pass", reps)
-        magic = timed(shell, "%%vl_monitor empty -q\npass", reps)
-        res[f"empty_overhead_ms_{label}"] = med_ms(magic) - med_ms(plain)
-    pairs = [  # interleaved, so background load hits both sides alike
-        (timed(shell, BUSY.format(n=N), 1)[0], timed(shell, MAGIC_BUSY.format(n=N), 1)[0])
-        for _ in range(busy_reps)
-    ]
-    res["busy_plain_s"] = statistics.median(p for p, _ in pairs)
-    res["busy_overhead_pct"] = statistics.median((m - p) / p * 100 for p, m in pairs)
-    recs = [r.data for r in evidence.records("telemetry") if r.data["name"] == "busy"]
-    share = [r["sampling"]["sampler_cpu_s"] / r["wall_s"] * 100 for r in recs]
-    res["sampler_cpu_pct_of_core"] = statistics.median(share)
-    res["samples_per_busy_cell"] = statistics.median(r["sampling"]["samples"] for r in recs)
+def bench_vl(shell: InteractiveShell, reps: int) -> dict[str, tuple[float, ...]]:
+    from vl_jupyter.evidence import _durability
+
+    res: dict[str, tuple[float, ...]] = {"time_magic": overhead_ms(shell, "%%time\npass", reps)}
+    places = [("disk", Path(tempfile.mkdtemp(dir=os.environ.get("BENCH_DISK_DIR"))))]
+    if Path("/dev/shm").is_dir():
+        places.append(("shm", Path(tempfile.mkdtemp(dir="/dev/shm"))))
+    for label, base in places:
+        for mode in ("deferred", "sync") if label == "disk" else ("deferred",):
+            for writers in (True, False):
+                key = f"{label}_{mode}_{'writers' if writers else 'telemetry'}"
+                configure_store(base / key, mode, writers)
+                synced = _durability.policy().synced
+                res[key] = overhead_ms(shell, EMPTY, reps)
+                evidence.flush()
+                fsyncs = (_durability.policy().synced - synced) / (reps + 3)
+                res[f"{key}_fsyncs_per_cell"] = (fsyncs,)
+    evidence.configure_durability("deferred")
     return res
 
 
-def bench_codecarbon(reps: int, busy_reps: int) -> dict[str, float] | None:
+def bench_busy(shell: InteractiveShell, busy_reps: int) -> dict[str, float]:
+    magic_busy = "%%vl_monitor busy -q\n" + BUSY
+    pairs = [  # interleaved, so background load hits both sides alike
+        (run(shell, BUSY.format(n=N))[0], run(shell, magic_busy.format(n=N))[0])
+        for _ in range(busy_reps)
+    ]
+    recs = [r.data for r in evidence.records("telemetry") if r.data["name"] == "busy"]
+    share = [r["sampling"]["sampler_cpu_s"] / r["wall_s"] * 100 for r in recs]
+    return {
+        "busy_plain_s": statistics.median(p for p, _ in pairs),
+        "busy_overhead_pct": statistics.median((m - p) / p * 100 for p, m in pairs),
+        "sampler_cpu_pct_of_core": statistics.median(share),
+        "samples_per_busy_cell": statistics.median(r["sampling"]["samples"] for r in recs),
+    }
+
+
+def bench_codecarbon(reps: int) -> dict[str, Any] | None:
     try:
         from codecarbon import OfflineEmissionsTracker
     except ImportError:
@@ -97,66 +142,162 @@ def bench_codecarbon(reps: int, busy_reps: int) -> dict[str, float] | None:
     logging.getLogger("codecarbon").setLevel(logging.ERROR)
     out = tempfile.mkdtemp()
 
-    def tracked(code: str) -> None:
+    def tracked() -> None:
         tracker = OfflineEmissionsTracker(
             country_iso_code="DEU", output_dir=out, log_level="error", save_to_file=True
         )
         tracker.start()
-        exec(code, {})
+        exec("pass", {})
         tracker.stop()
 
-    first = timed_fn(lambda: tracked("pass"), 1)[0]
-    plain = timed_fn(lambda: exec("pass", {}), reps)
-    empty = timed_fn(lambda: tracked("pass"), reps)
-    pairs = [
-        (
-            timed_fn(lambda: exec(BUSY.format(n=N), {}), 1)[0],
-            timed_fn(lambda: tracked(BUSY.format(n=N)), 1)[0],
-        )
-        for _ in range(busy_reps)
-    ]
+    t0 = time.perf_counter()
+    tracked()
+    first = time.perf_counter() - t0
+    wall, cpu = [], []
+    for _ in range(reps):
+        took = []
+        for fn in (lambda: exec("pass", {}), tracked):
+            t0, c0 = time.perf_counter(), time.thread_time()
+            fn()
+            took.append((time.perf_counter() - t0, time.thread_time() - c0))
+        wall.append(took[1][0] - took[0][0])
+        cpu.append(took[1][1] - took[0][1])
     return {
         "first_tracker_s": first,
-        "empty_overhead_ms": med_ms(empty) - med_ms(plain),
-        "busy_overhead_pct": statistics.median((m - p) / p * 100 for p, m in pairs),
+        "empty_overhead_ms": (
+            statistics.median(wall) * 1000,
+            statistics.quantiles(wall, n=4)[0] * 1000,
+            statistics.median(cpu) * 1000,
+        ),
     }
+
+
+#: (module, attribute) of the phases ``--spans`` times, in the order a cell runs them.
+SPANS = [
+    ("vl_jupyter.notebook._monitor_magic", "parse_line"),
+    ("vl_jupyter.notebook._monitor_magic", "MonitorMagics._compile"),
+    ("vl_jupyter.telemetry._monitor", "_Run.start"),
+    ("vl_jupyter.evidence", "open_run"),
+    ("vl_jupyter.telemetry._sampler", "Sampler.start"),
+    ("vl_jupyter.telemetry._counters", "Counters.start"),
+    ("vl_jupyter.telemetry._monitor", "_Run.finish"),
+    ("vl_jupyter.telemetry._counters", "Counters.stop"),
+    ("vl_jupyter.telemetry._sampler", "Sampler.stop"),
+    ("vl_jupyter.telemetry._code", "describe"),
+    ("vl_jupyter.telemetry._monitor", "build_data"),
+    ("vl_jupyter.evidence._store", "EvidenceStore.append"),
+    ("vl_jupyter.evidence._store", "EvidenceStore._repair"),
+    ("vl_jupyter.evidence._hooks", "seal"),
+    ("vl_jupyter.evidence._files", "place_record"),
+    ("vl_jupyter.evidence._files", "append_line"),
+    ("vl_jupyter.evidence._store", "EvidenceStore.write_json"),
+    ("vl_jupyter.telemetry._monitor", "_Run._close"),
+    ("vl_jupyter.evidence._durability", "Durability.flush"),
+    ("os", "fsync"),
+]
+
+
+def bench_spans(shell: InteractiveShell, reps: int) -> list[tuple[str, float, float]]:
+    """Median µs per phase of a monitored empty cell (and how often it ran per cell)."""
+    import importlib
+
+    spent: dict[str, int] = defaultdict(int)
+    calls: dict[str, int] = defaultdict(int)
+    undo = []
+    for module_name, attr in SPANS:
+        owner = importlib.import_module(module_name)
+        *outer, name = attr.split(".")
+        for part in outer:
+            owner = getattr(owner, part)
+        real = getattr(owner, name)
+        label = attr if module_name != "os" else "os.fsync"
+
+        def timed(*a, _real=real, _label=label, **k):
+            t0 = time.perf_counter_ns()
+            try:
+                return _real(*a, **k)
+            finally:
+                spent[_label] += time.perf_counter_ns() - t0
+                calls[_label] += 1
+
+        functools.update_wrapper(timed, real)
+        setattr(owner, name, timed)
+        undo.append((owner, name, real))
+    per: dict[str, list[int]] = defaultdict(list)
+    total = []
+    try:
+        for _ in range(reps):
+            spent.clear()
+            total.append(run(shell, EMPTY)[0])
+            for label in spent:
+                per[label].append(spent[label])
+    finally:
+        for owner, name, real in reversed(undo):
+            setattr(owner, name, real)
+    rows = [("whole cell (run_cell)", statistics.median(total) * 1e6, 1.0)]
+    for _, attr in SPANS:
+        label = attr if attr != "fsync" else "os.fsync"
+        if per[label]:
+            runs = per[label] + [0] * (reps - len(per[label]))
+            rows.append((label, statistics.median(runs) / 1000, calls[label] / reps))
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--reps", type=int, default=40)
-    parser.add_argument("--busy-reps", type=int, default=5)
+    parser.add_argument("--reps", type=int, default=200, help="empty cells per variant")
+    parser.add_argument("--busy-reps", type=int, default=5, help="1 s busy cell pairs")
+    parser.add_argument("--cc-reps", type=int, default=40, help="codecarbon start/stops")
+    parser.add_argument("--spans", action="store_true", help="time each phase of a cell")
     args = parser.parse_args()
     global N
     N = calibrate()
     shell = InteractiveShell.instance()
     load_ipython_extension(shell)
-    vl = bench_vl(shell, args.reps, args.busy_reps)
-    cc = bench_codecarbon(max(5, args.reps // 4), args.busy_reps)
-    print(f"cpu: {os.cpu_count()} logical cores; reps: {args.reps} empty, {args.busy_reps} busy")
+    load = os.getloadavg()
+    vl = bench_vl(shell, args.reps)
+    cc = bench_codecarbon(args.cc_reps)
+    busy = bench_busy(shell, args.busy_reps) if args.busy_reps else None
     print(
-        f"%%vl_monitor empty cell overhead, median: {vl['empty_overhead_ms_disk']:.2f} ms "
-        f"(evidence on disk, fsync'd)"
+        f"cpu: {os.cpu_count()} logical cores; load average {load[0]:.2f} at start, "
+        f"{os.getloadavg()[0]:.2f} at end; {args.reps} empty cells per variant"
     )
-    if "empty_overhead_ms_shm" in vl:
+    print(
+        "empty cell overhead in ms, paired with a plain cell: wall median / wall 25th "
+        "percentile / main-thread CPU median"
+    )
+    print("  %%time: {:.2f} / {:.2f} / {:.2f}".format(*vl["time_magic"]))
+    for key, value in vl.items():
+        if key == "time_magic" or key.endswith("_fsyncs_per_cell"):
+            continue
+        place, mode, what = key.split("_")
+        where = {"disk": "evidence on disk", "shm": "evidence on /dev/shm"}[place]
+        which = "with the audit run writer" if what == "writers" else "telemetry alone"
+        fsyncs = vl[f"{key}_fsyncs_per_cell"][0]
         print(
-            f"%%vl_monitor empty cell overhead, median: {vl['empty_overhead_ms_shm']:.2f} ms "
-            "(evidence on /dev/shm: measurement cost without the disk)"
+            "  %%vl_monitor: {:.2f} / {:.2f} / {:.2f}".format(*value)
+            + f" ({where}, fsync {mode}, {which}; {fsyncs:.1f} background fsyncs per cell)"
         )
-    print(f"%%vl_monitor 1 s busy cell overhead: {vl['busy_overhead_pct']:.2f} %")
-    print(
-        f"sampler CPU use: {vl['sampler_cpu_pct_of_core']:.3f} % of one core "
-        f"({vl['samples_per_busy_cell']:.0f} samples per 1 s cell)"
-    )
     if cc is None:
         print("codecarbon: not installed (pip install codecarbon) - peer skipped")
-        return
-    print(f"codecarbon first OfflineEmissionsTracker start/stop: {cc['first_tracker_s']:.2f} s")
-    print(
-        f"codecarbon empty cell overhead, median: {cc['empty_overhead_ms']:.2f} ms "
-        f"(ratio to %%vl_monitor on disk: {cc['empty_overhead_ms'] / vl['empty_overhead_ms_disk']:.1f}x)"
-    )
-    print(f"codecarbon 1 s busy cell overhead: {cc['busy_overhead_pct']:.2f} %")
+    else:
+        print(f"codecarbon first OfflineEmissionsTracker start/stop: {cc['first_tracker_s']:.2f} s")
+        print(
+            "  codecarbon OfflineEmissionsTracker start/stop: {:.2f} / {:.2f} / {:.2f}".format(
+                *cc["empty_overhead_ms"]
+            )
+        )
+    if busy is not None:
+        print(f"%%vl_monitor 1 s busy cell overhead: {busy['busy_overhead_pct']:.2f} %")
+        print(
+            f"sampler CPU use: {busy['sampler_cpu_pct_of_core']:.3f} % of one core "
+            f"({busy['samples_per_busy_cell']:.0f} samples per 1 s cell)"
+        )
+    if args.spans:
+        configure_store(Path(tempfile.mkdtemp()), "deferred", True)
+        print("where the time of one empty %%vl_monitor cell goes (disk, deferred, writers):")
+        for label, us, n in bench_spans(shell, args.reps):
+            print(f"  {us:8.1f} us  {label}" + (f"  ({n:.1f} calls/cell)" if n != 1 else ""))
 
 
 if __name__ == "__main__":

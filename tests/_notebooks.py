@@ -20,6 +20,9 @@ def execute(name: str, workdir: Path, timeout: int = 180) -> nbformat.NotebookNo
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(workdir)}},
+        # a kernel may send one printed line in several messages, as timing falls; a
+        # stream's text is read whole, as JupyterLab shows it
+        coalesce_streams=True,
     ).execute()
     return notebook
 

@@ -12,14 +12,17 @@ test that tried (tests/test_network_guard.py proves it fires).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
+import _mlflow_store
 import pandas as pd
 import pytest
 from _network import DETAILS, VIOLATIONS  # sets the offline variables, installs the guard
@@ -54,6 +57,13 @@ class MlflowServer:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_ready()
+
+    def launch(self) -> None:
+        """Start the process and return at once (it takes seconds to answer)."""
+        if self.proc is not None and self.proc.poll() is None:
+            return
         env = {
             **os.environ,
             "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false",
@@ -73,8 +83,13 @@ class MlflowServer:
             "--artifacts-destination",
             str(self.folder / "artifacts"),
         ]
-        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - the child keeps it
+        log = open(self.folder / "server.log", "ab")  # noqa: SIM115 - closed below
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=log, env=env, start_new_session=True)
+        log.close()  # the child holds its own copy
+
+    def wait_ready(self) -> None:
+        """Return once /health answers; fail the test with the server's log if it cannot."""
+        assert self.proc is not None, "launch() first"
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             try:
@@ -97,10 +112,44 @@ class MlflowServer:
         self.proc = None
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _mlflow_schema_once(tmp_path_factory) -> None:
+    """Fresh MLflow sqlite stores copy one migrated schema (tests/_mlflow_store.py).
+    Costs a folder: mlflow is imported only by the tests that use it."""
+    _mlflow_store.install(tmp_path_factory.mktemp("mlflow-schema"))
+
+
+#: The session's server, launched as soon as collection shows a test will need it.
+_early_server: MlflowServer | None = None
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Launch ``mlflow server`` in the background when a collected test uses it: its start
+    (~10 s of imports and migrations in its own processes) overlaps the tests that run
+    before the first one that needs it, instead of stalling that test."""
+    global _early_server
+    if any(_uses_session_server(item) for item in session.items):
+        _early_server = MlflowServer(Path(tempfile.mkdtemp(prefix="vl-mlflow-server-")))
+        _early_server.launch()
+
+
+def _uses_session_server(item: pytest.Item) -> bool:
+    """Whether the item's ``mlflow_server`` is this file's (tests/browser has its own)."""
+    info = getattr(item, "_fixtureinfo", None)
+    defs = info.name2fixturedefs.get("mlflow_server", ()) if info is not None else ()
+    return bool(defs) and defs[-1].func.__code__.co_filename == __file__
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _early_server is not None:  # also when the session stopped before the fixture ran
+        _early_server.kill()
+        shutil.rmtree(_early_server.folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def mlflow_server(tmp_path_factory):
-    srv = MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
-    srv.start()
+    srv = _early_server or MlflowServer(tmp_path_factory.mktemp("mlflow-server"))
+    srv.start()  # waits for the launched one, or launches (asked via getfixturevalue)
     yield srv
     srv.kill()
 

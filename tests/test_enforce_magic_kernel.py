@@ -34,7 +34,11 @@ def _run(tmp_path, monkeypatch, *sources: str) -> list[nbformat.NotebookNode]:
         cells.append(cell)
     nb = nbformat.v4.new_notebook(cells=cells)
     NotebookClient(
-        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+        nb,
+        kernel_name="python3",
+        timeout=120,
+        resources={"metadata": {"path": str(tmp_path)}},
+        coalesce_streams=True,  # one stderr line may arrive in two messages
     ).execute()
     return nb.cells[1:]
 
@@ -147,7 +151,7 @@ def test_a_user_mistake_stops_run_all(tmp_path, monkeypatch):
     monkeypatch.setenv("VL_EVIDENCE_DIR", str(tmp_path / "ev"))
     cells = [SETUP, "%vl_enforce dff --policy german_credit_data", "print('after')"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in cells])
-    client = NotebookClient(nb, kernel_name="python3", timeout=120)
+    client = NotebookClient(nb, kernel_name="python3", timeout=120, coalesce_streams=True)
     with pytest.raises(CellExecutionError, match="no DataFrame named 'dff'"):
         client.execute()
     assert nb.cells[2].outputs == []

@@ -41,9 +41,10 @@ def test_round_trip_keeps_every_float_bit(store: EvidenceStore) -> None:
     assert fresh.path.name == f"00000001_{rec.id}.json"
     assert fresh.path.stat().st_mode & 0o777 == 0o444
     doc = json.loads(fresh.path.read_text("utf-8"))
-    assert list(doc) == [
-        "schema", "seq", "id", "kind", "created", "session", "summary", "prev_hash", "data", "hash",
+    assert list(doc) == [  # /2: canonical (sorted) order, the hash last
+        "created", "data", "id", "kind", "prev_hash", "schema", "seq", "session", "summary", "hash",
     ]  # fmt: skip
+    assert doc["schema"] == "vl_jupyter.evidence/2"
     assert doc["created"].endswith("Z")
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from vl_jupyter.evidence import EvidenceStore, _files
+from vl_jupyter.evidence import EvidenceStore, _durability, _files
 
 REPO = Path(__file__).resolve().parents[1]
 BENIGN = {"unindexed_tail", "partial_index_line", "temp_file"}
@@ -93,7 +93,8 @@ def _crash_at(point: str):  # returns a patcher for the child process
         os.kill(os.getpid(), signal.SIGKILL)
 
     def place(pending: Path, final: Path, payload: bytes) -> None:
-        if point == "before_link":
+        if point == "before_link":  # the step is the marker's fsync: only sync mode has it
+            _durability.configure("sync")  # (deferred: tests/test_evidence_durability.py)
             os.fsync = lambda fd: die()  # dies once the marker's bytes are written
         real_place(pending, final, payload)
 

@@ -36,13 +36,13 @@ def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
 def hashed(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """The seqs of the record files verify() re-hashes, in order."""
     seen: list[int] = []
-    real = _verify.record_hash
+    real = _verify.file_hash
 
-    def counting(doc):
-        seen.append(doc["seq"])
-        return real(doc)
+    def counting(seq, raw, doc):
+        seen.append(seq)
+        return real(seq, raw, doc)
 
-    monkeypatch.setattr(_verify, "record_hash", counting)
+    monkeypatch.setattr(_verify, "file_hash", counting)
     return seen
 
 

@@ -165,6 +165,7 @@ def _binary_oracle(y: np.ndarray, p: np.ndarray, sf: pd.Series) -> dict[str, tup
     return out
 
 
+@pytest.mark.slow  # 25 examples through every binary metric
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(binary_data())
 def test_binary_metrics_equal_fairlearn_and_sklearn(case: tuple[pd.DataFrame, Any]) -> None:

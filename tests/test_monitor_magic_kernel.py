@@ -28,7 +28,11 @@ def _run(nb, tmp_path, monkeypatch):
     monkeypatch.setenv("VL_EVIDENCE_DIR", str(tmp_path / "ev"))
     monkeypatch.delenv("VL_COUNTRY", raising=False)
     client = NotebookClient(
-        nb, kernel_name="python3", timeout=120, resources={"metadata": {"path": str(tmp_path)}}
+        nb,
+        kernel_name="python3",
+        timeout=120,
+        resources={"metadata": {"path": str(tmp_path)}},
+        coalesce_streams=True,  # one printed line may arrive in two messages
     )
     return client, tmp_path / "ev"
 

@@ -82,6 +82,7 @@ async def error_of(jp_fetch, *parts, method="GET", body=None, **params):
 
 
 # -- discovery ---------------------------------------------------------------------------
+@pytest.mark.slow  # a jupyter process
 def test_the_extension_is_enabled_on_install():
     jupyter = Path(sys.executable).with_name("jupyter")
     done = subprocess.run(
@@ -224,6 +225,7 @@ def fast_store(root: Path, n: int) -> EvidenceStore:
     return EvidenceStore(root)
 
 
+@pytest.mark.slow  # 10,000 records
 async def test_ten_thousand_records_page_correctly(jp_fetch, jp_root_dir):
     store = fast_store(jp_root_dir / "big" / ".venturalitica", 10_000)
     seen = []

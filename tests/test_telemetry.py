@@ -118,10 +118,21 @@ def test_children_are_sampled(evidence_dir):
 
 
 def test_no_thread_is_left_behind(evidence_dir):
-    before = set(threading.enumerate())
-    with monitor("t", evidence_dir=evidence_dir, interval=0.01):
+    """Blocks start no thread each: one parked sampler thread (and the evidence fsync
+    flusher) serve every block of the process, and nothing is left armed after one."""
+    from vl_jupyter.telemetry import _sampler
+
+    with monitor("first", evidence_dir=evidence_dir, interval=0.01):
         time.sleep(0.05)
+    before = set(threading.enumerate())
+    worker = _sampler.worker_thread()
+    assert worker is not None and worker.is_alive() and worker in before
+    for i in range(5):
+        with monitor(f"t{i}", evidence_dir=evidence_dir, interval=0.01) as m:
+            time.sleep(0.05)
+        assert m.result["sampling"]["samples"] >= 2 and m.result["sampling"]["error"] is None
     assert set(threading.enumerate()) == before
+    assert _sampler.worker_thread() is worker and _sampler._WORKER.armed == []
 
 
 def test_decorator_records_every_call(evidence_dir):
@@ -243,16 +254,90 @@ def test_cheap_counter_reads_are_psutils_figures():
     assert _counters.process() is _counters.process()  # one handle per process
 
 
-def test_sampler_takes_its_first_sample_before_the_thread_and_joins_it():
-    from vl_jupyter.telemetry._sampler import Sampler
+def test_sampler_takes_its_first_and_last_samples_itself_and_disarms():
+    from vl_jupyter.telemetry import _sampler
 
-    sampler = Sampler(1.0, gpu=False)
+    sampler = _sampler.Sampler(1.0, gpu=False)
     sampler.start()
     assert sampler.samples == 1 and sampler.system_total > 0 and sampler.own_peak > 0
-    assert sampler._thread.is_alive()
-    sampler.stop()
-    assert not sampler._thread.is_alive()
+    assert sampler.armed and sampler in _sampler._WORKER.armed
+    assert _sampler.worker_thread().is_alive()
+    sampler.stop()  # well inside the 1 s interval: the thread never sampled it
+    assert not sampler.armed and sampler not in _sampler._WORKER.armed
     assert sampler.samples == 2 and sampler.error is None and sampler.cpu_s > 0
+    before = sampler.samples
+    time.sleep(0.05)
+    sampler.tick()  # a late turn of the thread after stop() samples nothing
+    assert sampler.samples == before
+
+
+@pytest.mark.slow
+def test_sampler_thread_samples_nested_blocks_separately(evidence_dir):
+    code = "import time; time.sleep(1.5)"
+    with monitor("outer", evidence_dir=evidence_dir, interval=0.05) as outer:
+        time.sleep(0.2)
+        with monitor("inner", evidence_dir=evidence_dir, interval=0.02) as inner:
+            subprocess.run([sys.executable, "-c", code], check=True)
+    assert inner.result["children_seen"] >= 1 and outer.result["children_seen"] >= 1
+    # each block sampled at its own interval while the child lived (about 1.5 s)
+    assert inner.result["sampling"]["samples"] > outer.result["sampling"]["samples"] > 5
+
+
+def test_a_block_forked_mid_way_also_ends_in_the_child(evidence_dir):
+    """A child forked inside a block (no sampler thread there) finishes the block
+    without waiting on the parent's thread, and the parent's block is unaffected."""
+    pid = -1
+    try:
+        with monitor("forked", evidence_dir=evidence_dir, interval=0.01) as m:
+            time.sleep(0.05)
+            pid = os.fork()
+    finally:
+        if pid == 0:  # the child: report whether its block ended with a result
+            os._exit(0 if m.result is not None and m.result.evidence_id else 3)
+    deadline = time.monotonic() + 30
+    while (done := os.waitpid(pid, os.WNOHANG))[0] == 0:
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            pytest.fail("the forked child hung ending its block")
+        time.sleep(0.01)
+    assert os.WIFEXITED(done[1]) and os.WEXITSTATUS(done[1]) == 0
+    assert m.result.evidence_id and m.result["sampling"]["error"] is None
+    names = [r.data["name"] for r in evidence.records("telemetry", root=evidence_dir)]
+    assert names == ["forked", "forked"]  # one record from each process
+
+
+def test_own_rss_is_sampled_only_where_the_high_water_mark_does_not_work(evidence_dir, monkeypatch):
+    from vl_jupyter.telemetry import _counters, _sampler
+
+    made = []
+    real = _sampler.Sampler
+
+    def spy(*a, **k):
+        made.append(real(*a, **k))
+        return made[-1]
+
+    monkeypatch.setattr(_monitor_module(), "Sampler", spy)
+    with monitor("warm", evidence_dir=evidence_dir):
+        pass
+    with monitor("kernel-mark", evidence_dir=evidence_dir) as m:
+        pass
+    assert m.result["peak_rss_method"] == "vmhwm" and made[-1].own_peak == 0
+    monkeypatch.setattr(_counters, "reset_hwm", lambda: False)
+    monkeypatch.setattr(_counters, "_hwm_ok", False)  # a machine where it never works
+    with monitor("sampled", evidence_dir=evidence_dir) as m:
+        pass
+    assert m.result["peak_rss_method"] == "sampled" and made[-1].own_peak > 0
+    assert m.result["peak_rss_bytes"] >= made[-1].own_peak
+
+
+def test_system_memory_is_memtotal_minus_memavailable_as_psutil_reports_it():
+    import psutil
+
+    from vl_jupyter.telemetry import _counters
+
+    used, total = _counters.read_meminfo()
+    vm = psutil.virtual_memory()
+    assert total == vm.total and abs(used - vm.used) < 64 * 2**20  # memory moves meanwhile
 
 
 def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
@@ -265,7 +350,8 @@ def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
     sampler = _sampler.Sampler(gpu=False)
     sampler.start()
     sampler.stop()
-    assert sampler.error == "RuntimeError: no /proc" and sampler._thread.ident is None
+    assert sampler.error == "RuntimeError: no /proc" and not sampler.armed
+    assert sampler not in _sampler._WORKER.armed
 
 
 def test_a_missing_nvml_package_is_remembered_for_the_process(monkeypatch):
@@ -278,3 +364,22 @@ def test_a_missing_nvml_package_is_remembered_for_the_process(monkeypatch):
     assert _nvml._load() == (None, _nvml._unavailable)  # not retried
     _nvml.use_backend(None)  # forgets it (tests, or a deliberate re-check)
     assert _nvml._unavailable is None
+
+
+def _monitor_module():
+    import sys as _sys
+
+    return _sys.modules["vl_jupyter.telemetry._monitor"]
+
+
+def test_a_cell_that_changes_directory_records_where_its_run_folder_is(tmp_path, monkeypatch):
+    monkeypatch.delenv("VL_EVIDENCE_DIR", raising=False)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    with monitor("moves") as m:
+        os.chdir(tmp_path / "b")
+    store = tmp_path / "a" / ".venturalitica"
+    assert (store / "runs" / m.result.session / "trace_moves.json").is_file()
+    assert [r.data["name"] for r in evidence.records("telemetry", root=store)] == ["moves"]
+    assert not (tmp_path / "b" / ".venturalitica").exists()

@@ -23,6 +23,8 @@ from typing import Any
 from ._blobs import SUMMARY_KEY as BLOB_SUMMARY_KEY
 from ._blobs import extension_for as blob_extension
 from ._blobs import policy_text
+from ._durability import configure as configure_durability
+from ._durability import flush
 from ._history import check_tag, history, record_origin, tag, tagged, tags
 from ._hooks import register_signer
 from ._jsonable import to_jsonable
@@ -54,8 +56,10 @@ __all__ = [
     "check_record_id",
     "check_tag",
     "close_run",
+    "configure_durability",
     "current_session",
     "default_root",
+    "flush",
     "format_timestamp",
     "get",
     "has_run_writers",

@@ -41,7 +41,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from . import _files
-from ._jsonable import dumps_canonical, record_hash
+from ._jsonable import dumps_canonical
+from ._record import content_hash
 
 if TYPE_CHECKING:
     from ._store import EvidenceStore
@@ -63,12 +64,31 @@ class Checkpoint:
     files: int  # record files those bytes cover (what VerifyResult.checked counts)
 
 
-def _records_digest(store: EvidenceStore, names: list[str], seq: int) -> tuple[str, int]:
+def stamp_of(st: os.stat_result) -> str:
+    """What the checkpoint's digest holds of one file: ``ino:size:mtime:ctime:mode``.
+
+    Kept as a string (one per record file during a verify): strings are not tracked by
+    the cyclic GC, where 100,000 ``stat_result`` objects cost a full verify ~1 s of
+    collections."""
+    return f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_mode}"
+
+
+def _records_digest(
+    store: EvidenceStore,
+    names: list[str],
+    seq: int,
+    stats: dict[str, str] | None = None,
+) -> tuple[str, int]:
     """Digest of the names and stat() of ``records/`` up to ``seq``, and the number of
     record files among them (temp files and records beyond ``seq`` are left out: the
-    resumed verify checks those itself)."""
+    resumed verify checks those itself). ``stats``: what verify() already took of the
+    files it read (``fstat`` of the descriptor it read through, which is the ``lstat``
+    of a file opened without following links), so they are not stat-ed twice; what is
+    stat-ed here is added to it for the same reason (resume, then save)."""
     digest = hashlib.sha256()
     count = 0
+    stats = {} if stats is None else stats
+    rdir = f"{store.records_dir}{os.sep}"
     for name in names:
         if name.startswith(_files.TMP_PREFIX):
             continue
@@ -76,11 +96,12 @@ def _records_digest(store: EvidenceStore, names: list[str], seq: int) -> tuple[s
         if match and int(match[1]) > seq:
             continue
         count += match is not None
-        try:
-            st = os.lstat(store.records_dir / name)
-            stamp = f"{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_mode}"
-        except OSError:
-            stamp = "gone"
+        stamp = stats.get(name)
+        if stamp is None:
+            try:
+                stamp = stats[name] = stamp_of(os.lstat(rdir + name))
+            except OSError:
+                stamp = "gone"
         digest.update(f"{name}\0{stamp}\n".encode())
     return digest.hexdigest(), count
 
@@ -108,8 +129,12 @@ def _index_prefix(store: EvidenceStore, size: int) -> tuple[str, bytes] | None:
     return digest.hexdigest(), tail[tail.rfind(b"\n", 0, len(tail) - 1) + 1 :]
 
 
-def resume(store: EvidenceStore, names: list[str]) -> Checkpoint | None:
-    """The checkpoint to verify on from, if it still matches the store (see module doc)."""
+def resume(
+    store: EvidenceStore, names: list[str], stats: dict[str, str] | None = None
+) -> Checkpoint | None:
+    """The checkpoint to verify on from, if it still matches the store (see module doc).
+
+    ``stats`` receives the ``lstat`` of each file of ``records/`` it looked at."""
     try:
         doc = json.loads(_files.read_nofollow(store.root / NAME))
         body = {k: doc[k] for k in _FIELDS}
@@ -126,10 +151,14 @@ def resume(store: EvidenceStore, names: list[str]) -> Checkpoint | None:
             return None
         if _files.entry_problem(last) is not None:
             return None
-        record = json.loads(_files.read_nofollow(store.records_dir / last["file"]))
-        if record.get("seq") != seq or record.get("hash") != head or record_hash(record) != head:
+        raw = _files.read_nofollow(store.records_dir / last["file"])
+        record = json.loads(raw)
+        if record.get("seq") != seq or record.get("hash") != head:
             return None
-        if _records_digest(store, names, seq) != (body["records_sha256"], body["files"]):
+        if content_hash(raw, record) != head:
+            return None
+        digest = _records_digest(store, names, seq, stats)
+        if digest != (body["records_sha256"], body["files"]):
             return None
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
@@ -141,6 +170,7 @@ def save(
     names: list[str],
     positions: dict[int, tuple[int, int, int]],
     start: Checkpoint | None,
+    stats: dict[str, str] | None = None,
 ) -> None:
     """Record a clean verify's head (under verify's shared lock, so no writer moves).
 
@@ -151,12 +181,14 @@ def save(
     """
     cutoff = time.time_ns() - RACY_NS
     seq = start.seq if start else 0
+    stats = {} if stats is None else stats
+    rdir = f"{store.records_dir}{os.sep}"
     for name in names:
         match = _files.RECORD_RE.match(name)
         if not match or int(match[1]) <= seq:
             continue
         try:
-            changed = os.lstat(store.records_dir / name).st_ctime_ns
+            changed = int((stats.get(name) or stamp_of(os.lstat(rdir + name))).split(":")[3])
         except OSError:
             break
         if int(match[1]) != seq + 1 or seq + 1 not in positions or changed >= cutoff:
@@ -169,7 +201,7 @@ def save(
     prefix = _index_prefix(store, end)
     if prefix is None:
         return
-    records_sha, files = _records_digest(store, names, seq)
+    records_sha, files = _records_digest(store, names, seq, stats)
     body: dict[str, Any] = {
         "schema": SCHEMA,
         "seq": seq,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import sys
@@ -11,10 +12,17 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError
-from ._jsonable import record_hash
+from ._jsonable import dumps_canonical, record_hash
 
-SCHEMA = "vl_jupyter.evidence/1"
+#: The first record format: the file is compact JSON in field order, and its hash is the
+#: sha256 of the canonical JSON of every other field (a verifier re-serialises it).
+SCHEMA_V1 = "vl_jupyter.evidence/1"
+#: What ``append`` writes: the file *is* the canonical JSON of every field but ``hash``,
+#: with ``,"hash":"<hex>"`` spliced in before its last ``}`` (see :func:`encode_record`).
+SCHEMA = "vl_jupyter.evidence/2"
 GENESIS = "0" * 64
+#: ``,"hash":"`` + 64 hex digits + ``"}`` + newline: the end of every /2 record file.
+TRAILER_LEN = 9 + 64 + 3
 _UTC = dt.timezone.utc
 #: The fields of an index line that must equal the record file's.
 _LISTED = ("id", "kind", "created", "session", "seq", "hash", "prev_hash", "summary")
@@ -33,6 +41,55 @@ def parse_created(text: str) -> dt.datetime:
     if sys.version_info >= (3, 11):  # parses the "Z" itself, one C call
         return dt.datetime.fromisoformat(text)
     return dt.datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=_UTC)
+
+
+def encode_record(doc: dict[str, Any]) -> bytes:
+    """The bytes of a ``vl_jupyter.evidence/2`` record file (``doc["hash"]`` already set).
+
+    The canonical JSON of every field but ``hash`` -- the exact bytes the hash is taken
+    of -- with ``,"hash":"<hex>"`` put before its closing ``}``, and a newline. So the
+    file's bytes up to the trailer, plus ``}``, hash to ``hash``: a verifier hashes what
+    is stored instead of parsing and re-serialising it, and a tool that only knows the
+    /1 rule (parse, drop ``hash``, canonical JSON, sha256) computes the same hash.
+    """
+    body = dumps_canonical({k: v for k, v in doc.items() if k != "hash"})
+    if hashlib.sha256(body).hexdigest() != doc["hash"]:  # a caller's bug, never data
+        raise EvidenceError(f"record {doc.get('id')}: its hash is not its content's")
+    return b'%s,"hash":"%s"}\n' % (body[:-1], doc["hash"].encode("ascii"))
+
+
+def stored_hash(raw: bytes) -> str | None:
+    """The sha256 of a /2 record file's stored bytes (all but the hash trailer, then
+    ``}``), or None when ``raw`` does not have the /2 layout: it must open with
+    ``{"created":"`` (the first key in canonical order) and end with the trailer.
+
+    A /1 file opens with ``{"schema"``, so this never applies to one.
+    """
+    if (
+        len(raw) <= TRAILER_LEN
+        or not raw.startswith(b'{"created":"')
+        or raw[-TRAILER_LEN : -TRAILER_LEN + 9] != b',"hash":"'
+        or not raw.endswith(b'"}\n')
+    ):
+        return None
+    digest = hashlib.sha256(memoryview(raw)[:-TRAILER_LEN])
+    digest.update(b"}")
+    return digest.hexdigest()
+
+
+def content_hash(raw: bytes, doc: dict[str, Any]) -> str:
+    """The hash record file ``raw`` (parsed: ``doc``) has, to compare with its ``hash``.
+
+    A /2 file in the /2 layout: the sha256 of its stored bytes (:func:`stored_hash`).
+    Anything else (a /1 file, or a /2 file someone re-serialised): the /1 rule, the
+    sha256 of the canonical JSON of every field but ``hash``. Both are the same number for
+    a file ``append`` wrote; a re-serialised file keeps its hash only if its content did.
+    """
+    if doc.get("schema") == SCHEMA:
+        found = stored_hash(raw)
+        if found is not None:
+            return found
+    return record_hash(doc)
 
 
 @dataclass(frozen=True)
@@ -168,7 +225,8 @@ def load_record_file(path: Path, expect: EvidenceRecord | None = None) -> dict[s
     if outside is not None:
         raise EvidenceError(outside, file=str(path))
     try:
-        doc = json.loads(read_nofollow(path))
+        raw = read_nofollow(path)
+        doc = json.loads(raw)
     except FileNotFoundError:
         raise EvidenceError("the record file is missing", file=str(path)) from None
     except OSError as exc:
@@ -181,7 +239,7 @@ def load_record_file(path: Path, expect: EvidenceRecord | None = None) -> dict[s
         raise EvidenceError(f"the record file cannot be read: {exc}", file=str(path)) from None
     if not isinstance(doc, dict) or not doc.keys() >= RECORD_KEYS:
         raise EvidenceError("the file is not an evidence record", file=str(path))
-    if record_hash(doc) != doc["hash"]:
+    if content_hash(raw, doc) != doc["hash"]:
         raise EvidenceError(
             f"record {doc['id']} was modified after it was written (hash mismatch)",
             file=str(path),

@@ -188,7 +188,9 @@ def register_run_writer(name: str, writer: RunWriter) -> None:
 
     ``context`` holds ``run_id``, ``name`` (the monitor's), ``store`` (the evidence root),
     ``telemetry`` (the record's data), ``telemetry_id``, ``results`` (the run's
-    ``results.json`` entries) and ``inputs``/``outputs`` (hashed artifacts). Registering
+    ``results.json`` entries), ``inputs``/``outputs`` (hashed artifacts) and
+    ``index_offset`` (the index's size when the run opened: its records lie after it;
+    see ``EvidenceStore.records_after``). Registering
     the same ``name`` again replaces the writer (idempotent imports).
     """
     if not callable(writer):

@@ -22,13 +22,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError, RecordNotFoundError
-from . import _files, _hooks, _lock
+from . import _durability, _files, _hooks, _lock
 from ._jsonable import to_jsonable
 from ._record import (
     GENESIS,
     SCHEMA,
     EvidenceRecord,
     VerifyResult,
+    encode_record,
     format_created,
     load_record_file,
     record_from_entry,
@@ -41,9 +42,8 @@ _LAST_APPEND: dict[str, tuple[int, ...] | None] = {}
 
 
 def _record_bytes(doc: dict[str, Any]) -> bytes:
-    """A record file's bytes: compact JSON, one line."""
-    text = json.dumps(doc, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.encode("utf-8") + b"\n"
+    """A record file's bytes: the /2 layout (canonical JSON, hash last), one line."""
+    return encode_record(doc)
 
 
 def default_root() -> Path:
@@ -332,9 +332,15 @@ class EvidenceStore:
         return end + 1 if at >= 0 and end >= 0 else None
 
     def get(self, record_id: str) -> EvidenceRecord:
-        """The record with this id; EvidenceError if the id is malformed or unknown."""
+        """The record with this id; EvidenceError if the id is malformed or unknown.
+
+        O(log n): the index is bisected by the creation time every id starts with
+        (``_seek``); an unknown id costs one pass over the index the first time.
+        """
         check_id(record_id)
-        entry = _files.find_entry(self.index_path, record_id)
+        from ._seek import find_entry  # a bisect of the index by the time in the id
+
+        entry = find_entry(self.index_path, record_id)
         if entry is not None:
             return record_from_entry(entry, self.records_dir)
         raise RecordNotFoundError(f"no evidence record with id {record_id} in {self.root}")
@@ -345,6 +351,7 @@ class EvidenceStore:
         Log this anchor somewhere the store's owner cannot rewrite (the tracker sync puts
         it in MLflow/W&B): it is what catches a rewrite of the whole chain.
         """
+        _durability.flush()  # an anchor logged elsewhere must name a durable record
         entry = _files.read_tail(self.index_path)
         return (entry["seq"], entry["hash"]) if entry else None
 
@@ -358,6 +365,7 @@ class EvidenceStore:
         """
         from ._verify import verify_store
 
+        _durability.flush()  # what is reported verified (and exported) is on disk
         return verify_store(self, full=full)
 
     # -- blobs (each policy text once; see _blobs) --------------------------------------
@@ -375,23 +383,29 @@ class EvidenceStore:
         return _blobs.read_text(self.root, name)
 
     # -- side files ----------------------------------------------------------------
-    def write_json(self, relpath: str, obj: Any) -> Path:
+    def write_json(self, relpath: str, obj: Any, *, copies: tuple[str, ...] = ()) -> Path:
         """Atomically write a side file (``results.json``, ``runs/<id>/results.json``, ...).
 
         ``relpath`` must stay inside the store (no absolute paths, ``..``, hidden parts,
         or the reserved ``records/`` and ``index.jsonl``). Values go through
-        :func:`to_jsonable`. Returns the file's path.
+        :func:`to_jsonable`. ``copies``: more paths that get the same bytes, serialised
+        once (a monitored cell's trace has three). Returns the (first) file's path.
         """
-        target = _files.check_relpath(self.root, relpath)
+        targets = [_files.check_relpath(self.root, p) for p in (relpath, *copies)]
         text = json.dumps(to_jsonable(obj, relpath), ensure_ascii=False, indent=2)
+        payload = text.encode("utf-8")
         try:
             with self.lock():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _files.clean_temps(target.parent)
-                _files.write_atomic(target, text.encode("utf-8"), 0o644, durable=False)
+                folders = set()
+                for target in targets:
+                    if target.parent not in folders:  # each folder once
+                        folders.add(target.parent)
+                        target.parent.mkdir(parents=True, exist_ok=True)
+                        _files.clean_temps(target.parent)
+                    _files.write_atomic(target, payload, 0o644, durable=False)
         except OSError as exc:
             raise EvidenceError(f"cannot write {relpath} under {self.root}: {exc}") from exc
-        return target
+        return targets[0]
 
     def read_json(self, relpath: str, default: Any = _MISSING) -> Any:
         """Read a side file; ``default`` if given and the file does not exist."""

@@ -172,16 +172,23 @@ def write_run_files(
     evidence_dir: str | Path | None = None,
     modules: list[str] | None = None,
     model_class: str | None = None,
+    since: int | None = None,
 ) -> list[Path]:
     """Write ``runs/<run_id>/bom.json`` (CycloneDX 1.6), ``assessment-results.oscal.json``
     and, when a control did not pass, ``poam.oscal.json`` for one evidence session (a
-    monitored run). Called when a run closes; returns the paths written."""
+    monitored run). Called when a run closes; returns the paths written. ``since``: an
+    index offset before the run's first record (the run-close context's
+    ``index_offset``), so only what was appended since is read, not the whole store."""
     from ..evidence import EvidenceStore
     from ._cyclonedx import run_bom
     from ._oscal import assessment_results, failed, poam
 
     store = EvidenceStore(evidence_dir)
-    records = sorted(store.records(session=run_id), key=lambda r: r.seq)
+    tail = store.records_after(since) if since is not None else None
+    found = [r for r in tail[0] if r.session == run_id] if tail is not None else None
+    if found is None:  # no offset, or the index was rebuilt since: read it all
+        found = list(store.records(session=run_id))
+    records = sorted(found, key=lambda r: r.seq)
     if not records:
         raise ExportError(f"no evidence record in run {run_id!r}")
     records = [dataclasses.replace(r, _data=normalise(r.kind, r.data)) for r in records]
@@ -209,7 +216,9 @@ def write_run_files(
 
 def _run_writer(folder: Path, context: dict[str, Any]) -> None:
     """The run-close hook (evidence.register_run_writer): the run's BOM and OSCAL files."""
-    write_run_files(context["run_id"], evidence_dir=context["store"])
+    write_run_files(
+        context["run_id"], evidence_dir=context["store"], since=context.get("index_offset")
+    )
 
 
 def _register_run_writer() -> None:

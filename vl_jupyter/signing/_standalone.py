@@ -13,7 +13,9 @@ Exit status: 0 everything checked out, 1 something did not (each problem names t
 Formats (see docs/audit.md):
 
 - a record ``records/<seq>_<id>.json`` holds ``hash`` = sha256 of the canonical JSON of
-  every other field, and ``prev_hash`` = the hash of the record before it;
+  every other field, and ``prev_hash`` = the hash of the record before it; a
+  ``vl_jupyter.evidence/2`` file *is* those canonical bytes, with ``,"hash":"<hex>"``
+  before its last ``}``, so its hash is taken over the stored bytes (docs/evidence.md);
 - a signed record holds ``signer`` = {"keyid", "public_key" (base64 raw Ed25519), "name"};
   its signature is ``signatures/<seq>_<id>.dsse.json``, a DSSE envelope whose payload is an
   in-toto Statement v1 with the record file's sha256 as subject;
@@ -48,6 +50,22 @@ def canonical(obj: Any) -> bytes:
 def record_hash(doc: dict[str, Any]) -> str:
     """sha256 hex of the canonical JSON of every field but ``hash``."""
     return hashlib.sha256(canonical({k: v for k, v in doc.items() if k != "hash"})).hexdigest()
+
+
+def content_hash(raw: bytes, doc: dict[str, Any]) -> str:
+    """The hash record file ``raw`` (parsed: ``doc``) has: for a /2 file in the /2 layout
+    the sha256 of its stored bytes up to the hash trailer, plus ``}``; else
+    :func:`record_hash`. Both agree on every file the store wrote."""
+    trailer = 9 + 64 + 3  # ,"hash":" + hex + "} + newline
+    if (
+        doc.get("schema") == "vl_jupyter.evidence/2"
+        and len(raw) > trailer
+        and raw.startswith(b'{"created":"')
+        and raw[-trailer : -trailer + 9] == b',"hash":"'
+        and raw.endswith(b'"}\n')
+    ):
+        return hashlib.sha256(raw[:-trailer] + b"}").hexdigest()
+    return record_hash(doc)
 
 
 def keyid(public_raw: bytes) -> str:
@@ -190,7 +208,7 @@ def check_chain(src: Source) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         if not _well_formed(doc):
             _problem(problems, "malformed", name, f"{name} is not an evidence record")
             continue
-        if record_hash(doc) != doc["hash"]:
+        if content_hash(raw, doc) != doc["hash"]:
             _problem(
                 problems,
                 "edited",

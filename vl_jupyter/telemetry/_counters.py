@@ -31,6 +31,9 @@ from . import _energy
 _STATUS = "/proc/self/status"
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)  # absent on Windows (where /proc is too)
 _HWM = re.compile(rb"VmHWM:\s+(\d+) kB")
+_MEM_TOTAL = re.compile(rb"MemTotal:\s+(\d+) kB")
+_MEM_AVAILABLE = re.compile(rb"MemAvailable:\s+(\d+) kB")
+_hwm_ok: bool | None = None  # whether the last reset of the high-water mark worked
 _RSS = re.compile(rb"VmRSS:\s+(\d+) kB")
 _lock = threading.Lock()
 _open: list[Counters] = []
@@ -93,6 +96,8 @@ def read_hwm() -> int | None:
 
 def reset_hwm() -> bool:
     """Reset the high-water mark to the current RSS; False where that is not possible."""
+    global _hwm_ok
+    _hwm_ok = False
     try:
         fd = os.open("/proc/self/clear_refs", os.O_WRONLY | _CLOEXEC)
     except OSError:
@@ -103,7 +108,31 @@ def reset_hwm() -> bool:
         return False
     finally:
         os.close(fd)
+    _hwm_ok = True
     return True
+
+
+def hwm_works() -> bool:
+    """Whether the last block could reset the high-water mark (then the peak is the
+    kernel's and the sampler need not sample our own RSS)."""
+    return bool(_hwm_ok)
+
+
+def read_meminfo() -> tuple[int, int] | None:
+    """``(used, total)`` system memory in bytes from one read of /proc/meminfo: used is
+    ``MemTotal - MemAvailable``, what ``free`` and psutil (>= 6) report as used. None
+    where the file or ``MemAvailable`` (Linux < 3.14) is missing: use psutil then."""
+    try:
+        text = read_proc("/proc/meminfo")
+    except OSError:
+        return None
+    total, avail = _MEM_TOTAL.search(text), _MEM_AVAILABLE.search(text)
+    if total is None or avail is None:
+        return None
+    total_b, avail_b = int(total.group(1)) * 1024, int(avail.group(1)) * 1024
+    if not 0 < avail_b <= total_b:
+        return None
+    return total_b - avail_b, total_b
 
 
 def read_proc(path: str) -> bytes:

@@ -26,7 +26,7 @@ from typing import Any, Literal, TypeVar
 from .. import evidence
 from ..environment import origin as record_origin
 from ..errors import EvidenceError, TelemetryError, VLWarning
-from . import _artifacts, _code, _context, _energy, _settings
+from . import _artifacts, _code, _context, _counters, _energy, _settings
 from ._counters import Counters
 from ._record import build_data, trace_document
 from ._result import Telemetry
@@ -157,13 +157,24 @@ class _Run:
         self.owns_run = evidence.current_session() is None
         self.session = self.stack.enter_context(evidence.session())
         self.run_folder: Path | None = None
+        self.index_offset: int | None = None
+        # one store for the whole block: the record goes where its run folder is, even
+        # if the cell changes the working directory (the default store is ./.venturalitica)
+        self.store: evidence.EvidenceStore | None = None
         try:
-            store = evidence.EvidenceStore(owner.evidence_dir)
+            self.store = store = evidence.EvidenceStore(owner.evidence_dir)
             self.run_folder = evidence.open_run(store, self.session)
+            # where the run's records start in the index: the run writers read from here
+            # instead of scanning the whole store (O(store) per monitored cell)
+            self.index_offset = _index_size(store) if self.owns_run else None
         except (EvidenceError, OSError) as err:  # the block runs even if the folder cannot
             warnings.warn(f"run folder not created: {err}", VLWarning, stacklevel=4)
         self.inputs = _artifacts.fingerprints(owner.inputs)
-        self.sampler = Sampler(owner.interval, gpu=owner.gpu) if owner.sample else None
+        # with the kernel's high-water mark the sampler need not sample our own RSS
+        own_rss = not _counters.hwm_works()
+        self.sampler = (
+            Sampler(owner.interval, gpu=owner.gpu, own_rss=own_rss) if owner.sample else None
+        )
         if self.sampler is not None:
             self.sampler.start()
         self.counters = Counters()
@@ -218,7 +229,7 @@ class _Run:
         data["artifacts"] = {"inputs": self.inputs, "outputs": outputs}
         result = Telemetry(data, session=self.session)
         try:
-            store = evidence.EvidenceStore(owner.evidence_dir)
+            store = self.store or evidence.EvidenceStore(owner.evidence_dir)
             keys = ("name", "success", "wall_s", "peak_rss_bytes", "energy_kwh", "co2e_g")
             summary = {k: data[k] for k in keys}
             # which notebook and cell: the sidebar's heading and its jump to the cell
@@ -231,9 +242,9 @@ class _Run:
                 trace = trace_document(data, record.id, self.session, source)
                 trace["code_context"].update(code_context)
                 trace["artifacts"] = data["artifacts"]
-                result.trace_path = store.write_json(filename, trace)
-                store.write_json(f"runs/{self.session}/{filename}", trace)
-                store.write_json("trace_latest.json", trace)  # the SDK tutorials read it
+                # trace_latest.json: the SDK tutorials read it
+                copies = (f"runs/{self.session}/{filename}", "trace_latest.json")
+                result.trace_path = store.write_json(filename, trace, copies=copies)
             result.evidence_id = record.id
             self._close(store, data, record.id)
         except (EvidenceError, OSError, TypeError) as err:  # measuring must not break the cell
@@ -257,8 +268,17 @@ class _Run:
             "results": store.read_json(f"runs/{self.session}/results.json", default=[]),
             "inputs": data["artifacts"]["inputs"],
             "outputs": data["artifacts"]["outputs"],
+            "index_offset": self.index_offset,
         }
         evidence.close_run(folder, context)
+
+
+def _index_size(store: evidence.EvidenceStore) -> int:
+    """The index's size in bytes (0 before the first record)."""
+    try:
+        return store.index_path.stat().st_size
+    except OSError:
+        return 0
 
 
 def show(result: Telemetry) -> None:

@@ -59,6 +59,11 @@ class GpuProbe:
         self.devices: list[dict[str, Any]] = []
         self._handles: list[Any] = []
 
+    def known_missing(self) -> bool:
+        """Whether NVML is already known to be missing in this process (``open()`` then
+        only records why, at no cost)."""
+        return _override is None and _unavailable is not None
+
     def open(self) -> None:
         """Initialise NVML and read each device's name and starting energy counter."""
         global _unavailable
