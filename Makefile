@@ -75,6 +75,7 @@ bench: install
 	$(BIN)/python benchmarks/bench_scale.py --rows 1e6,1e7
 	$(BIN)/python benchmarks/bench_engines.py --rows 1e6,1e7,1e8
 	$(BIN)/python benchmarks/bench_evidence.py
+	$(BIN)/python benchmarks/bench_bytes.py --calls 20
 	$(BIN)/python benchmarks/bench_server.py
 	$(BIN)/python benchmarks/bench_monitor.py
 	$(BIN)/python benchmarks/bench_sync.py

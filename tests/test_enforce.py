@@ -375,7 +375,11 @@ def test_evidence_files(german: pd.DataFrame, tmp_path: Path, evidence_dir: Path
     assert not (evidence_dir / "runs").exists()
 
     data = vl.evidence.get(report.evidence_id, root=evidence_dir).data
-    assert data["policy"]["text"] == POLICY_YAML
+    # the text is stored once per policy, in a blob the record names by its sha256
+    assert "text" not in data["policy"]
+    digest = hashlib.sha256(POLICY_YAML.encode()).hexdigest()
+    assert data["policy"]["text_file"] == f"policies/{digest}.yaml"
+    assert vl.evidence.policy_text(data["policy"], evidence_dir) == POLICY_YAML
     assert data["policy"]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert data["policy"]["title"] == "Evidence test"
     fp = data["data"]

@@ -222,6 +222,36 @@ def test_bundle_verifies_offline_and_names_a_flipped_byte(tmp_path, bundle_bytes
     assert f"problem [manifest_mismatch] {record} differs from the manifest" in run.stdout
 
 
+def test_the_bundle_carries_each_policy_text_once_and_its_verifier_checks_it(
+    tmp_path, bundle_bytes
+):
+    import hashlib
+
+    with zipfile.ZipFile(io.BytesIO(bundle_bytes)) as zf:
+        entries = {i.filename: zf.read(i) for i in zf.infolist()}
+    blobs = [n for n in entries if n.startswith("evidence/policies/")]
+    digest = hashlib.sha256(POLICY.read_bytes()).hexdigest()
+    assert blobs == [f"evidence/policies/{digest}.yaml"]  # two enforce records, one text
+    assert entries[blobs[0]] == POLICY.read_bytes()
+    assert f"  {blobs[0]}\n" in entries["MANIFEST.sha256"].decode()
+    script = tmp_path / "verify_bundle.py"
+    script.write_bytes(entries["verify_bundle.py"])
+    del entries[blobs[0]]  # and the manifest line with it: only the record still names it
+    manifest = [
+        x for x in entries.pop("MANIFEST.sha256").decode().splitlines() if blobs[0] not in x
+    ]
+    entries["MANIFEST.sha256"] = ("\n".join(manifest) + "\n").encode()
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, payload in entries.items():
+            zf.writestr(name, payload)
+    run = subprocess.run(
+        [sys.executable, "-I", str(script), str(bad)], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert run.returncode == 1
+    assert f"problem [blob_missing] {blobs[0]}, the policy text of evidence/records/" in run.stdout
+
+
 def test_selection_by_session_date_and_policy(store, tmp_path):
     root = store["root"]
     everything = select(root)

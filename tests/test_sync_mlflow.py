@@ -116,6 +116,7 @@ def test_sync_logs_every_metric_param_tag_and_artifact(project, store):
             "vl_evidence/control_keys.json",
             f"vl_evidence/trace_{tel.data['name']}.json",
             "policy_snapshot/german_credit_model.yaml",
+            f"vl_evidence/{enf.data['policy']['text_file']}",  # the blob the record names
             "vl_evidence/report.html",
         }
         local = Path(client.download_artifacts(run.info.run_id, "", str(project / "dl" / exp)))
@@ -123,6 +124,8 @@ def test_sync_logs_every_metric_param_tag_and_artifact(project, store):
         assert (
             local / "policy_snapshot/german_credit_model.yaml"
         ).read_text() == POLICY.read_text()
+        blob = local / "vl_evidence" / enf.data["policy"]["text_file"]  # beside its record
+        assert blob.read_bytes() == POLICY.read_bytes()
         results = json.loads((local / "vl_evidence/results.json").read_text())
         assert [r["control_id"] for r in results] == [r["control_id"] for r in enf.data["results"]]
         assert "power" in results[0]  # the Venturalítica results.json shape

@@ -153,6 +153,7 @@ def test_offline_sync_logs_metrics_summary_table_and_bundle(project):
         "vl_evidence/control_keys.json",
         f"vl_evidence/trace_{tel.data['name']}.json",
         "policy_snapshot/german_credit_model.yaml",
+        f"vl_evidence/{enf.data['policy']['text_file']}",  # the blob the record names
         "vl_evidence/report.html",
     }
     assert got["exit"] == 1  # our own run is finished

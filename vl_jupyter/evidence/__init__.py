@@ -20,6 +20,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ._blobs import SUMMARY_KEY as BLOB_SUMMARY_KEY
+from ._blobs import extension_for as blob_extension
+from ._blobs import policy_text
 from ._durability import configure as configure_durability
 from ._durability import flush
 from ._history import check_tag, history, record_origin, tag, tagged, tags
@@ -41,6 +44,7 @@ from ._session import check_id, current_session, session
 from ._store import EvidenceStore, default_root
 
 __all__ = [
+    "BLOB_SUMMARY_KEY",
     "MAX_RESULTS",
     "EvidenceRecord",
     "EvidenceStore",
@@ -48,6 +52,7 @@ __all__ = [
     "VerifyResult",
     "accumulate_results",
     "append",
+    "blob_extension",
     "check_record_id",
     "check_tag",
     "close_run",
@@ -61,6 +66,7 @@ __all__ = [
     "history",
     "latest_run",
     "open_run",
+    "policy_text",
     "record_origin",
     "records",
     "register_run_writer",

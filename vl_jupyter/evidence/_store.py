@@ -368,6 +368,20 @@ class EvidenceStore:
         _durability.flush()  # what is reported verified (and exported) is on disk
         return verify_store(self, full=full)
 
+    # -- blobs (each policy text once; see _blobs) --------------------------------------
+    def put_blob(self, text: str, ext: str = "txt") -> str:
+        """Store ``text`` once under ``policies/<sha256>.<ext>``; returns that name."""
+        from . import _blobs
+
+        with self.lock():
+            return _blobs.put_text(self.root, text, ext)
+
+    def read_blob(self, name: str) -> str:
+        """The text of blob ``name``; EvidenceError naming the file if missing or altered."""
+        from . import _blobs
+
+        return _blobs.read_text(self.root, name)
+
     # -- side files ----------------------------------------------------------------
     def write_json(self, relpath: str, obj: Any, *, copies: tuple[str, ...] = ()) -> Path:
         """Atomically write a side file (``results.json``, ``runs/<id>/results.json``, ...).

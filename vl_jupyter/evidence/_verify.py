@@ -39,7 +39,7 @@ import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import _checkpoint, _files, _lock
+from . import _blobs, _checkpoint, _files, _lock
 from ._jsonable import dumps_canonical
 from ._record import (
     GENESIS,
@@ -112,7 +112,9 @@ def verify_store(store: EvidenceStore, *, full: bool = False) -> VerifyResult:
             names = sorted(os.listdir(store.records_dir)) if store.records_dir.is_dir() else []
         stats: dict[str, str] = {}  # one stat per file, shared by every step
         start = None if full or outside else _checkpoint.resume(store, names, stats)
-        head, checked, positions = _walk(store, names, out, start, stats)
+        blobs = _blobs.BlobRefs()
+        head, checked, positions = _walk(store, names, out, start, stats, blobs)
+        out.problems += _blobs.verify_blobs(store.root, blobs, save=not out.problems)
         if not out.problems and head is not None and outside is None:
             _checkpoint.save(store, names, positions, start, stats)
     return VerifyResult(not out.problems, checked, out.problems, out.notes, head)
@@ -124,6 +126,7 @@ def _walk(
     out: _Findings,
     start: Any,
     stats: dict[str, str],
+    blobs: Any = None,
 ) -> tuple[tuple[int, str] | None, int, dict[int, tuple[int, int, int]]]:
     """Check every record after ``start`` (a checkpoint, or None for the whole chain).
 
@@ -191,9 +194,16 @@ def _walk(
                 if expected is not None and entry["prev_hash"] != expected:
                     _broken(walk, _label(seq, None, entry, rel), entry["id"], seq, rel)
                 prev_hash = entry["hash"]
+                if blobs is not None:  # the policy text it names, checked after the walk
+                    blobs.note_raw(raw, entry, seq, rel)
                 continue
         doc = _check_file(store, seq, name, walk, raw, known)
         prev_hash = doc["hash"] if doc else None
+        if blobs is not None:  # the policy texts it names, checked after the walk
+            if entry is not None:
+                blobs.note(entry, seq, rel)
+            if doc is not None:
+                blobs.note(doc, seq, rel)
         if entry is None:
             unindexed.append(seq)
         if doc is None:

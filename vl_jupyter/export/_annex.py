@@ -18,6 +18,7 @@ import html
 import itertools
 from typing import Any
 
+from ..evidence import policy_text
 from ._oscal import policy_label
 from ._select import Selection
 
@@ -90,7 +91,8 @@ def _policies(sel: Selection) -> dict[str, list[tuple[Any, dict[str, Any]]]]:
         p = rec.data.get("policy") or {}
         versions = out.setdefault(str(p.get("title") or "untitled policy"), [])
         if not any(v[1].get("sha256") == p.get("sha256") for v in versions):
-            versions.append((rec, p))
+            # the text for the diff: inline in old records, else the policies/ blob
+            versions.append((rec, {**p, "text": policy_text(p, sel.store.root)}))
     return out
 
 

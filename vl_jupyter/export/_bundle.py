@@ -12,6 +12,7 @@ import io
 import json
 import zipfile
 
+from ..errors import EvidenceError, ExportError
 from ._select import Selection
 
 FIXED_DATE = (1980, 1, 1, 0, 0, 0)
@@ -30,11 +31,13 @@ unzip -q {zip_name} -d bundle
 ```
 
 `verify_bundle.py` needs only Python 3.10+ and, for signatures, `cryptography`. Read it
-first: it is one file of about 420 lines and imports nothing else. It checks that
+first: it is one file of about 490 lines and imports nothing else. It checks that
 
 - every file is the one `MANIFEST.sha256` lists (nothing added, removed or changed);
 - every record under `evidence/records/` still has its own hash, and links to the record
   before it (`prev_hash`): no record was edited, removed or reordered;
+- every policy text a record names (`policies/<sha256>.<ext>`) is in the bundle and
+  hashes to its name;
 - every signed record has a valid DSSE envelope in `evidence/signatures/`, signed by the
   Ed25519 key the record names, over an in-toto Statement whose subject is that record
   file's sha256;
@@ -70,6 +73,7 @@ _CONTENTS = {
     "model-card/": "CycloneDX 1.6 ML-BOM with modelCard; Hugging Face model card header",
     "evidence/records/": "the raw evidence records (the chain, from seq 1)",
     "evidence/signatures/": "DSSE envelopes, one per signed record",
+    "evidence/policies/": "each enforced policy text once, named by its sha256",
     "keys/signers.txt": "public keys that signed records here (information, not trust)",
     "verify_bundle.py": "the offline verifier",
     "MANIFEST.sha256": "sha256 of every other file",
@@ -90,7 +94,10 @@ def signers(sel: Selection) -> bytes:
 
 
 def evidence_files(sel: Selection) -> dict[str, bytes]:
-    """The chain's record files and their envelopes, as they are on disk."""
+    """The chain's record files, their envelopes and the policy texts they name
+    (``policies/<sha256>.<ext>``), as they are on disk."""
+    from ..evidence import policy_text
+
     files: dict[str, bytes] = {}
     sig_dir = sel.store.root / "signatures"
     for rec in sel.chain:
@@ -98,6 +105,14 @@ def evidence_files(sel: Selection) -> dict[str, bytes]:
         env = sig_dir / f"{rec.file[:-5]}.dsse.json"
         if env.exists():
             files[f"evidence/signatures/{env.name}"] = env.read_bytes()
+        policy = rec.data.get("policy") if rec.kind == "enforce" else None
+        name = policy.get("text_file") if isinstance(policy, dict) else None
+        if name and f"evidence/{name}" not in files:  # read back verified, or ExportError
+            try:
+                text = policy_text(policy, sel.store.root)
+            except EvidenceError as exc:
+                raise ExportError(f"cannot export record {rec.id}: {exc}") from None
+            files[f"evidence/{name}"] = (text or "").encode("utf-8")
     return files
 
 

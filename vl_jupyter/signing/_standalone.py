@@ -18,7 +18,9 @@ Formats (see docs/audit.md):
   before its last ``}``, so its hash is taken over the stored bytes (docs/evidence.md);
 - a signed record holds ``signer`` = {"keyid", "public_key" (base64 raw Ed25519), "name"};
   its signature is ``signatures/<seq>_<id>.dsse.json``, a DSSE envelope whose payload is an
-  in-toto Statement v1 with the record file's sha256 as subject.
+  in-toto Statement v1 with the record file's sha256 as subject;
+- an enforce record names its policy text ``policies/<sha256>.<ext>`` in
+  ``data.policy.text_file`` (one file per distinct text; older records hold ``text``).
 """
 
 from __future__ import annotations
@@ -137,7 +139,7 @@ class Source:
         if os.path.isdir(path):
             files = {}
             # an evidence folder: only the records and their signatures are evidence
-            for base, dirs, names in _walk(path, ("records", "signatures")):
+            for base, dirs, names in _walk(path, ("records", "signatures", "policies")):
                 dirs.sort()
                 for name in sorted(names):
                     full = os.path.join(base, name)
@@ -243,6 +245,41 @@ def check_chain(src: Source) -> tuple[list[dict[str, Any]], list[dict[str, Any]]
         elif seq == 1 and doc["prev_hash"] != GENESIS:
             _problem(problems, "broken_link", doc["_file"], "seq 1 does not start the chain")
     return ordered, problems
+
+
+_BLOB_NAME = re.compile(r"^policies/([0-9a-f]{64})\.(yaml|json|txt)$")
+
+
+def check_blobs(src: Source, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each policy text a record names (``data.policy.text_file``, written once per text
+    as ``policies/<sha256>.<ext>``) is present and hashes to its name; older records that
+    hold the text inline need nothing. The record's hash covers the name, so a text that
+    hashes right is the one the record committed to."""
+    problems: list[dict[str, Any]] = []
+    seen: set[str] = set()  # each blob once, however many records name it
+    for doc in records:
+        data = doc.get("data")
+        policy = data.get("policy") if isinstance(data, dict) else None
+        if not isinstance(policy, dict) or "text_file" not in policy:
+            continue
+        name = policy["text_file"]
+        if isinstance(name, str) and name in seen:
+            continue
+        seen.add(str(name))
+        match = _BLOB_NAME.match(name) if isinstance(name, str) else None
+        if match is None:
+            msg = f"{doc['_file']} names {name!r} as its policy text: not a blob name"
+            _problem(problems, "blob_missing", doc["_file"], msg)
+            continue
+        shown = src.prefix + name
+        raw = src.files.get(name)
+        if raw is None:
+            msg = f"{shown}, the policy text of {doc['_file']}, is missing"
+            _problem(problems, "blob_missing", shown, msg)
+        elif hashlib.sha256(raw).hexdigest() != match[1]:
+            msg = f"{shown} (the policy text of {doc['_file']}) was altered: its bytes do "
+            _problem(problems, "blob_edited", shown, msg + "not hash to its name")
+    return problems
 
 
 def load_trusted(text: str) -> dict[str, str]:
@@ -400,6 +437,7 @@ def verify(
         else:
             manifest_problems = check_manifest(Source(src.bundle, path), manifest)
     records, problems = check_chain(src)
+    problems += check_blobs(src, records)
     trusted = load_trusted(trusted_text) if trusted_text is not None else None
     signed, sig_problems = check_signatures(src, records, trusted)
     for anchor in anchors or []:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError
-from ..evidence import EvidenceRecord, EvidenceStore, format_timestamp
+from ..evidence import EvidenceRecord, EvidenceStore, format_timestamp, policy_text
 
 _KEY_RE = re.compile(r"[^A-Za-z0-9_\-. /]+")
 REDACTED = "[redacted]"
@@ -184,7 +184,7 @@ def build(
         raw = rec.path.read_bytes()
         bundle.files[f"vl_evidence/records/{rec.file}"] = bundle.scrub(raw.decode()).encode()
         if rec.kind == "enforce":
-            results.extend(_enforce(bundle, rec, data, step, ts))
+            results.extend(_enforce(bundle, rec, data, step, ts, store))
         elif rec.kind == "telemetry":
             _telemetry(bundle, store, rec, data, step, ts)
         else:  # review and kinds added later: the record itself is the artifact
@@ -219,7 +219,12 @@ def _json(bundle: Bundle, obj: Any) -> bytes:
 
 
 def _enforce(
-    bundle: Bundle, rec: EvidenceRecord, data: dict[str, Any], step: int, ts: int
+    bundle: Bundle,
+    rec: EvidenceRecord,
+    data: dict[str, Any],
+    step: int,
+    ts: int,
+    store: EvidenceStore | None = None,
 ) -> list[dict[str, Any]]:
     from ..enforcement import ControlResult, Status, sdk_record
 
@@ -260,12 +265,16 @@ def _enforce(
     for key in ("title", "version", "sha256"):
         if policy.get(key) is not None:
             bundle.params[f"vl.policy.{'hash' if key == 'sha256' else key}"] = str(policy[key])
-    if policy.get("text"):
+    # inline in records written before blobs, else the store's policies/<sha256> blob
+    text = policy_text(policy, store.root if store is not None else rec.path.parent.parent)
+    if text:
         name = metric_key(Path(str(policy.get("source") or "policy.yaml")).name).strip(". ")
         name = name.replace("/", "_") or "policy.yaml"
         if "." not in name:
             name += ".yaml"
-        bundle.files[f"policy_snapshot/{name}"] = bundle.scrub(policy["text"]).encode()
+        bundle.files[f"policy_snapshot/{name}"] = bundle.scrub(text).encode()
+        if policy.get("text_file"):  # the blob beside the record that names it
+            bundle.files[f"vl_evidence/{policy['text_file']}"] = bundle.scrub(text).encode()
     return sdk
 
 
