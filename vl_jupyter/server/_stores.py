@@ -157,7 +157,7 @@ class Store:
     #: (id, hash, prev, next) -> (integrity, reason); see Catalogue.integrity
     _checked: dict[tuple, tuple[str, str | None]] = field(default_factory=dict, repr=False)
     #: (the _records list it was built from, or None before the first build; seq -> record)
-    _by_seq: tuple[list | None, dict[int, EvidenceRecord]] = field(
+    _by_seq: tuple[Sequence[EvidenceRecord] | None, dict[int, EvidenceRecord]] = field(
         default_factory=lambda: (None, {}), repr=False
     )
     #: True while only the index's newest lines are listed (a big store's first read);
@@ -327,7 +327,7 @@ class Catalogue:
         )
 
     # -- listing --------------------------------------------------------------------
-    def _load(self, store: Store) -> tuple[list[EvidenceRecord], dict[str, dict[str, Any]]]:
+    def _load(self, store: Store) -> tuple[Sequence[EvidenceRecord], dict[str, dict[str, Any]]]:
         """The store's records (newest first) and sync state, re-read only on change.
 
         The index is append-only, so a grown index is read from where the last read
