@@ -98,7 +98,8 @@ def test_magics_show_once_and_return_their_results(tmp_path, monkeypatch):
 
     enforced = list(evidence.records("enforce", root=tmp_path / "ev"))
     assert len(enforced) == 5
-    assert enforced[0].data["policy"]["text"].startswith("vl-policy: 1\ntitle: inline")
+    inline_text = evidence.policy_text(enforced[0].data["policy"], tmp_path / "ev")
+    assert inline_text is not None and inline_text.startswith("vl-policy: 1\ntitle: inline")
     assert {r.summary["name"] for r in enforced} >= {"assigned"}
 
 
