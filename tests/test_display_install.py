@@ -59,6 +59,18 @@ def test_without_registered_views_the_model_shows_text_and_says_why(monkeypatch,
         "no history view is registered: import vl_jupyter (the package registers its "
         "display room's views on import)"
     )
+    with pytest.raises(EnforcementError) as info:
+        report.review(show=False)
+    assert str(info.value) == (
+        "no review panel is registered: import vl_jupyter (the package registers its "
+        "review room's panel on import), or call vl.review(report)"
+    )
+
+
+def test_report_review_opens_the_review_rooms_panel_through_the_registry():
+    from vl_jupyter import review
+
+    assert _views.view("review") is review.open_review
 
 
 @pytest.mark.slow

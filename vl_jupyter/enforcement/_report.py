@@ -432,6 +432,13 @@ class Report(Sequence[ControlResult]):
         """Open the human-review panel (ipywidgets) and return it; each decision becomes a
         ``review`` evidence record linked to this report. Options: ``reviewer``,
         ``evidence_dir``, ``show`` (see :class:`vl_jupyter.review.ReviewPanel`)."""
-        from ..review import open_review
+        from ..errors import EnforcementError
+        from ._views import view
 
-        return open_review(self, **options)
+        panel = view("review")  # the review room's panel, registered on import vl_jupyter
+        if panel is None:
+            raise EnforcementError(
+                "no review panel is registered: import vl_jupyter (the package registers "
+                "its review room's panel on import), or call vl.review(report)"
+            )
+        return panel(self, **options)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-#: view kind -> renderer: ``report_html(report) -> str``,
+#: view kind -> renderer: ``report_html(report) -> str``, ``review(report, **options)``,
 #: ``comparison_html(comparison) -> str``, ``trend(frame, baseline=...) -> Trend``.
 _VIEWS: dict[str, Callable[..., Any]] = {}
 

@@ -25,6 +25,7 @@ import sys
 import types
 from typing import TYPE_CHECKING, Any
 
+from ..enforcement import register_view
 from ._record import DECISIONS, REVIEWABLE, record_review, reviews
 from ._signoff import SIGNOFFS, latest_signoff, sign_off
 from ._summary import summary_html
@@ -52,6 +53,11 @@ def open_review(report: Report, **kwargs: Any) -> ReviewPanel:
     from ._widget import ReviewPanel
 
     return ReviewPanel(report, **kwargs)
+
+
+# Report.review() asks the model's view registry for the panel, so the enforcement room
+# never imports this one (the dependency points one way: review -> enforcement).
+register_view("review", open_review)
 
 
 def __getattr__(name: str) -> Any:
