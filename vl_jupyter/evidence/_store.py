@@ -383,16 +383,25 @@ class EvidenceStore:
         return _blobs.read_text(self.root, name)
 
     # -- side files ----------------------------------------------------------------
-    def write_json(self, relpath: str, obj: Any, *, copies: tuple[str, ...] = ()) -> Path:
+    def write_json(
+        self, relpath: str, obj: Any, *, copies: tuple[str, ...] = (), compact: bool = False
+    ) -> Path:
         """Atomically write a side file (``results.json``, ``runs/<id>/results.json``, ...).
 
         ``relpath`` must stay inside the store (no absolute paths, ``..``, hidden parts,
         or the reserved ``records/`` and ``index.jsonl``). Values go through
         :func:`to_jsonable`. ``copies``: more paths that get the same bytes, serialised
-        once (a monitored cell's trace has three). Returns the (first) file's path.
+        once (a monitored cell's trace has three). ``compact``: no indentation, for big
+        machine-read files (a run's OSCAL results): json's C encoder runs only without
+        ``indent``, and the indentation was most of their bytes. Returns the (first) file's
+        path.
         """
         targets = [_files.check_relpath(self.root, p) for p in (relpath, *copies)]
-        text = json.dumps(to_jsonable(obj, relpath), ensure_ascii=False, indent=2)
+        value = to_jsonable(obj, relpath)
+        if compact:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        else:
+            text = json.dumps(value, ensure_ascii=False, indent=2)
         payload = text.encode("utf-8")
         try:
             with self.lock():
