@@ -264,7 +264,8 @@ def main(n: int = 10_000, naive: bool = True, v1: bool = False) -> None:
             runs.append(time.perf_counter() - t0)
         print(
             f"append() on {n} records: median {statistics.median(runs) * 1e3:.2f} ms, "
-            f"max {max(runs) * 1e3:.2f} ms (50 appends, fsync on)"
+            f"max {max(runs) * 1e3:.2f} ms (50 appends, fsyncs "
+            f"{os.environ.get('VL_EVIDENCE_FSYNC') or 'deferred (the default)'})"
         )
         print(f"platform: {sys.platform}, python {sys.version.split()[0]}, cpus {os.cpu_count()}")
 
