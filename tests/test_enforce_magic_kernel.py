@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from _notebooks import NotebookRunner
 
 from vl_jupyter import evidence
 
@@ -33,7 +33,7 @@ def _run(tmp_path, monkeypatch, *sources: str) -> list[nbformat.NotebookNode]:
         cell.metadata["tags"] = ["raises-exception"]  # run on: each cell is checked below
         cells.append(cell)
     nb = nbformat.v4.new_notebook(cells=cells)
-    NotebookClient(
+    NotebookRunner(
         nb,
         kernel_name="python3",
         timeout=120,
@@ -152,7 +152,7 @@ def test_a_user_mistake_stops_run_all(tmp_path, monkeypatch):
     monkeypatch.setenv("VL_EVIDENCE_DIR", str(tmp_path / "ev"))
     cells = [SETUP, "%vl_enforce dff --policy german_credit_data", "print('after')"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in cells])
-    client = NotebookClient(nb, kernel_name="python3", timeout=120, coalesce_streams=True)
+    client = NotebookRunner(nb, kernel_name="python3", timeout=120, coalesce_streams=True)
     with pytest.raises(CellExecutionError, match="no DataFrame named 'dff'"):
         client.execute()
     assert nb.cells[2].outputs == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
+from _notebooks import NotebookRunner
 from nbclient.exceptions import CellExecutionError
 
 import vl_jupyter
@@ -27,7 +27,7 @@ def _notebook(*sources: str, raises: tuple[int, ...] = ()) -> nbformat.NotebookN
 def _run(nb, tmp_path, monkeypatch):
     monkeypatch.setenv("VL_EVIDENCE_DIR", str(tmp_path / "ev"))
     monkeypatch.delenv("VL_COUNTRY", raising=False)
-    client = NotebookClient(
+    client = NotebookRunner(
         nb,
         kernel_name="python3",
         timeout=120,
