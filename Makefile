@@ -48,20 +48,26 @@ lint: install
 # pytest runs everything: tests/test_labextension.py runs tsc and jest in labextension/,
 # tests/browser/ drives JupyterLab in Debian's chromium and tests/test_engines_spark.py runs
 # PySpark on Java 17 (both installed from Debian when missing).
-# On 2 cores the suite runs as three pytest processes side by side (.ci/test-lanes): the
+# On 2 cores the suite runs as four pytest processes side by side (.ci/test-lanes): the
 # browser tests (they wait on JupyterLab and chromium), the files whose time goes to other
-# processes (SIDE_TESTS: node's tsc and jest, Spark's JVM, notebook kernels) and the rest.
+# processes (SIDE_TESTS: node's tsc and jest, Spark's JVM, notebook kernels), the numeric
+# oracles and fuzzers (NUMERIC_TESTS, CPU-bound in-process) and the rest; the main lane
+# is the longest, and splitting the numeric files off it took ~10 s off a warm run.
 # Each side lane's output follows the main one's; any lane failing fails the target. With
 # PYTEST_ARGS (one test, a -k filter) a single pytest runs as asked.
 SIDE_TESTS := tests/test_labextension.py tests/test_engines_spark.py tests/test_notebooks.py \
   tests/test_sync_notebook.py tests/test_audit_bundle_notebook.py \
   tests/test_enforce_magic_kernel.py tests/test_monitor_magic_kernel.py
+NUMERIC_TESTS := tests/test_engines.py tests/test_metrics_oracle.py tests/test_ci_coverage.py \
+  tests/test_metrics_registry.py tests/test_engines_native.py tests/test_fuzz_frames.py \
+  tests/test_policy_fuzz.py tests/test_drift_math.py tests/test_scale_pandas.py \
+  tests/test_scale_text.py tests/test_scale_memory.py
 test: install lint
 	.ci/ensure-chromium
 	.ci/ensure-pango
 	.ci/ensure-java
 ifeq ($(strip $(PYTEST_ARGS)),)
-	.ci/test-lanes $(BIN)/python "tests/browser" "$(SIDE_TESTS)"
+	.ci/test-lanes $(BIN)/python "tests/browser" "$(SIDE_TESTS)" "$(NUMERIC_TESTS)"
 else
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 endif
