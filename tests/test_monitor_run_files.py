@@ -50,3 +50,32 @@ def test_a_rebuilt_index_falls_back_to_the_full_read(evidence_dir):
     # an offset that is not a line boundary (the index was rebuilt or trimmed since)
     paths = export_room.write_run_files("solo", evidence_dir=evidence_dir, since=7)
     assert [p.name for p in paths] == ["bom.json", "assessment-results.oscal.json"]
+
+
+def test_the_bom_sees_a_module_imported_after_the_last_run(monkeypatch):
+    """The imported distributions are cached by the size of sys.modules: a new import
+    changes it, and the next BOM lists the new distribution (and drops it once gone)."""
+    import types
+
+    from vl_jupyter.export import _cyclonedx
+
+    mapping = _cyclonedx._packages_distributions()
+    before = _cyclonedx.distributions_of()
+    top = next(
+        t
+        for t in sorted(mapping)
+        if t.isidentifier() and t not in sys.modules and mapping[t][0] not in before
+    )
+    dist = mapping[top][0]
+    assert before == _cyclonedx.distributions_of()  # nothing imported: the same answer
+    monkeypatch.setitem(sys.modules, top, types.ModuleType(top))
+    assert dist in _cyclonedx.distributions_of()
+    monkeypatch.delitem(sys.modules, top)
+    assert _cyclonedx.distributions_of() == before
+
+
+def test_the_run_bom_is_compact_json_that_loads(evidence_dir):
+    with vl.monitor("bom", evidence_dir=evidence_dir, quiet=True) as m:
+        pass
+    raw = (evidence_dir / "runs" / m.result.session / "bom.json").read_bytes()
+    assert b"\n" not in raw and json.loads(raw)["bomFormat"] == "CycloneDX"

@@ -43,6 +43,18 @@ def _conv(obj: Any, path: _Path) -> Any:
     kind = type(obj)
     if kind in _EXACT:
         return obj
+    # plain dict, list and float first: they are nearly every value of a record or side
+    # file, and the isinstance ladder below (an ABC check for Mapping) cost a third of a
+    # monitored cell's side-file writes
+    if kind is dict:
+        return {
+            k if type(k) is str else _key(k, path): v if type(v) in _EXACT else _conv(v, (path, k))
+            for k, v in obj.items()
+        }
+    if kind is list:
+        return [v if type(v) in _EXACT else _conv(v, (path, i)) for i, v in enumerate(obj)]
+    if kind is float:
+        return obj if math.isfinite(obj) else None
     if isinstance(obj, float):  # includes numpy.float64, a float subclass
         return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, enum.Enum):

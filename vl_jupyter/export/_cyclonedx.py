@@ -298,16 +298,34 @@ def _packages_distributions() -> dict[str, list[str]]:
 
 
 _TOP_VERSIONS: dict[str, dict[str, str]] = {}  # import name -> {distribution: version}
+#: (len(sys.modules), what distributions_of() found for it): a monitored cell that imported
+#: nothing new pays a len() instead of a pass over the thousands of modules in sys.modules.
+#: A cell that removed as many modules as it imported keeps the previous answer; the
+#: components are the distributions the process had imported, so one it dropped again
+#: still belongs there.
+_ALL_IMPORTED: tuple[int, dict[str, str]] | None = None
 
 
 def distributions_of(modules: list[str] | None = None) -> dict[str, str]:
     """Installed distributions that provide the imported top-level ``modules``
     (default: everything in ``sys.modules``), name -> version. Each import name is looked
     up once per process: a monitored cell pays only for what it newly imported."""
+    global _ALL_IMPORTED
+    if modules is None:
+        count = len(sys.modules)
+        if _ALL_IMPORTED is not None and _ALL_IMPORTED[0] == count:
+            return dict(_ALL_IMPORTED[1])
+        found = _distributions_of(list(sys.modules))
+        _ALL_IMPORTED = (count, found)
+        return dict(found)
+    return _distributions_of(modules)
+
+
+def _distributions_of(modules: list[str]) -> dict[str, str]:
     from importlib import metadata
 
     mapping = _packages_distributions()
-    tops = {m.split(".", 1)[0] for m in (modules if modules is not None else list(sys.modules))}
+    tops = {m.split(".", 1)[0] for m in modules}
     found: dict[str, str] = {}
     if "vl_jupyter" in tops:  # ourselves, even from a source checkout or editable install
         from .. import __version__
