@@ -360,3 +360,20 @@ def test_a_signatures_link_out_of_the_store_is_never_written_through(key, eviden
     with pytest.warns(vl.VLWarning, match=r"written unsigned: .*signatures is a link to .*outside"):
         rec = evidence.append("telemetry", {"name": "b", "success": True}, root=evidence_dir)
     assert "signer" not in _doc(rec) and list(outside.iterdir()) == []
+
+
+def test_the_cli_and_the_bundle_script_print_a_signature_alike(tmp_path):
+    """One renderer: ``vl-jupyter verify --signatures`` and ``verify_bundle.py`` print the
+    same line for the same signed record."""
+    from vl_jupyter.signing import _standalone
+
+    entry = {
+        "kind": "enforce", "record_id": "r1", "name": "Ana", "keyid": "k" * 20,
+        "trusted": True, "trusted_as": "model risk", "result": "OK",
+    }  # fmt: skip
+    bundle = _standalone.render(
+        {"ok": True, "checked": 1, "source": "x", "head": None, "signed": [entry],
+         "unsigned": [], "problems": []}
+    )  # fmt: skip
+    line = "  signed enforce r1 by Ana (key kkkkkkkkkkkkkkkk, trusted as model risk): OK"
+    assert line in bundle.splitlines()

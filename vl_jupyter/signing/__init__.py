@@ -146,7 +146,7 @@ def verify_store_signatures(
     """:func:`verify_signatures` plus anchors (``SEQ:HASH``) and a printable ``text``:
     who signed what, then each problem. SigningError for an unreadable trusted-keys file."""
     from ..errors import SigningError
-    from ._standalone import check_anchor
+    from ._standalone import check_anchor, signed_line
 
     try:
         result = verify_signatures(root, trusted_keys)
@@ -157,15 +157,7 @@ def verify_store_signatures(
         records, _ = check_chain(src)
         for anchor in anchors:
             result["problems"] += check_anchor(records, anchor)
-    lines = []
-    for s in result["signed"]:
-        trust = {True: "trusted", False: "NOT TRUSTED", None: "key not checked"}[s["trusted"]]
-        if s.get("trusted_as"):
-            trust += f" as {s['trusted_as']}"
-        lines.append(
-            f"  signed {s['kind']} {s['record_id']} by {s['name'] or '?'} "
-            f"(key {s['keyid'][:16]}, {trust}): {s['result']}"
-        )
+    lines = [signed_line(s) for s in result["signed"]]
     if not result["signed"]:
         lines.append("  no signed records")
     lines += [f"  problem [{p['code']}] {p['message']}" for p in result["problems"]]

@@ -457,20 +457,25 @@ def verify(
     }
 
 
+def signed_line(s: dict[str, Any]) -> str:
+    """One entry of ``signed`` (see :func:`check_signatures`) as the line both this script
+    and ``vl-jupyter verify --signatures`` print for it."""
+    trust = {True: "trusted", False: "NOT TRUSTED", None: "key not checked"}[s["trusted"]]
+    if s.get("trusted_as"):
+        trust += f" as {s['trusted_as']}"
+    return (
+        f"  signed {s['kind']} {s['record_id']} by {s['name'] or '?'} "
+        f"(key {s['keyid'][:16]}, {trust}): {s['result']}"
+    )
+
+
 def render(result: dict[str, Any]) -> str:
     """The human-readable report ``main`` prints."""
     state = "OK" if result["ok"] else "FAILED"
     lines = [f"{state}: {result['checked']} records in {result['source']}"]
     if result["head"]:
         lines.append(f"  head: seq {result['head'][0]} hash {result['head'][1]}")
-    for s in result["signed"]:
-        trust = {True: "trusted", False: "NOT TRUSTED", None: "key not checked"}[s["trusted"]]
-        if s.get("trusted_as"):
-            trust += f" as {s['trusted_as']}"
-        lines.append(
-            f"  signed {s['kind']:9} {s['record_id']} by {s['name'] or '?'} "
-            f"(key {s['keyid'][:16]}, {trust}) result {s['result']}"
-        )
+    lines += [signed_line(s) for s in result["signed"]]
     if result["unsigned"]:
         lines.append(f"  unsigned: {len(result['unsigned'])} records")
     for p in result["problems"]:
