@@ -166,7 +166,7 @@ class Store:
     _gen: int = field(default=0, repr=False)  # bumped by every full (re)read
     #: page filters -> (records, sync state, matching rows) of the last pass, so a poll
     #: after an append filters only the appended records
-    _filtered: dict[tuple, tuple[Sequence, dict, NewestFirst]] = field(
+    _filtered: dict[RecordFilter, tuple[Sequence, dict, NewestFirst]] = field(
         default_factory=dict, repr=False
     )
 
@@ -477,12 +477,13 @@ class Catalogue:
         if notebook is not None:
             stores = [self.store(notebook)]
         params = (kind, exclude_kind, status, notebook, session, sync, target, offset, limit)
+        wanted = RecordFilter(kind, frozenset(excluded), status, session, sync, target)
         with self._lock:
             state = self._page_state()
             cached = self._pages.get(params)
             if cached is not None and _same_state(cached[0], state):
                 return dict(cached[1])  # an unchanged project: no pass over its records
-            page = self._page(stores, kind, excluded, status, session, sync, target, offset, limit)
+            page = self._page(stores, wanted, offset, limit)
             if len(self._pages) >= PAGE_CACHE:
                 self._pages.pop(next(iter(self._pages)))
             self._pages[params] = (state, page)
@@ -498,40 +499,23 @@ class Catalogue:
         return state
 
     def _page(
-        self,
-        stores: list[Store],
-        kind: str | None,
-        excluded: set[str],
-        status: str | None,
-        session: str | None,
-        sync: str | None,
-        target: str | None,
-        offset: int,
-        limit: int,
+        self, stores: list[Store], wanted: RecordFilter, offset: int, limit: int
     ) -> dict[str, Any]:
-        rows = self._rows(stores, kind, excluded, status, session, sync, target)
+        rows = self._rows(stores, wanted)
         short = [s for s in stores if s._partial and sum(r[1] is s for r in rows) < offset + limit]
         if short:  # a tail cannot answer this page: list those stores in full first
             for store in short:
                 self._complete(store)
-            rows = self._rows(stores, kind, excluded, status, session, sync, target)
+            rows = self._rows(stores, wanted)
         return self._render(stores, rows, offset, limit)
 
     def _rows(
-        self,
-        stores: list[Store],
-        kind: str | None,
-        excluded: set[str],
-        status: str | None,
-        session: str | None,
-        sync: str | None,
-        target: str | None,
+        self, stores: list[Store], wanted: RecordFilter
     ) -> Sequence[tuple[EvidenceRecord, Store, dict[str, Any]]]:
         rows: list[tuple[EvidenceRecord, Store, dict[str, Any]]] = []
         for store in stores:
             records, synced = self._load(store)
-            filters = (kind, tuple(sorted(excluded)), status, session, sync, target)
-            found = store._filtered.get(filters)
+            found = store._filtered.get(wanted)
             grown = len(records) - len(found[0]) if found else -1
             if (
                 found
@@ -546,15 +530,13 @@ class Catalogue:
                     )
                 )
             ):  # only records appended since the last pass: filter just those
-                fresh = self._match(records[: len(records) - len(found[0])], store, synced,
-                                    kind, excluded, status, session, sync, target)  # fmt: skip
+                fresh = self._match(records[: len(records) - len(found[0])], store, synced, wanted)
                 mine = found[2].grown(fresh) if fresh else found[2]
             else:
-                mine = NewestFirst.of(self._match(records, store, synced, kind, excluded,
-                                                  status, session, sync, target))  # fmt: skip
+                mine = NewestFirst.of(self._match(records, store, synced, wanted))
             if len(store._filtered) >= PAGE_CACHE:
                 store._filtered.pop(next(iter(store._filtered)))
-            store._filtered[filters] = (records, synced, mine)
+            store._filtered[wanted] = (records, synced, mine)
             if len(stores) == 1:
                 return mine  # read-only from here: no copy of a 100,000-row list per poll
             rows.extend(mine)
@@ -567,31 +549,11 @@ class Catalogue:
         records: Sequence[EvidenceRecord],
         store: Store,
         synced: dict[str, Any],
-        kind: str | None,
-        excluded: set[str],
-        status: str | None,
-        session: str | None,
-        sync: str | None,
-        target: str | None,
+        wanted: RecordFilter,
     ) -> list[tuple[EvidenceRecord, Store, dict[str, Any]]]:
-        """The rows of ``records`` (newest first) that pass the page's filters."""
-        rows = []
-        for rec in records:
-            if (kind is not None and rec.kind != kind) or rec.kind in excluded:
-                continue
-            if session is not None and rec.session != session:
-                continue
-            if status is not None and record_status(rec.kind, rec.summary) != status:
-                continue
-            if sync is not None:
-                if rec.kind in UNSYNCABLE_KINDS:
-                    continue
-                done = synced.get(rec.id) or {}
-                is_synced = target in done if target else bool(done)
-                if is_synced != (sync == "synced"):
-                    continue
-            rows.append((rec, store, synced))
-        return rows
+        """The rows of ``records`` (newest first) that pass the page's filters (the tests
+        count its calls: a poll after an append must filter only what was appended)."""
+        return [(rec, store, synced) for rec in records if wanted.matches(rec, synced)]
 
     def _render(
         self,
@@ -715,3 +677,32 @@ class Catalogue:
                 {"store": s.rel, "notebook": s.notebook, **s.evidence().verify().to_dict()}
             )
         return {"ok": all(r["ok"] for r in results), "stores": results}
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    """The sidebar's filters on one listing; hashable, so it keys the per-store cache of
+    filtered rows (``Store._filtered``)."""
+
+    kind: str | None = None
+    excluded: frozenset[str] = frozenset()  # kinds left out (the sync ledger's records)
+    status: str | None = None
+    session: str | None = None
+    sync: str | None = None  # "pending" | "synced"
+    target: str | None = None  # with ``sync``: synced to this tracker
+
+    def matches(self, rec: EvidenceRecord, synced: dict[str, Any]) -> bool:
+        if (self.kind is not None and rec.kind != self.kind) or rec.kind in self.excluded:
+            return False
+        if self.session is not None and rec.session != self.session:
+            return False
+        if self.status is not None and record_status(rec.kind, rec.summary) != self.status:
+            return False
+        if self.sync is not None:
+            if rec.kind in UNSYNCABLE_KINDS:
+                return False
+            done = synced.get(rec.id) or {}
+            is_synced = self.target in done if self.target else bool(done)
+            if is_synced != (self.sync == "synced"):
+                return False
+        return True
