@@ -39,22 +39,28 @@ def to_jsonable(obj: Any, name: str = "data") -> Any:
     return _conv(obj, name)
 
 
+def _from_mapping(obj: Mapping[Any, Any], path: _Path) -> dict[str, Any]:
+    return {
+        k if type(k) is str else _key(k, path): v if type(v) in _EXACT else _conv(v, (path, k))
+        for k, v in obj.items()
+    }
+
+
+def _from_sequence(obj: list[Any] | tuple[Any, ...], path: _Path) -> list[Any]:
+    return [v if type(v) in _EXACT else _conv(v, (path, i)) for i, v in enumerate(obj)]
+
+
 def _conv(obj: Any, path: _Path) -> Any:
     kind = type(obj)
     if kind in _EXACT:
         return obj
-    # plain dict, list and float first: they are nearly every value of a record or side
-    # file, and the isinstance ladder below (an ABC check for Mapping) cost a third of a
-    # monitored cell's side-file writes
+    # plain dict and list before the isinstance ladder: they hold nearly every value of a
+    # record or side file, and reaching them through it (an ABC check for Mapping) cost a
+    # third of a monitored cell's side-file writes
     if kind is dict:
-        return {
-            k if type(k) is str else _key(k, path): v if type(v) in _EXACT else _conv(v, (path, k))
-            for k, v in obj.items()
-        }
+        return _from_mapping(obj, path)
     if kind is list:
-        return [v if type(v) in _EXACT else _conv(v, (path, i)) for i, v in enumerate(obj)]
-    if kind is float:
-        return obj if math.isfinite(obj) else None
+        return _from_sequence(obj, path)
     if isinstance(obj, float):  # includes numpy.float64, a float subclass
         return float(obj) if math.isfinite(obj) else None
     if isinstance(obj, enum.Enum):
@@ -64,12 +70,9 @@ def _conv(obj: Any, path: _Path) -> Any:
     if isinstance(obj, str):  # e.g. numpy.str_
         return str(obj)
     if isinstance(obj, Mapping):
-        return {
-            k if type(k) is str else _key(k, path): v if type(v) in _EXACT else _conv(v, (path, k))
-            for k, v in obj.items()
-        }
+        return _from_mapping(obj, path)
     if isinstance(obj, (list, tuple)):
-        return [v if type(v) in _EXACT else _conv(v, (path, i)) for i, v in enumerate(obj)]
+        return _from_sequence(obj, path)
     if isinstance(obj, (set, frozenset)):
         items = [_conv(v, (path, i)) for i, v in enumerate(obj)]
         try:
