@@ -198,15 +198,13 @@ def write_run_files(
         from ._cyclonedx import wrapped_class
 
         model_class = wrapped_class(sel)
-    # compact, like the OSCAL files below: read by tools, not people, and written at every
-    # run close (a monitored cell), where json's pure-Python indenting encoder was a third
-    # of the BOM's cost; `python -m json.tool` shows it indented
+    # all three compact: read by tools, not people (`python -m json.tool` indents them),
+    # and rewritten at every run close (a monitored cell), where json's pure-Python
+    # indenting encoder was the slowest part: indented, a 20-call run's results were 1 MB
     bom = run_bom(
         run_id, records[-1].created, modules=modules, model_class=model_class, check=False
     )
     paths = [store.write_json(f"runs/{run_id}/bom.json", bom, compact=True)]
-    # compact: read by tools, not people, and rewritten at every run close (a monitored
-    # cell): indented, a 20-call run's results were 1 MB and the slowest part of the close
     paths.append(
         store.write_json(
             f"runs/{run_id}/assessment-results.oscal.json", assessment_results(sel), compact=True

@@ -140,6 +140,35 @@ class NewestFirst(Sequence):
         return f"NewestFirst({self._n} items)"
 
 
+@dataclass(frozen=True)
+class RecordFilter:
+    """The sidebar's filters on one listing; hashable, so it keys the per-store cache of
+    filtered rows (``Store._filtered``)."""
+
+    kind: str | None = None
+    excluded: frozenset[str] = frozenset()  # kinds left out (the sync ledger's records)
+    status: str | None = None
+    session: str | None = None
+    sync: str | None = None  # "pending" | "synced"
+    target: str | None = None  # with ``sync``: synced to this tracker
+
+    def matches(self, rec: EvidenceRecord, synced: dict[str, Any]) -> bool:
+        if (self.kind is not None and rec.kind != self.kind) or rec.kind in self.excluded:
+            return False
+        if self.session is not None and rec.session != self.session:
+            return False
+        if self.status is not None and record_status(rec.kind, rec.summary) != self.status:
+            return False
+        if self.sync is not None:
+            if rec.kind in UNSYNCABLE_KINDS:
+                return False
+            done = synced.get(rec.id) or {}
+            is_synced = self.target in done if self.target else bool(done)
+            if is_synced != (self.sync == "synced"):
+                return False
+        return True
+
+
 @dataclass
 class Store:
     """One ``.venturalitica/`` directory under the root."""
@@ -461,7 +490,7 @@ class Catalogue:
         ``exclude_kind`` is a comma-separated list of kinds to leave out (the sidebar
         leaves out ``sync`` ledger records: it shows them as badges on what they synced).
         """
-        excluded = set((exclude_kind or "").split(",")) - {""}
+        excluded = frozenset((exclude_kind or "").split(",")) - {""}
         if status is not None and status not in STATUSES:
             raise ApiError(400, "BAD_FILTER", f"status must be one of {', '.join(STATUSES)}")
         if sync is not None and sync not in SYNC_STATES:
@@ -477,7 +506,7 @@ class Catalogue:
         if notebook is not None:
             stores = [self.store(notebook)]
         params = (kind, exclude_kind, status, notebook, session, sync, target, offset, limit)
-        wanted = RecordFilter(kind, frozenset(excluded), status, session, sync, target)
+        wanted = RecordFilter(kind, excluded, status, session, sync, target)
         with self._lock:
             state = self._page_state()
             cached = self._pages.get(params)
@@ -677,32 +706,3 @@ class Catalogue:
                 {"store": s.rel, "notebook": s.notebook, **s.evidence().verify().to_dict()}
             )
         return {"ok": all(r["ok"] for r in results), "stores": results}
-
-
-@dataclass(frozen=True)
-class RecordFilter:
-    """The sidebar's filters on one listing; hashable, so it keys the per-store cache of
-    filtered rows (``Store._filtered``)."""
-
-    kind: str | None = None
-    excluded: frozenset[str] = frozenset()  # kinds left out (the sync ledger's records)
-    status: str | None = None
-    session: str | None = None
-    sync: str | None = None  # "pending" | "synced"
-    target: str | None = None  # with ``sync``: synced to this tracker
-
-    def matches(self, rec: EvidenceRecord, synced: dict[str, Any]) -> bool:
-        if (self.kind is not None and rec.kind != self.kind) or rec.kind in self.excluded:
-            return False
-        if self.session is not None and rec.session != self.session:
-            return False
-        if self.status is not None and record_status(rec.kind, rec.summary) != self.status:
-            return False
-        if self.sync is not None:
-            if rec.kind in UNSYNCABLE_KINDS:
-                return False
-            done = synced.get(rec.id) or {}
-            is_synced = self.target in done if self.target else bool(done)
-            if is_synced != (self.sync == "synced"):
-                return False
-        return True
