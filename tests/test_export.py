@@ -188,6 +188,20 @@ def test_exports_are_byte_identical_for_the_same_evidence(store, tmp_path, bundl
             assert fmt_file in names
 
 
+def run_verifier_on_zip(
+    script: Path, entries: dict[str, bytes], tmp_path: Path
+) -> subprocess.CompletedProcess[str]:
+    """Zip ``entries`` as ``bad.zip`` and run the bundle's own ``verify_bundle.py`` on it,
+    in an isolated interpreter (no vl_jupyter on its path)."""
+    bad = tmp_path / "bad.zip"
+    with zipfile.ZipFile(bad, "w") as zf:
+        for name, payload in entries.items():
+            zf.writestr(name, payload)
+    return subprocess.run(
+        [sys.executable, "-I", str(script), str(bad)], capture_output=True, text=True, cwd=tmp_path
+    )
+
+
 def test_bundle_verifies_offline_and_names_a_flipped_byte(tmp_path, bundle_bytes):
     bundle = tmp_path / "audit-bundle.zip"
     bundle.write_bytes(bundle_bytes)
@@ -210,13 +224,7 @@ def test_bundle_verifies_offline_and_names_a_flipped_byte(tmp_path, bundle_bytes
     at = data.index(b'"actual_value":') + len(b'"actual_value":') + 2
     data[at] = ord("9") if data[at] != ord("9") else ord("8")
     entries[record] = bytes(data)
-    bad = tmp_path / "bad.zip"
-    with zipfile.ZipFile(bad, "w") as zf:
-        for name, payload in entries.items():
-            zf.writestr(name, payload)
-    run = subprocess.run(
-        [sys.executable, "-I", str(script), str(bad)], capture_output=True, text=True, cwd=tmp_path
-    )
+    run = run_verifier_on_zip(script, entries, tmp_path)
     assert run.returncode == 1
     assert f"problem [edited] {record} (record" in run.stdout
     assert f"problem [manifest_mismatch] {record} differs from the manifest" in run.stdout
@@ -241,13 +249,7 @@ def test_the_bundle_carries_each_policy_text_once_and_its_verifier_checks_it(
         x for x in entries.pop("MANIFEST.sha256").decode().splitlines() if blobs[0] not in x
     ]
     entries["MANIFEST.sha256"] = ("\n".join(manifest) + "\n").encode()
-    bad = tmp_path / "bad.zip"
-    with zipfile.ZipFile(bad, "w") as zf:
-        for name, payload in entries.items():
-            zf.writestr(name, payload)
-    run = subprocess.run(
-        [sys.executable, "-I", str(script), str(bad)], capture_output=True, text=True, cwd=tmp_path
-    )
+    run = run_verifier_on_zip(script, entries, tmp_path)
     assert run.returncode == 1
     assert f"problem [blob_missing] {blobs[0]}, the policy text of evidence/records/" in run.stdout
 
