@@ -24,10 +24,16 @@ def encode_v1(doc: dict) -> bytes:
     return text.encode("utf-8") + b"\n"
 
 
+def seal_v1(doc: dict) -> bytes:
+    """What append() did before /2: hash the record, then write it as /1."""
+    doc["hash"] = record_hash(doc)
+    return encode_v1(doc)
+
+
 def append_v1(store: EvidenceStore, monkeypatch: pytest.MonkeyPatch, n: int, at: int) -> None:
     with monkeypatch.context() as m:
         m.setattr(_store, "SCHEMA", SCHEMA_V1)
-        m.setattr(_store, "_record_bytes", encode_v1)
+        m.setattr(_store, "_record_bytes", seal_v1)
         for i in range(at, at + n):
             store.append("enforce", {"i": i, "value": i / 7, "text": "ok"}, summary={"i": i})
 

@@ -343,7 +343,7 @@ def test_system_memory_is_memtotal_minus_memavailable_as_psutil_reports_it():
 def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
     from vl_jupyter.telemetry import _sampler
 
-    def broken(root):
+    def broken(root, skip_tids=frozenset()):
         raise RuntimeError("no /proc")
 
     monkeypatch.setattr(_sampler, "child_pids", broken)

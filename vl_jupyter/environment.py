@@ -87,13 +87,21 @@ def origin() -> dict[str, str | int | None]:
         notebook = getattr(main, "__vsc_ipynb_file__", None)
     script = None
     if notebook is None and "ipykernel" not in sys.modules and sys.argv and sys.argv[0]:
-        path = Path(sys.argv[0])
-        if path.suffix == ".py":
-            try:
-                script = str(path.resolve().relative_to(Path.cwd()))
-            except ValueError:
-                script = str(path)
+        script = _script(sys.argv[0], os.getcwd())
     return {"notebook": notebook, "script": script, "execution_count": _execution_count()}
+
+
+@functools.lru_cache(maxsize=16)
+def _script(argv0: str, cwd: str) -> str | None:
+    """``argv0`` relative to ``cwd`` when inside it, if it is a ``.py`` file (cached: every
+    record asks, and resolving walks the path)."""
+    path = Path(argv0)
+    if path.suffix != ".py":
+        return None
+    try:
+        return str(path.resolve().relative_to(Path(cwd)))
+    except ValueError:
+        return str(path)
 
 
 def _execution_count() -> int | None:

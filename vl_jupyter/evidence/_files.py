@@ -19,7 +19,7 @@ import stat
 import sys
 import warnings
 from collections.abc import Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError, VLWarning
@@ -473,8 +473,7 @@ def check_relpath(root: Path, relpath: str) -> Path:
     """Resolve a side-file path under ``root``; EvidenceError for anything that escapes."""
     if not isinstance(relpath, str) or not relpath or "\\" in relpath or "\x00" in relpath:
         raise EvidenceError(f"side-file path {relpath!r} is not a relative path")
-    pure = PurePosixPath(relpath)
-    if pure.is_absolute():
+    if relpath.startswith("/"):
         raise EvidenceError(
             f"side-file path {relpath!r} is absolute; give a path relative to the store {root}"
         )
@@ -502,4 +501,4 @@ def check_relpath(root: Path, relpath: str) -> Path:
             real = os.path.realpath(at)
             if real != real_root and not real.startswith(real_root.rstrip(os.sep) + os.sep):
                 raise EvidenceError(f"side-file path {relpath!r} leaves the store {root} (symlink)")
-    return root.joinpath(*parts)
+    return root / relpath  # the parts are plain names, joined by single slashes

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VLWarning
-from ._jsonable import record_hash
 
 _provider: Callable[[str], Any] | None = None
 
@@ -48,8 +47,9 @@ def signer_for(kind: str, explicit: Any = None) -> Any:
 def seal(
     doc: dict[str, Any], name: str, signer: Any, encode: Callable[[dict[str, Any]], bytes]
 ) -> tuple[bytes, bytes | None]:
-    """Set ``doc["hash"]`` (with ``doc["signer"]`` first when signing) and return the
-    record file's bytes and its envelope (None when unsigned).
+    """Seal ``doc`` with ``encode`` (which sets ``doc["hash"]`` and returns the record
+    file's bytes; ``doc["signer"]`` is set first when signing) and return those bytes and
+    the envelope (None when unsigned).
 
     A signer that fails leaves the record unsigned, with a VLWarning: a record must never
     be lost, nor a measured cell broken, because signing did not work; and a record that
@@ -58,7 +58,6 @@ def seal(
     if signer is not None:
         try:
             doc["signer"] = signer.identity()
-            doc["hash"] = record_hash(doc)
             raw = encode(doc)
             return raw, signer.attest(doc, name, raw)
         except Exception as exc:
@@ -69,7 +68,6 @@ def seal(
                 VLWarning,
                 stacklevel=5,
             )
-    doc["hash"] = record_hash(doc)
     return encode(doc), None
 
 

@@ -72,8 +72,12 @@ def exclusive(lock_path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None
 
 
 def _acquire(lock_path: Path, timeout: float) -> int:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC
+    try:
+        fd = os.open(lock_path, flags, 0o644)
+    except FileNotFoundError:  # a new store: its folder first (not on every acquisition)
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_path, flags, 0o644)
     _wait(fd, fcntl.LOCK_EX, lock_path, timeout)
     return fd
 

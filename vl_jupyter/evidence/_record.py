@@ -43,6 +43,15 @@ def parse_created(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=_UTC)
 
 
+def hash_and_encode(doc: dict[str, Any]) -> bytes:
+    """Set ``doc["hash"]`` and return the record file's bytes, serialising ``doc`` once
+    (:func:`encode_record` without its second serialisation and hash: this is where the
+    hash is made, so there is nothing to check it against)."""
+    body = dumps_canonical({k: v for k, v in doc.items() if k != "hash"})
+    doc["hash"] = hashlib.sha256(body).hexdigest()
+    return b'%s,"hash":"%s"}\n' % (body[:-1], doc["hash"].encode("ascii"))
+
+
 def encode_record(doc: dict[str, Any]) -> bytes:
     """The bytes of a ``vl_jupyter.evidence/2`` record file (``doc["hash"]`` already set).
 

@@ -29,21 +29,24 @@ from ._record import (
     SCHEMA,
     EvidenceRecord,
     VerifyResult,
-    encode_record,
     format_created,
+    hash_and_encode,
     load_record_file,
     record_from_entry,
 )
 from ._session import check_id, check_kind, check_session, current_session, new_id
 
 _MISSING = object()
-#: root -> the index/records state this process left after its last append (see _refuse_fork)
-_LAST_APPEND: dict[str, tuple[int, ...] | None] = {}
+#: root -> (the index/records state this process left after its last append, the head
+#: entry it wrote): while the state is unchanged nobody else has touched the chain, so
+#: the next append neither re-reads the head nor looks for a killed writer's leftovers
+_LAST_APPEND: dict[str, tuple[tuple[int, ...] | None, dict[str, Any]]] = {}
 
 
 def _record_bytes(doc: dict[str, Any]) -> bytes:
-    """A record file's bytes: the /2 layout (canonical JSON, hash last), one line."""
-    return encode_record(doc)
+    """Set ``doc["hash"]``; a record file's bytes: the /2 layout (canonical JSON, hash
+    last), one line."""
+    return hash_and_encode(doc)
 
 
 def default_root() -> Path:
@@ -122,14 +125,19 @@ class EvidenceStore:
     def _append_locked(
         self, kind: str, payload: dict[str, Any], sid: str, small: dict[str, Any], signer: Any
     ) -> EvidenceRecord:
-        self.records_dir.mkdir(parents=True, exist_ok=True)
-        outside = _files.records_dir_problem(self.records_dir)
-        if outside is not None:
-            raise EvidenceError(outside, hint="remove the link; records/ must be a folder")
-        head = self._repair()
+        key = str(self.root)
+        last = _LAST_APPEND.get(key)
+        state = self._state()
+        if last is not None and state is not None and last[0] == state:
+            head: dict[str, Any] | None = last[1]  # our own append was the last change
+        else:
+            self.records_dir.mkdir(parents=True, exist_ok=True)
+            outside = _files.records_dir_problem(self.records_dir)
+            if outside is not None:
+                raise EvidenceError(outside, hint="remove the link; records/ must be a folder")
+            head = self._repair()
+            self._refuse_fork(head["seq"] + 1 if head else 1)
         seq = head["seq"] + 1 if head else 1
-        if _LAST_APPEND.get(str(self.root)) != self._state():
-            self._refuse_fork(seq)
         now = dt.datetime.now(dt.timezone.utc)
         rid = new_id(now)
         doc: dict[str, Any] = {
@@ -153,7 +161,7 @@ class EvidenceStore:
         _files.append_line(self.index_path, entry)
         # committed; a marker left by a kill here is harmless (it names a seq <= head)
         pending.unlink(missing_ok=True)
-        _LAST_APPEND[str(self.root)] = self._state()
+        _LAST_APPEND[key] = (self._state(), {"seq": seq, "hash": entry["hash"]})
         if envelope is not None:  # signatures/ is not read by verify(): see docs/audit.md
             sig_dir = self.root / "signatures"
             sig_dir.mkdir(exist_ok=True)
@@ -161,12 +169,16 @@ class EvidenceStore:
         return record_from_entry(entry, self.records_dir, payload)
 
     def _state(self) -> tuple[int, ...] | None:
-        """What changes when anyone else touches the index or ``records/``."""
+        """What changes when anyone else touches the index or ``records/`` (lstat: a link
+        put in place of either is a change; ctime: so is a rename or a chmod)."""
         try:
-            i, d = os.stat(self.index_path), os.stat(self.records_dir)
+            i, d = os.lstat(self.index_path), os.lstat(self.records_dir)
         except OSError:
             return None
-        return (i.st_ino, i.st_size, i.st_mtime_ns, d.st_ino, d.st_mtime_ns)
+        return (
+            i.st_ino, i.st_size, i.st_mtime_ns, i.st_ctime_ns,
+            d.st_ino, d.st_mtime_ns, d.st_ctime_ns,
+        )  # fmt: skip
 
     def _refuse_fork(self, seq: int) -> None:
         """EvidenceError if a record file at or beyond ``seq`` exists: the index lost lines

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import json
 import os
 import stat
@@ -33,10 +34,17 @@ def config_dir() -> Path:
     env = os.environ.get("VL_CONFIG_DIR")
     if env:
         return Path(env).expanduser().absolute()
+    return _user_config_dir(os.environ.get("XDG_CONFIG_HOME"), os.environ.get("HOME"))
+
+
+@functools.lru_cache(maxsize=8)
+def _user_config_dir(xdg_config_home: str | None, home: str | None) -> Path:
+    """The user config folder for these values of the variables it depends on (cached:
+    every signed record looks for the key here, and platformdirs re-derives it each call)."""
     try:
         from platformdirs import user_config_dir
     except ImportError:  # platformdirs comes with jupyter_core; this is a fallback
-        base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+        base = xdg_config_home or str(Path.home() / ".config")
         return Path(base) / "vl-jupyter"
     return Path(user_config_dir("vl-jupyter", appauthor=False))
 

@@ -223,7 +223,7 @@ class Sampler:
         return max(self.interval, CHILD_REFRESH_S - (time.monotonic() - self._refreshed))
 
     def _refresh(self, first: bool = False) -> None:
-        pids = child_pids(os.getpid())
+        pids = child_pids(os.getpid(), own_threads())
         if pids is None:
             try:
                 pids = [c.pid for c in process().children(recursive=True)]
@@ -273,8 +273,16 @@ class Sampler:
             self.probe.sample()
 
 
-def child_pids(root: int) -> list[int] | None:
-    """Descendants of ``root`` from ``/proc/<pid>/task/<tid>/children`` (Linux 3.5+).
+def own_threads() -> set[str]:
+    """Native ids (as /proc names them) of this process's ``vl-*`` threads: vl_jupyter's
+    own helpers (sampler, fsync flusher, deferred writer, ...), which start none of the
+    user's processes, so their ``children`` files need not be read every block."""
+    return {str(t.native_id) for t in threading.enumerate() if t.name.startswith("vl-")}
+
+
+def child_pids(root: int, skip_tids: set[str] | frozenset[str] = frozenset()) -> list[int] | None:
+    """Descendants of ``root`` from ``/proc/<pid>/task/<tid>/children`` (Linux 3.5+),
+    leaving out the threads of ``root`` in ``skip_tids``.
 
     Reading those small files costs ~0.1 ms where ``psutil.children()`` scans all of
     ``/proc`` (~3 ms); None where the files do not exist, to fall back to psutil.
@@ -289,6 +297,8 @@ def child_pids(root: int) -> list[int] | None:
             if pid == root:
                 return None
             continue
+        if pid == root and skip_tids:
+            tids = [tid for tid in tids if tid not in skip_tids or tid == str(root)]
         for tid in tids:
             try:
                 kids = [int(k) for k in read_proc(f"/proc/{pid}/task/{tid}/children").split()]
