@@ -120,6 +120,7 @@ def shell(evidence_dir, monkeypatch):
 def test_notebook_cell_traces_give_the_cell_never_our_magic(shell, evidence_dir, monkeypatch):
     monkeypatch.setenv("JPY_SESSION_NAME", "/home/me/credit.ipynb")
     assert shell.run_cell("%%vl_monitor cellrun -q\nx = 41\nx + 1").result == 42
+    evidence.drain_run_files()  # what the next cell would wait for (written after this one)
     cell = json.loads((evidence_dir / "trace_cellrun.json").read_text())["code_context"]
     assert cell["kind"] == "notebook_cell" and cell["cell_source"] == "x = 41\nx + 1\n"
     assert cell["notebook"] == "/home/me/credit.ipynb" and cell["file"] is None

@@ -23,8 +23,10 @@ from typing import Any
 from ._blobs import SUMMARY_KEY as BLOB_SUMMARY_KEY
 from ._blobs import extension_for as blob_extension
 from ._blobs import policy_text
+from ._deferred import drain as drain_run_files
+from ._deferred import flush
+from ._deferred import writer as deferred_writer
 from ._durability import configure as configure_durability
-from ._durability import flush
 from ._history import check_tag, history, record_origin, tag, tagged, tags
 from ._hooks import register_signer
 from ._jsonable import to_jsonable
@@ -59,6 +61,8 @@ __all__ = [
     "configure_durability",
     "current_session",
     "default_root",
+    "deferred_writer",
+    "drain_run_files",
     "flush",
     "format_timestamp",
     "get",

@@ -23,6 +23,13 @@ LOCK_TIMEOUT_S = 60.0
 
 _guard = threading.Lock()
 _locks: dict[str, _StoreLock] = {}
+_held = threading.local()  # how many store locks this thread holds (any store)
+
+
+def held_by_this_thread() -> bool:
+    """Whether the calling thread holds any store's exclusive lock (so it must not wait
+    for another thread that may need one)."""
+    return getattr(_held, "depth", 0) > 0
 
 
 class _StoreLock:
@@ -59,9 +66,11 @@ def exclusive(lock_path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None
             state.fd = _acquire(lock_path, timeout)
             state.pid = os.getpid()
         state.depth += 1
+        _held.depth = getattr(_held, "depth", 0) + 1
         try:
             yield
         finally:
+            _held.depth -= 1
             state.depth -= 1
             if state.depth == 0 and state.fd is not None:
                 fd, state.fd = state.fd, None

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VLWarning
-from . import _files
+from . import _deferred, _files
 from ._jsonable import to_jsonable
 
 #: Entries kept per results file (newest first to survive); override with
@@ -170,6 +170,7 @@ def point_latest(runs: Path, run_id: str) -> str:
 
 def latest_run(root: str | Path) -> str | None:
     """The run id ``runs/latest`` names (symlink or file), or None."""
+    _deferred.drain()  # a monitored cell points runs/latest at its run after the cell
     latest = Path(root) / "runs" / LATEST
     if latest.is_symlink():
         return os.readlink(latest).rstrip("/").rsplit("/", 1)[-1]
@@ -206,18 +207,21 @@ def unregister_run_writer(name: str) -> None:
     _writers.pop(str(name), None)
 
 
-def close_run(folder: Path, context: dict[str, Any]) -> list[str]:
+def close_run(
+    folder: Path, context: dict[str, Any], report: Callable[[str], None] | None = None
+) -> list[str]:
     """Run every registered writer for ``folder``; returns the names that failed (each
-    also a VLWarning: a writer's bug never breaks the user's block)."""
+    also a VLWarning, or handed to ``report`` -- the deferred writer's, whose thread has
+    nobody to show a warning to: a writer's bug never breaks the user's block)."""
     failed = []
     for name, writer in list(_writers.items()):
         try:
             writer(folder, context)
         except Exception as exc:
             failed.append(name)
-            warnings.warn(
-                f"run writer {name!r} failed for {folder.name}: {type(exc).__name__}: {exc}",
-                VLWarning,
-                stacklevel=3,
-            )
+            why = f"run writer {name!r} failed for {folder.name}: {type(exc).__name__}: {exc}"
+            if report is not None:
+                report(why)
+            else:
+                warnings.warn(why, VLWarning, stacklevel=3)
     return failed

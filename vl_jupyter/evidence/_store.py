@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EvidenceError, RecordNotFoundError
-from . import _durability, _files, _hooks, _lock
+from . import _deferred, _files, _hooks, _lock
 from ._jsonable import to_jsonable
 from ._record import (
     GENESIS,
@@ -363,7 +363,7 @@ class EvidenceStore:
         Log this anchor somewhere the store's owner cannot rewrite (the tracker sync puts
         it in MLflow/W&B): it is what catches a rewrite of the whole chain.
         """
-        _durability.flush()  # an anchor logged elsewhere must name a durable record
+        _deferred.flush()  # an anchor logged elsewhere must name a durable record
         entry = _files.read_tail(self.index_path)
         return (entry["seq"], entry["hash"]) if entry else None
 
@@ -377,7 +377,7 @@ class EvidenceStore:
         """
         from ._verify import verify_store
 
-        _durability.flush()  # what is reported verified (and exported) is on disk
+        _deferred.flush()  # what is reported verified (and exported) is on disk
         return verify_store(self, full=full)
 
     # -- blobs (each policy text once; see _blobs) --------------------------------------
@@ -428,9 +428,15 @@ class EvidenceStore:
             raise EvidenceError(f"cannot write {relpath} under {self.root}: {exc}") from exc
         return targets[0]
 
+    def side_file(self, relpath: str) -> Path:
+        """Where :meth:`write_json` puts ``relpath``; EvidenceError if it would leave the
+        store (the checks ``write_json`` makes, without writing)."""
+        return _files.check_relpath(self.root, relpath)
+
     def read_json(self, relpath: str, default: Any = _MISSING) -> Any:
         """Read a side file; ``default`` if given and the file does not exist."""
         target = _files.check_relpath(self.root, relpath)
+        _deferred.drain()  # a monitored cell's run files may still be being written
         try:
             return json.loads(target.read_bytes())
         except FileNotFoundError:

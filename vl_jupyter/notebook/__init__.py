@@ -34,6 +34,9 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove the vl_jupyter magics (called by ``%unload_ext``)."""
+    from ._monitor_magic import remove_hooks
+
+    remove_hooks(ipython)
     registered = ipython.magics_manager.magics
     for cls in _classes():
         for kind, names in cls.magics.items():

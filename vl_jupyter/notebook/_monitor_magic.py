@@ -16,13 +16,48 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from .. import evidence
 from ..telemetry import configure, monitor
 from ._shared_magic import HelpAction, parse_line
 
 
+def drain_run_files(*_info: Any) -> None:
+    """``pre_run_cell`` hook: a monitored cell's trace and run files are written on a
+    background thread after it; every cell waits for them first, so it reads them as if
+    they had been written inside the monitored cell (and a failure is warned here)."""
+    evidence.drain_run_files()
+
+
+def release_run_files(*_result: Any) -> None:
+    """``post_run_cell`` hook: the monitored cell is over, start writing its files."""
+    evidence.deferred_writer().release()
+
+
+_HOOKS = (("pre_run_cell", drain_run_files), ("post_run_cell", release_run_files))
+
+
+def remove_hooks(shell: Any) -> None:
+    """Unregister what :class:`MonitorMagics` registered (``%unload_ext``)."""
+    for event, hook in _HOOKS:
+        if hook in shell.events.callbacks[event]:
+            shell.events.unregister(event, hook)
+
+
 @magics_class
 class MonitorMagics(Magics):
-    """The telemetry magics; registered by ``%load_ext vl_jupyter``."""
+    """The telemetry magics; registered by ``%load_ext vl_jupyter``.
+
+    Registering them also registers :func:`drain_run_files` on the shell's
+    ``pre_run_cell`` event and :func:`release_run_files` on ``post_run_cell``: the magic
+    defers its files only because those hooks exist.
+    """
+
+    def __init__(self, shell: Any = None, **kwargs: Any) -> None:
+        super().__init__(shell, **kwargs)
+        events = getattr(shell, "events", None)
+        for event, hook in _HOOKS:
+            if events is not None and hook not in events.callbacks[event]:
+                events.register(event, hook)
 
     @magic_arguments()
     @argument("-h", "--help", action=HelpAction, help="show this help and return")
@@ -62,12 +97,14 @@ class MonitorMagics(Magics):
                 interval=args.interval,
                 quiet=args.quiet,
                 source=cell,
+                defer_files=True,  # drain_run_files runs before the next cell
             )
         except ValueError as exc:
             raise UsageError(str(exc)) from None
         body, last, hide = self._compile(cell)
         assert self.shell is not None  # registered magics always run in a shell
         glob = self.shell.user_ns
+        evidence.deferred_writer().hold()  # until release_run_files, after the cell
         with mon:
             exec(body, glob)
             value = eval(last, glob) if last is not None else None

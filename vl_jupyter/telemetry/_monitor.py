@@ -35,9 +35,12 @@ from ._sampler import Sampler
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
 def safe_name(name: str) -> str:
     """``name`` as a filename part: letters, digits, ``.``, ``_``, ``-`` (at most 100)."""
-    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", str(name)).strip("._-")[:100]
+    cleaned = _UNSAFE.sub("_", str(name)).strip("._-")[:100]
     return cleaned or "block"
 
 
@@ -51,7 +54,11 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
     ``./.venturalitica``); ``sample=False`` skips the sampler thread (no children, no
     GPU); ``gpu=False`` skips NVML only; ``label`` a free-text label (the SDK's);
     ``inputs`` / ``outputs``: paths hashed (sha256, size) when the block starts / stops, a
-    missing one recorded as missing. After the block, ``.result`` is a
+    missing one recorded as missing. ``defer_files``: write the trace and the run files
+    just after the block, on the evidence store's background thread
+    (:mod:`vl_jupyter.evidence._deferred`; the record itself is always written inside
+    the block) -- ``%%vl_monitor`` does, whose next cell waits for them; code that reads
+    ``trace_latest.json`` right after the block must leave it False. After the block, ``.result`` is a
     :class:`Telemetry`. Invalid options raise TelemetryError (a ValueError) here, before anything runs.
 
     The block's run folder ``runs/<run_id>/`` (the evidence session id) is created when it
@@ -76,6 +83,7 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
         label: str | None = None,
         inputs: Any = None,
         outputs: Any = None,
+        defer_files: bool = False,
     ) -> None:
         _settings.resolve_carbon(country, carbon_intensity)  # fail now on a bad code
         if pue is not None:
@@ -85,7 +93,7 @@ class monitor:  # a verb, used as ``with monitor(...)`` and ``@monitor()``
         self.name, self.label, self.source = name, label, source
         self.country, self.carbon_intensity, self.pue = country, carbon_intensity, pue
         self.interval, self.quiet, self.evidence_dir = float(interval), quiet, evidence_dir
-        self.sample, self.gpu = sample, gpu
+        self.sample, self.gpu, self.defer_files = sample, gpu, defer_files
         self.inputs = _artifacts.check_paths(inputs, "inputs")
         self.outputs = _artifacts.check_paths(outputs, "outputs")
         self.result: Telemetry | None = None
@@ -163,7 +171,15 @@ class _Run:
         self.store: evidence.EvidenceStore | None = None
         try:
             self.store = store = evidence.EvidenceStore(owner.evidence_dir)
-            self.run_folder = evidence.open_run(store, self.session)
+            deferred = evidence.deferred_writer()
+            if self.owns_run and owner.defer_files and deferred.enabled():
+                # created (and checked) with the other run files after the block: a file
+                # written into it meanwhile creates it; evidence.latest_run drains first
+                self.run_folder = store.root / "runs" / self.session
+                opening = functools.partial(evidence.open_run, store, self.session)
+                deferred.submit(f"the run folder of {self.name!r}", opening)
+            else:
+                self.run_folder = evidence.open_run(store, self.session)
             # where the run's records start in the index: the run writers read from here
             # instead of scanning the whole store (O(store) per monitored cell)
             self.index_offset = _index_size(store) if self.owns_run else None
@@ -234,26 +250,50 @@ class _Run:
             summary = {k: data[k] for k in keys}
             # which notebook and cell: the sidebar's heading and its jump to the cell
             summary.update(record_origin())
+            # the record first, always inside the block: it is the evidence; the files
+            # below are derived from it
+            record = store.append("telemetry", data, session=self.session, summary=summary)
+            result.evidence_id = record.id
             filename = f"trace_{safe_name(self.name)}.json"
-            # one acquisition of the store's lock for the record and both trace copies
-            # (it is re-entrant; each write alone would take and release it again)
-            with store.lock():
-                record = store.append("telemetry", data, session=self.session, summary=summary)
+            result.trace_path = store.side_file(filename)
+        except (EvidenceError, OSError, TypeError) as err:  # measuring must not break the cell
+            result.recording_error = f"{type(err).__name__}: {err}"
+            warnings.warn(f"telemetry was not recorded: {err}", VLWarning, stacklevel=4)
+            return result
+
+        def write_files(report: Callable[[str], None] | None = None) -> None:
+            try:
                 trace = trace_document(data, record.id, self.session, source)
                 trace["code_context"].update(code_context)
                 trace["artifacts"] = data["artifacts"]
                 # trace_latest.json: the SDK tutorials read it
                 copies = (f"runs/{self.session}/{filename}", "trace_latest.json")
-                result.trace_path = store.write_json(filename, trace, copies=copies)
-            result.evidence_id = record.id
-            self._close(store, data, record.id)
-        except (EvidenceError, OSError, TypeError) as err:  # measuring must not break the cell
-            result.recording_error = f"{type(err).__name__}: {err}"
-            warnings.warn(f"telemetry was not recorded: {err}", VLWarning, stacklevel=4)
+                store.write_json(filename, trace, copies=copies)
+                self._close(store, data, record.id, report)
+            except (EvidenceError, OSError, TypeError) as err:
+                result.recording_error = f"{type(err).__name__}: {err}"
+                raise
+
+        deferred = evidence.deferred_writer()
+        if owner.defer_files and deferred.enabled():
+            files = functools.partial(write_files, deferred.report)
+            deferred.submit(f"the trace and run files of {self.name!r}", files)
+            return result
+        try:
+            write_files()
+        except (EvidenceError, OSError, TypeError) as err:
+            warnings.warn(f"trace {filename} was not written: {err}", VLWarning, stacklevel=4)
         return result
 
-    def _close(self, store: evidence.EvidenceStore, data: dict[str, Any], record_id: str) -> None:
-        """Call the registered run writers (bom.json, OSCAL files, ...) for this run."""
+    def _close(
+        self,
+        store: evidence.EvidenceStore,
+        data: dict[str, Any],
+        record_id: str,
+        report: Callable[[str], None] | None = None,
+    ) -> None:
+        """Call the registered run writers (bom.json, OSCAL files, ...) for this run;
+        ``report`` takes their failures (None: each is a warning)."""
         folder = store.root / "runs" / self.session
         if not evidence.has_run_writers() or not self.owns_run or self.run_folder is None:
             return  # (reading the run's results costs time only when someone wants them)
@@ -270,7 +310,7 @@ class _Run:
             "outputs": data["artifacts"]["outputs"],
             "index_offset": self.index_offset,
         }
-        evidence.close_run(folder, context)
+        evidence.close_run(folder, context, report)
 
 
 def _index_size(store: evidence.EvidenceStore) -> int:
