@@ -4,7 +4,9 @@
 
 Measures, in one in-process IPython shell, the median extra wall time of an empty cell
 (``pass``) over the same cell without a magic, interleaved cell by cell so background
-load hits both alike:
+load hits both alike, and the variants round-robin, ``--chunk`` pairs at a time, so the
+machine's drift over the run hits them alike too (run one after the other they differed
+by up to 0.6 ms on this VM with identical code):
 
 - ``%%vl_monitor`` with the evidence on disk, fsyncs deferred (the default) and
   synchronous (``VL_EVIDENCE_FSYNC=sync``), and on /dev/shm (no disk at all); each with
@@ -14,6 +16,14 @@ load hits both alike:
 - ``%%time`` (IPython's own cell timer) and codecarbon's ``OfflineEmissionsTracker``
   start/stop around the same cell (``pip install codecarbon``; skipped when absent);
 - the extra time on a 1 s CPU-busy cell and the sampler thread's own CPU use.
+
+``%%vl_monitor`` writes its trace and run files on the evidence store's deferred writer
+once the cell is over (docs/evidence.md). So each variant prints three figures: the
+cell's own overhead (what the user waits for; the deferred files are drained after it,
+untimed, so they never land in the next pair), the wait for those files right after the
+cell (what a next cell started at that instant would wait), and the per-cell extra of
+cells run back to back (Run All), in which each cell's ``pre_run_cell`` waits for the
+previous one's files: every byte the magic writes is paid for in that last figure.
 
 ``--spans`` adds where the time of a monitored empty cell goes (median microseconds per
 phase, inclusive; instrumenting adds a few µs per span). The machine's load is printed:
@@ -56,34 +66,65 @@ def calibrate(seconds: float = 1.0) -> int:
     return int(n * seconds / (time.perf_counter() - t0))
 
 
-def run(shell: InteractiveShell, cell: str) -> tuple[float, float]:
-    """Wall and main-thread CPU seconds of one cell."""
+def run(shell: InteractiveShell, cell: str) -> tuple[float, float, float]:
+    """Wall and main-thread CPU seconds of one cell, and the wall seconds of the wait for
+    its deferred run files right after it (what a next cell started at once would wait;
+    drained here, untimed, so that no cell's background writes land in the next one)."""
     t0, c0 = time.perf_counter(), time.thread_time()
     with contextlib.redirect_stdout(io.StringIO()):  # %%time prints its figures
         result = shell.run_cell(cell, store_history=True)
-    took = time.perf_counter() - t0, time.thread_time() - c0
+    t1, c1 = time.perf_counter(), time.thread_time()
+    evidence.drain_run_files()
     result.raise_error()
-    return took
+    return t1 - t0, c1 - c0, time.perf_counter() - t1
 
 
-def overhead_ms(shell: InteractiveShell, cell: str, reps: int) -> tuple[float, float, float]:
+def overhead_ms(shell: InteractiveShell, cell: str, reps: int) -> tuple[float, ...]:
     """``cell`` minus a plain ``pass`` cell run just before it, pair by pair, in ms: the
     median of the paired wall-time differences, their 25th percentile (what a less loaded
-    machine approaches) and the median of the paired main-thread CPU differences (which
-    background load disturbs far less than wall time)."""
-    for _ in range(3):
-        run(shell, cell)
-    wall, cpu = [], []
+    machine approaches), the median of the paired main-thread CPU differences (which
+    background load disturbs far less than wall time) and the median wait for the cell's
+    deferred files just after it."""
+    return summarise(pairs(shell, cell, reps))
+
+
+def pairs(shell: InteractiveShell, cell: str, reps: int) -> list[tuple[float, float, float]]:
+    """``reps`` (wall, CPU, wait) differences of ``cell`` over a plain cell just before it."""
+    out = []
     for _ in range(reps):
         plain = run(shell, "pass")
         magic = run(shell, cell)
-        wall.append(magic[0] - plain[0])
-        cpu.append(magic[1] - plain[1])
+        out.append((magic[0] - plain[0], magic[1] - plain[1], magic[2]))
+    return out
+
+
+def summarise(found: list[tuple[float, float, float]]) -> tuple[float, ...]:
+    wall = [w for w, _, _ in found]
     return (
         statistics.median(wall) * 1000,
         statistics.quantiles(wall, n=4)[0] * 1000,
-        statistics.median(cpu) * 1000,
+        statistics.median(c for _, c, _ in found) * 1000,
+        statistics.median(a for _, _, a in found) * 1000,
     )
+
+
+def run_all_ms(shell: InteractiveShell, cell: str, reps: int, batch: int = 20) -> float:
+    """Per-cell extra wall time of ``cell`` run back to back (Run All), in ms: blocks of
+    ``batch`` plain cells and ``batch`` monitored ones, alternated; each monitored cell's
+    deferred files are waited for by the next cell's ``pre_run_cell`` hook, and the last
+    one's inside the block's timing, so every byte the magic writes is paid for here."""
+    diffs = []
+    for _ in range(max(1, reps // batch)):
+        took = []
+        for body in ("pass", cell):
+            t0 = time.perf_counter()
+            with contextlib.redirect_stdout(io.StringIO()):
+                for _ in range(batch):
+                    shell.run_cell(body, store_history=True)
+            evidence.drain_run_files()
+            took.append(time.perf_counter() - t0)
+        diffs.append((took[1] - took[0]) / batch)
+    return statistics.median(diffs) * 1000
 
 
 def configure_store(root: Path, mode: str, writers: bool) -> None:
@@ -97,24 +138,44 @@ def configure_store(root: Path, mode: str, writers: bool) -> None:
         evidence.unregister_run_writer("audit-files")
 
 
-def bench_vl(shell: InteractiveShell, reps: int) -> dict[str, tuple[float, ...]]:
+def bench_vl(shell: InteractiveShell, reps: int, chunk: int = 10) -> dict[str, tuple[float, ...]]:
+    """Every variant's pairs, taken round-robin in chunks of ``chunk`` so that the
+    machine's drift over the run (background flushes, a growing history) hits all alike."""
     from vl_jupyter.evidence import _durability
 
-    res: dict[str, tuple[float, ...]] = {"time_magic": overhead_ms(shell, "%%time\npass", reps)}
     places = [("disk", Path(tempfile.mkdtemp(dir=os.environ.get("BENCH_DISK_DIR"))))]
     if Path("/dev/shm").is_dir():
         places.append(("shm", Path(tempfile.mkdtemp(dir="/dev/shm"))))
+    variants = [("time_magic", None, "deferred", False)]
     for label, base in places:
         for mode in ("deferred", "sync") if label == "disk" else ("deferred",):
             for writers in (True, False):
                 key = f"{label}_{mode}_{'writers' if writers else 'telemetry'}"
-                configure_store(base / key, mode, writers)
-                synced = _durability.policy().synced
-                res[key] = overhead_ms(shell, EMPTY, reps)
-                evidence.flush()
-                fsyncs = (_durability.policy().synced - synced) / (reps + 3)
-                res[f"{key}_fsyncs_per_cell"] = (fsyncs,)
+                variants.append((key, base / key, mode, writers))
+    found: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    run_all: dict[str, list[float]] = defaultdict(list)
+    synced: dict[str, int] = defaultdict(int)
+    for round_ in range(-1, max(1, reps // chunk)):  # round -1 warms every variant up
+        for key, root, mode, writers in variants:
+            cell = "%%time\npass" if root is None else EMPTY
+            if root is not None:
+                configure_store(root, mode, writers)
+            before = _durability.policy().synced
+            got = pairs(shell, cell, chunk if round_ >= 0 else 3)
+            if round_ >= 0:
+                found[key] += got
+                if root is not None and round_ % 2 == 0:
+                    run_all[key].append(run_all_ms(shell, cell, chunk * 2, batch=chunk * 2))
+            evidence.flush()
+            synced[key] += _durability.policy().synced - before
     evidence.configure_durability("deferred")
+    res: dict[str, tuple[float, ...]] = {}
+    cells = {key: 3 + len(found[key]) + chunk * 2 * len(run_all[key]) for key in found}
+    for key in found:
+        res[key] = summarise(found[key])
+        if run_all[key]:
+            res[f"{key}_run_all"] = (statistics.median(run_all[key]),)
+            res[f"{key}_fsyncs_per_cell"] = (synced[key] / cells[key],)
     return res
 
 
@@ -249,13 +310,16 @@ def main() -> None:
     parser.add_argument("--busy-reps", type=int, default=5, help="1 s busy cell pairs")
     parser.add_argument("--cc-reps", type=int, default=40, help="codecarbon start/stops")
     parser.add_argument("--spans", action="store_true", help="time each phase of a cell")
+    parser.add_argument(
+        "--chunk", type=int, default=10, help="pairs per variant before the next one's turn"
+    )
     args = parser.parse_args()
     global N
     N = calibrate()
     shell = InteractiveShell.instance()
     load_ipython_extension(shell)
     load = os.getloadavg()
-    vl = bench_vl(shell, args.reps)
+    vl = bench_vl(shell, args.reps, args.chunk)
     cc = bench_codecarbon(args.cc_reps)
     busy = bench_busy(shell, args.busy_reps) if args.busy_reps else None
     print(
@@ -266,17 +330,22 @@ def main() -> None:
         "empty cell overhead in ms, paired with a plain cell: wall median / wall 25th "
         "percentile / main-thread CPU median"
     )
-    print("  %%time: {:.2f} / {:.2f} / {:.2f}".format(*vl["time_magic"]))
+    print("  %%time: {:.2f} / {:.2f} / {:.2f}".format(*vl["time_magic"][:3]))
     for key, value in vl.items():
-        if key == "time_magic" or key.endswith("_fsyncs_per_cell"):
+        if key == "time_magic" or key.endswith(("_fsyncs_per_cell", "_run_all")):
             continue
         place, mode, what = key.split("_")
         where = {"disk": "evidence on disk", "shm": "evidence on /dev/shm"}[place]
         which = "with the audit run writer" if what == "writers" else "telemetry alone"
         fsyncs = vl[f"{key}_fsyncs_per_cell"][0]
         print(
-            "  %%vl_monitor: {:.2f} / {:.2f} / {:.2f}".format(*value)
+            "  %%vl_monitor: {:.2f} / {:.2f} / {:.2f}".format(*value[:3])
             + f" ({where}, fsync {mode}, {which}; {fsyncs:.1f} background fsyncs per cell)"
+        )
+        print(
+            f"      then {value[3]:.2f} ms of deferred run files still being written when "
+            f"the cell returns; back to back (Run All) {vl[key + '_run_all'][0]:.2f} ms "
+            "per cell, everything included"
         )
     if cc is None:
         print("codecarbon: not installed (pip install codecarbon) - peer skipped")
@@ -295,7 +364,10 @@ def main() -> None:
         )
     if args.spans:
         configure_store(Path(tempfile.mkdtemp()), "deferred", True)
-        print("where the time of one empty %%vl_monitor cell goes (disk, deferred, writers):")
+        print(
+            "where the time of one empty %%vl_monitor cell goes (disk, deferred, writers; "
+            "write_json and _close run on the deferred writer's thread, after the cell):"
+        )
         for label, us, n in bench_spans(shell, args.reps):
             print(f"  {us:8.1f} us  {label}" + (f"  ({n:.1f} calls/cell)" if n != 1 else ""))
 
