@@ -182,7 +182,8 @@ def test_labels_of_text_target_with_missing_is_an_error(small_slices) -> None:
 
 def test_rows_of_their_own_string_objects_hash_the_strings(small_slices) -> None:
     # one object per row (as astype("string[python]") makes): the identity slices would
-    # hash every address and then every string, so the probe sends them to one factorize
+    # hash every address and then every string, so the probe sends them to slices
+    # factorized by value
     values = np.asarray([_fresh(["xx", "yy", "zz"][i % 3]) for i in range(300)], dtype=object)
     assert len({id(v) for v in values}) == 300
     assert not _stats._shares_objects(values, _stats._addresses(values))
