@@ -198,3 +198,19 @@ def test_a_kernel_killed_before_the_files_keeps_every_record(evidence_dir):
     with monitor("after", evidence_dir=evidence_dir):
         pass
     assert store.verify().ok and (evidence_dir / "trace_after.json").is_file()
+
+
+def test_a_forked_child_inherits_no_jobs_and_no_hold():
+    writer = evidence.deferred_writer()
+    ran = []
+    writer.hold()  # as inside a monitored cell that forks (multiprocessing)
+    writer.submit("the parent's job", lambda: ran.append(os.getpid()))
+    pid = os.fork()
+    if pid == 0:  # child: nothing queued, and its own jobs run at once
+        ok = writer.pending() == 0
+        writer.submit("the child's job", lambda: ran.append("child"))
+        ok = ok and writer.drain() and ran == ["child"]
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+    assert writer.drain() and ran == [os.getpid()]  # the parent's job ran once, here

@@ -134,6 +134,7 @@ class DeferredWriter:
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self._jobs, self._running, self._thread = deque(), False, None
+        self._held, self._failures = False, []  # the parent's cell is not the child's
 
 
 _writer = DeferredWriter()
