@@ -214,3 +214,45 @@ def test_a_forked_child_inherits_no_jobs_and_no_hold():
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
     assert writer.drain() and ran == [os.getpid()]  # the parent's job ran once, here
+
+
+def test_a_job_that_exits_stops_neither_the_writer_nor_the_next_drain():
+    writer = evidence.deferred_writer()
+    ran = []
+    writer.submit("a job calling sys.exit", lambda: sys.exit(3))
+    writer.submit("the next job", lambda: ran.append("next"))
+    with pytest.warns(VLWarning, match="a job calling sys.exit was not written: SystemExit"):
+        assert writer.drain()
+    assert ran == ["next"]
+
+
+def test_a_dead_writer_thread_is_replaced_instead_of_hanging_every_drain():
+    from vl_jupyter.evidence._deferred import DeferredWriter
+
+    writer = DeferredWriter()
+    dead = threading.Thread(target=lambda: None)
+    dead.start()
+    dead.join()
+    ran = []
+    with writer._lock:  # what a thread killed in the middle of a job would leave
+        writer._thread, writer._running = dead, True
+        writer._jobs.append(("a job left behind", lambda: ran.append("left")))
+    assert writer.drain() and ran == ["left"]
+    assert writer._thread is not dead and writer._thread.is_alive()
+    writer.submit("a later job", lambda: ran.append("later"))
+    assert writer.drain() and ran == ["left", "later"]
+
+
+def test_without_threads_the_drain_writes_the_files_itself(monkeypatch):
+    from vl_jupyter.evidence import _deferred
+
+    class NoThreads(threading.Thread):
+        def start(self):
+            raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(_deferred.threading, "Thread", NoThreads)
+    writer = _deferred.DeferredWriter()
+    ran = []
+    writer.submit("a job", lambda: ran.append(threading.current_thread().name))
+    assert ran == [] and writer.pending() == 1
+    assert writer.drain() and ran == [threading.current_thread().name]

@@ -63,13 +63,24 @@ class DeferredWriter:
         """Queue ``job`` (``what`` names it in a failure's warning)."""
         with self._lock:
             self._jobs.append((what, job))
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="vl-evidence-run-files", daemon=True
-                )
-                self._thread.start()
-            elif not self._held:
+            if not self._ensure_thread() and not self._held:
                 self._changed.notify_all()
+
+    def _ensure_thread(self) -> bool:
+        """Under the lock: start the writer thread if there is none alive; whether one
+        was started. (A thread that died -- a job raising what ``except Exception`` lets
+        through -- must not leave a queue that every drain then waits on for ever.)"""
+        if self._thread is not None and self._thread.is_alive():
+            return False
+        self._running = False  # whatever a dead thread was running is over
+        thread = threading.Thread(target=self._run, name="vl-evidence-run-files", daemon=True)
+        try:
+            thread.start()
+        except RuntimeError:  # no new threads (interpreter shutting down): drain runs them
+            self._thread = None
+            return False
+        self._thread = thread
+        return True
 
     def hold(self) -> None:
         """Let jobs queued from now on wait for :meth:`release` (or a drain): a cell's
@@ -105,7 +116,12 @@ class DeferredWriter:
             self._held = False
             self._changed.notify_all()
             while self._jobs or self._running:
-                self._changed.wait()
+                if self._thread is None or not self._thread.is_alive():
+                    self._ensure_thread()
+                if self._thread is None:  # cannot start one: run what is left here
+                    self._run_inline()
+                    continue
+                self._changed.wait(timeout=1.0)  # (wakes to notice a thread that died)
             failures, self._failures = self._failures, []
         for why in failures:
             warnings.warn(why, VLWarning, stacklevel=3)
@@ -118,15 +134,28 @@ class DeferredWriter:
                     self._changed.wait()
                 what, job = self._jobs.popleft()
                 self._running = True
+            self._call(what, job)
+            with self._lock:
+                self._running = False
+                self.done += 1
+                self._changed.notify_all()
+
+    def _call(self, what: str, job: Job) -> None:
+        try:
+            job()
+        except BaseException as exc:  # a job's bug (even SystemExit) must not stop the rest
+            self.report(f"{what} was not written: {type(exc).__name__}: {exc}")
+
+    def _run_inline(self) -> None:
+        """Under the lock, with no thread to run them: run the queued jobs here."""
+        while self._jobs:
+            what, job = self._jobs.popleft()
+            self._lock.release()
             try:
-                job()
-            except Exception as exc:  # a job's bug must not stop the jobs after it
-                self.report(f"{what} was not written: {type(exc).__name__}: {exc}")
+                self._call(what, job)
             finally:
-                with self._lock:
-                    self._running = False
-                    self.done += 1
-                    self._changed.notify_all()
+                self._lock.acquire()
+            self.done += 1
 
     def after_fork(self) -> None:
         """In a forked child: no writer thread and fresh locks; the parent writes what it
