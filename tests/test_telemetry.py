@@ -347,11 +347,40 @@ def test_a_failing_first_sample_is_recorded_and_starts_no_thread(monkeypatch):
         raise RuntimeError("no /proc")
 
     monkeypatch.setattr(_sampler, "child_pids", broken)
+    monkeypatch.setattr(_sampler, "has_children", lambda: True)  # (so it is listed)
     sampler = _sampler.Sampler(gpu=False)
     sampler.start()
     sampler.stop()
     assert sampler.error == "RuntimeError: no /proc" and not sampler.armed
     assert sampler not in _sampler._WORKER.armed
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="waitid peek is Linux's")
+def test_the_children_peek_says_none_only_when_there_are_none():
+    from vl_jupyter.telemetry import _sampler
+
+    pid = os.fork()
+    if pid == 0:  # a fresh child process: it has no children of its own yet
+        try:
+            alone = _sampler.has_children()
+            kid = subprocess.Popen([sys.executable, "-c", "import sys; sys.exit(3)"])
+            running = _sampler.has_children()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:  # until it has exited, unreaped (a zombie)
+                with open(f"/proc/{kid.pid}/stat") as fh:
+                    if fh.read().rsplit(")", 1)[1].split()[0] == "Z":
+                        break
+                time.sleep(0.01)
+            finished = _sampler.has_children()  # peeked at, never reaped
+            code = kid.wait()
+            ok = (alone, running, finished, code, _sampler.has_children()) == (
+                False, True, True, 3, False,
+            )  # fmt: skip
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def test_a_missing_nvml_package_is_remembered_for_the_process(monkeypatch):
