@@ -138,20 +138,49 @@ def test_the_python_api_defers_only_when_asked(evidence_dir):
     assert m.result.recording_error and "trace_late.json" in m.result.recording_error
 
 
-def test_drain_never_waits_inside_a_store_lock(evidence_dir):
-    store = evidence.EvidenceStore(evidence_dir)
-    writer = evidence.deferred_writer()
-    ran = threading.Event()
+def _drain_inside(holding, store) -> tuple[bool | None, bool, bool]:
+    """In a thread of its own, holding ``holding()``: submit a job that needs ``store``'s
+    lock to a writer of its own and drain it; then drain again outside. Returns what the
+    first drain answered (None: it had not returned after 10 s, a deadlock), whether the
+    job had run by then, and whether it ran after the second drain. A private writer and
+    thread, so that a regression fails this test instead of hanging the session."""
+    from vl_jupyter.evidence._deferred import DeferredWriter
+
+    writer, ran, got = DeferredWriter(), threading.Event(), {}
 
     def needs_the_lock() -> None:
         with store.lock():
             ran.set()
 
-    with store.lock():
-        writer.submit("a job that needs the lock", needs_the_lock)
-        assert writer.drain() is False  # would deadlock: returns at once instead
-        assert not ran.is_set()
-    assert writer.drain() is True and ran.is_set()
+    def scenario() -> None:
+        with holding():
+            writer.submit("a job that needs the lock", needs_the_lock)
+            got["inside"] = writer.drain()
+            got["ran_inside"] = ran.is_set()
+        got["outside"] = writer.drain()
+
+    thread = threading.Thread(target=scenario, daemon=True)
+    thread.start()
+    thread.join(10)
+    return got.get("inside"), got.get("ran_inside", False), bool(got.get("outside"))
+
+
+def test_drain_never_waits_inside_a_store_lock(evidence_dir):
+    store = evidence.EvidenceStore(evidence_dir)
+    inside, ran_inside, ran_after = _drain_inside(store.lock, store)
+    assert inside is False  # it would deadlock: it returns at once instead
+    assert not ran_inside and ran_after
+
+
+def test_drain_never_waits_inside_a_shared_lock_either(evidence_dir):
+    # verify() reads under the shared lock, which keeps this process's writers out too
+    from vl_jupyter.evidence import _lock
+
+    store = evidence.EvidenceStore(evidence_dir)
+    store.append("enforce", {"i": 1})  # the lock file exists
+    inside, ran_inside, ran_after = _drain_inside(lambda: _lock.shared(store.lock_path), store)
+    assert inside is False
+    assert not ran_inside and ran_after
 
 
 def test_the_hooks_come_and_go_with_the_extension():

@@ -23,13 +23,24 @@ LOCK_TIMEOUT_S = 60.0
 
 _guard = threading.Lock()
 _locks: dict[str, _StoreLock] = {}
-_held = threading.local()  # how many store locks this thread holds (any store)
+_held = threading.local()  # how many store locks this thread holds (any store, any mode)
 
 
 def held_by_this_thread() -> bool:
-    """Whether the calling thread holds any store's exclusive lock (so it must not wait
-    for another thread that may need one)."""
+    """Whether the calling thread holds any store's lock, exclusive or shared (either
+    keeps another thread of this process out of that store's exclusive lock, so it must
+    not wait for a thread that may need one)."""
     return getattr(_held, "depth", 0) > 0
+
+
+@contextmanager
+def _counted() -> Iterator[None]:
+    """Count the block as one more lock this thread holds (:func:`held_by_this_thread`)."""
+    _held.depth = getattr(_held, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _held.depth -= 1
 
 
 class _StoreLock:
@@ -66,11 +77,10 @@ def exclusive(lock_path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None
             state.fd = _acquire(lock_path, timeout)
             state.pid = os.getpid()
         state.depth += 1
-        _held.depth = getattr(_held, "depth", 0) + 1
         try:
-            yield
+            with _counted():
+                yield
         finally:
-            _held.depth -= 1
             state.depth -= 1
             if state.depth == 0 and state.fd is not None:
                 fd, state.fd = state.fd, None
@@ -123,7 +133,7 @@ def shared(lock_path: Path, timeout: float = LOCK_TIMEOUT_S) -> Iterator[None]:
     when the lock file does not exist (a store on read-only media is still verifiable).
     """
     state = _for(lock_path)
-    with state.rlock:
+    with state.rlock, _counted():  # the rlock alone keeps this process's writers out
         if state.depth and state.pid == os.getpid():
             yield
             return
