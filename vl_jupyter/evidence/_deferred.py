@@ -12,10 +12,10 @@ The queue is drained (every queued job finished) before anything could miss a fi
 - before the next cell runs (the notebook room's ``pre_run_cell`` hook), so the cell
   after a monitored cell sees its trace exactly as if it had been written inline;
 - by :func:`flush` (hence ``EvidenceStore.head()``, ``verify()``, every export and
-  tracker sync) and by ``EvidenceStore.read_json``;
+  tracker sync), by ``EvidenceStore.read_json`` and by ``latest_run``;
 - at interpreter exit (a kernel shut down or restarted from Jupyter).
 
-What this gives up, measured in ``benchmarks/bench_monitor.py``: if the process is
+What this gives up (tested in ``tests/test_monitor_deferred.py``): if the process is
 killed (``kill -9``, OOM) in the milliseconds between the cell's end and the job's end,
 the record survives (it was written first) but its trace and run files may be missing;
 the trace's copy of the cell source is then lost with them (the record keeps its
@@ -116,8 +116,7 @@ class DeferredWriter:
             self._held = False
             self._changed.notify_all()
             while self._jobs or self._running:
-                if self._thread is None or not self._thread.is_alive():
-                    self._ensure_thread()
+                self._ensure_thread()  # (replaces a thread that died)
                 if self._thread is None:  # cannot start one: run what is left here
                     self._run_inline()
                     continue

@@ -43,13 +43,23 @@ def parse_created(text: str) -> dt.datetime:
     return dt.datetime.fromisoformat(text.rstrip("Z")).replace(tzinfo=_UTC)
 
 
+def _canonical_body(doc: dict[str, Any]) -> bytes:
+    """The canonical JSON of every field but ``hash``: the bytes the hash is taken of."""
+    return dumps_canonical({k: v for k, v in doc.items() if k != "hash"})
+
+
+def _with_trailer(body: bytes, digest: str) -> bytes:
+    """``body`` with ``,"hash":"<hex>"`` put before its closing ``}``, and a newline."""
+    return b'%s,"hash":"%s"}\n' % (body[:-1], digest.encode("ascii"))
+
+
 def hash_and_encode(doc: dict[str, Any]) -> bytes:
     """Set ``doc["hash"]`` and return the record file's bytes, serialising ``doc`` once
     (:func:`encode_record` without its second serialisation and hash: this is where the
     hash is made, so there is nothing to check it against)."""
-    body = dumps_canonical({k: v for k, v in doc.items() if k != "hash"})
+    body = _canonical_body(doc)
     doc["hash"] = hashlib.sha256(body).hexdigest()
-    return b'%s,"hash":"%s"}\n' % (body[:-1], doc["hash"].encode("ascii"))
+    return _with_trailer(body, doc["hash"])
 
 
 def encode_record(doc: dict[str, Any]) -> bytes:
@@ -61,10 +71,10 @@ def encode_record(doc: dict[str, Any]) -> bytes:
     is stored instead of parsing and re-serialising it, and a tool that only knows the
     /1 rule (parse, drop ``hash``, canonical JSON, sha256) computes the same hash.
     """
-    body = dumps_canonical({k: v for k, v in doc.items() if k != "hash"})
+    body = _canonical_body(doc)
     if hashlib.sha256(body).hexdigest() != doc["hash"]:  # a caller's bug, never data
         raise EvidenceError(f"record {doc.get('id')}: its hash is not its content's")
-    return b'%s,"hash":"%s"}\n' % (body[:-1], doc["hash"].encode("ascii"))
+    return _with_trailer(body, doc["hash"])
 
 
 def stored_hash(raw: bytes) -> str | None:

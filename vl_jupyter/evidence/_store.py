@@ -128,16 +128,18 @@ class EvidenceStore:
         key = str(self.root)
         last = _LAST_APPEND.get(key)
         state = self._state()
+        head: dict[str, Any] | None
         if last is not None and state is not None and last[0] == state:
-            head: dict[str, Any] | None = last[1]  # our own append was the last change
+            head, ours = last[1], True  # our own append was the last change
         else:
             self.records_dir.mkdir(parents=True, exist_ok=True)
             outside = _files.records_dir_problem(self.records_dir)
             if outside is not None:
                 raise EvidenceError(outside, hint="remove the link; records/ must be a folder")
-            head = self._repair()
-            self._refuse_fork(head["seq"] + 1 if head else 1)
+            head, ours = self._repair(), False
         seq = head["seq"] + 1 if head else 1
+        if not ours:
+            self._refuse_fork(seq)
         now = dt.datetime.now(dt.timezone.utc)
         rid = new_id(now)
         doc: dict[str, Any] = {
