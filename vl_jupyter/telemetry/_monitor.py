@@ -164,6 +164,8 @@ class _Run:
         # runs/latest at it and calls the run writers when it closes
         self.owns_run = evidence.current_session() is None
         self.session = self.stack.enter_context(evidence.session())
+        # decided once for the block: its folder and its files are both deferred or not
+        self.defer_files = owner.defer_files and evidence.deferred_writer().enabled()
         self.run_folder: Path | None = None
         self.index_offset: int | None = None
         # one store for the whole block: the record goes where its run folder is, even
@@ -171,13 +173,12 @@ class _Run:
         self.store: evidence.EvidenceStore | None = None
         try:
             self.store = store = evidence.EvidenceStore(owner.evidence_dir)
-            deferred = evidence.deferred_writer()
-            if self.owns_run and owner.defer_files and deferred.enabled():
+            if self.owns_run and self.defer_files:
                 # created (and checked) with the other run files after the block: a file
                 # written into it meanwhile creates it; evidence.latest_run drains first
                 self.run_folder = store.root / "runs" / self.session
                 opening = functools.partial(evidence.open_run, store, self.session)
-                deferred.submit(f"the run folder of {self.name!r}", opening)
+                evidence.deferred_writer().submit(f"the run folder of {self.name!r}", opening)
             else:
                 self.run_folder = evidence.open_run(store, self.session)
             # where the run's records start in the index: the run writers read from here
@@ -274,8 +275,8 @@ class _Run:
                 result.recording_error = f"{type(err).__name__}: {err}"
                 raise
 
-        deferred = evidence.deferred_writer()
-        if owner.defer_files and deferred.enabled():
+        if self.defer_files:
+            deferred = evidence.deferred_writer()
             files = functools.partial(write_files, deferred.report)
             deferred.submit(f"the trace and run files of {self.name!r}", files)
             return result

@@ -274,9 +274,11 @@ class Sampler:
             self.probe.sample()
 
 
-# waitid's __WALL (Linux): children of any exit signal, not only those that send SIGCHLD
+# waitid's __WALL (Linux): children of any exit signal, not only those that send SIGCHLD;
+# 0 where the peek is not available (then every block lists its children)
 _WALL = 0x40000000
-_PEEK = os.WEXITED | os.WNOHANG | os.WNOWAIT | _WALL if hasattr(os, "WNOWAIT") else 0
+_LINUX = sys.platform.startswith("linux") and hasattr(os, "WNOWAIT")
+_PEEK = os.WEXITED | os.WNOHANG | os.WNOWAIT | _WALL if _LINUX else 0
 
 
 def has_children() -> bool:
@@ -284,7 +286,7 @@ def has_children() -> bool:
     one ``waitid`` that peeks (``WNOWAIT``: a finished child stays waitable for its
     ``Popen``) instead of reading every thread's children file (~30 µs). True when
     unsure (not Linux, or any other answer), so the full listing runs."""
-    if not _PEEK or not sys.platform.startswith("linux"):
+    if not _PEEK:
         return True
     try:
         os.waitid(os.P_ALL, 0, _PEEK)
