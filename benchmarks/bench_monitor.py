@@ -79,15 +79,6 @@ def run(shell: InteractiveShell, cell: str) -> tuple[float, float, float]:
     return t1 - t0, c1 - c0, time.perf_counter() - t1
 
 
-def overhead_ms(shell: InteractiveShell, cell: str, reps: int) -> tuple[float, ...]:
-    """``cell`` minus a plain ``pass`` cell run just before it, pair by pair, in ms: the
-    median of the paired wall-time differences, their 25th percentile (what a less loaded
-    machine approaches), the median of the paired main-thread CPU differences (which
-    background load disturbs far less than wall time) and the median wait for the cell's
-    deferred files just after it."""
-    return summarise(pairs(shell, cell, reps))
-
-
 def pairs(shell: InteractiveShell, cell: str, reps: int) -> list[tuple[float, float, float]]:
     """``reps`` (wall, CPU, wait) differences of ``cell`` over a plain cell just before it."""
     out = []
@@ -99,6 +90,10 @@ def pairs(shell: InteractiveShell, cell: str, reps: int) -> list[tuple[float, fl
 
 
 def summarise(found: list[tuple[float, float, float]]) -> tuple[float, ...]:
+    """Pairs from :func:`pairs` as ms: the median of the wall-time differences, their 25th
+    percentile (what a less loaded machine approaches), the median of the main-thread CPU
+    differences (which background load disturbs far less than wall time) and the median
+    wait for the cell's deferred files just after it."""
     wall = [w for w, _, _ in found]
     return (
         statistics.median(wall) * 1000,
