@@ -103,23 +103,21 @@ def summarise(found: list[tuple[float, float, float]]) -> tuple[float, ...]:
     )
 
 
-def run_all_ms(shell: InteractiveShell, cell: str, reps: int, batch: int = 20) -> float:
-    """Per-cell extra wall time of ``cell`` run back to back (Run All), in ms: blocks of
-    ``batch`` plain cells and ``batch`` monitored ones, alternated; each monitored cell's
-    deferred files are waited for by the next cell's ``pre_run_cell`` hook, and the last
-    one's inside the block's timing, so every byte the magic writes is paid for here."""
-    diffs = []
-    for _ in range(max(1, reps // batch)):
-        took = []
-        for body in ("pass", cell):
-            t0 = time.perf_counter()
-            with contextlib.redirect_stdout(io.StringIO()):
-                for _ in range(batch):
-                    shell.run_cell(body, store_history=True)
-            evidence.drain_run_files()
-            took.append(time.perf_counter() - t0)
-        diffs.append((took[1] - took[0]) / batch)
-    return statistics.median(diffs) * 1000
+def run_all_ms(shell: InteractiveShell, cell: str, batch: int = 20) -> float:
+    """Per-cell extra wall time of ``cell`` run back to back (Run All), in ms: ``batch``
+    plain cells, then ``batch`` monitored ones; each monitored cell's deferred files are
+    waited for by the next cell's ``pre_run_cell`` hook, and the last one's inside the
+    timing, so every byte the magic writes is paid for here. (The caller takes the
+    median over rounds.)"""
+    took = []
+    for body in ("pass", cell):
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(io.StringIO()):
+            for _ in range(batch):
+                shell.run_cell(body, store_history=True)
+        evidence.drain_run_files()
+        took.append(time.perf_counter() - t0)
+    return (took[1] - took[0]) / batch * 1000
 
 
 def configure_store(root: Path, mode: str, writers: bool) -> None:
@@ -160,7 +158,7 @@ def bench_vl(shell: InteractiveShell, reps: int, chunk: int = 10) -> dict[str, t
             if round_ >= 0:
                 found[key] += got
                 if root is not None and round_ % 2 == 0:
-                    run_all[key].append(run_all_ms(shell, cell, chunk * 2, batch=chunk * 2))
+                    run_all[key].append(run_all_ms(shell, cell, batch=chunk * 2))
             evidence.flush()
             synced[key] += _durability.policy().synced - before
     evidence.configure_durability("deferred")
